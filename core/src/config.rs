@@ -1,0 +1,471 @@
+//! Settings, resolved once: environment, then `.env` in the working directory, then `config.toml` in
+//! the data dir, then defaults. Names are the Node orchestrator's, so its users can move over.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::data_dir::expand_tilde;
+use crate::error::{Error, Result};
+
+/// Every setting sshdeck reads, as (name, default, meaning). Also the list of keys `config.toml` accepts
+/// (case-insensitive).
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    (
+        "MCP_DATA_DIR",
+        "",
+        "data directory (default: platform config dir for sshdeck)",
+    ),
+    (
+        "MCP_SYNC_TIMEOUT_S",
+        "25",
+        "seconds a tool call waits before answering with a job id",
+    ),
+    (
+        "MCP_DEFAULT_CMD_TIMEOUT_MS",
+        "300000",
+        "default command timeout",
+    ),
+    (
+        "MCP_INTERACTIVE_CMD_TIMEOUT_MS",
+        "120000",
+        "default interactive command timeout",
+    ),
+    (
+        "MAX_CONNECTIONS_PER_SERVER",
+        "5",
+        "pooled SSH connections per server, at most",
+    ),
+    (
+        "MIN_CONNECTIONS_PER_SERVER",
+        "1",
+        "idle connections kept per server",
+    ),
+    (
+        "IDLE_TIMEOUT",
+        "300000",
+        "ms before an idle pooled connection is closed",
+    ),
+    (
+        "KEEP_ALIVE_INTERVAL",
+        "30000",
+        "ms between SSH keep-alives (0 disables)",
+    ),
+    ("MAX_QUEUE_SIZE", "1000", "unfinished jobs accepted at once"),
+    (
+        "HISTORY_RETENTION",
+        "2678400000",
+        "ms finished jobs are kept",
+    ),
+    ("MCP_DEBUG", "false", "debug logging"),
+    ("LOG_LEVEL", "info", "error, warn, info, debug or trace"),
+    (
+        "SSH_CONNECT_TIMEOUT_MS",
+        "10000",
+        "TCP connect + handshake + auth timeout",
+    ),
+    (
+        "SSH_CHANNELS_PER_CONNECTION",
+        "8",
+        "concurrent channels per connection (1-9, sshd allows 10)",
+    ),
+    (
+        "EXEC_CAPTURE_LIMIT_BYTES",
+        "1048576",
+        "bytes of each stream kept in memory per command (head + tail)",
+    ),
+];
+
+/// Log verbosity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warn,
+    /// Normal.
+    Info,
+    /// Verbose.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+impl LogLevel {
+    /// The `tracing` filter directive for this level.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+/// All settings, typed and validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// How long a front end waits for a job before answering with its id.
+    pub sync_timeout: Duration,
+    /// Default command timeout.
+    pub default_cmd_timeout: Duration,
+    /// Default interactive command timeout.
+    pub interactive_cmd_timeout: Duration,
+    /// Maximum pooled connections per server.
+    pub max_connections_per_server: usize,
+    /// Connections idle reaping keeps per server.
+    pub min_connections_per_server: usize,
+    /// Idle time before a pooled connection is closed.
+    pub idle_timeout: Duration,
+    /// Keep-alive interval; `None` disables keep-alives.
+    pub keep_alive_interval: Option<Duration>,
+    /// Maximum unfinished jobs.
+    pub max_queue_size: usize,
+    /// How long finished jobs are kept.
+    pub history_retention: Duration,
+    /// Debug mode.
+    pub debug: bool,
+    /// Log level (`MCP_DEBUG=true` raises it to debug).
+    pub log_level: LogLevel,
+    /// Connect + handshake + auth timeout.
+    pub connect_timeout: Duration,
+    /// Concurrent channels per connection.
+    pub channels_per_connection: usize,
+    /// Per-stream capture bound for one command.
+    pub capture_limit: usize,
+}
+
+/// Where each raw value comes from, in priority order.
+struct Sources {
+    layers: Vec<(String, HashMap<String, String>)>,
+}
+
+impl Sources {
+    fn get(&self, name: &str) -> Option<(&str, &str)> {
+        self.layers
+            .iter()
+            .find_map(|(src, map)| map.get(name).map(|v| (src.as_str(), v.as_str())))
+    }
+}
+
+impl Settings {
+    /// Loads settings from the process environment, `./.env`, the data dir's `config.toml` and defaults.
+    pub fn load() -> Result<Self> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        Self::load_from(&env, &cwd)
+    }
+
+    /// Like [`Settings::load`] with an explicit environment and working directory (for tests).
+    pub fn load_from(env: &HashMap<String, String>, cwd: &Path) -> Result<Self> {
+        let known = |k: &str| SETTINGS.iter().any(|(n, _, _)| *n == k);
+        let env_layer: HashMap<_, _> = env
+            .iter()
+            .filter(|(k, _)| known(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let dotenv_path = cwd.join(".env");
+        let dotenv_layer = read_dotenv(&dotenv_path)?;
+        let mut sources = Sources {
+            layers: vec![
+                ("environment".to_string(), env_layer),
+                (dotenv_path.display().to_string(), dotenv_layer),
+            ],
+        };
+        let data_dir = match sources.get("MCP_DATA_DIR") {
+            Some((_, v)) if !v.trim().is_empty() => expand_tilde(v.trim()),
+            _ => default_data_dir()?,
+        };
+        let toml_path = data_dir.join("config.toml");
+        let toml_layer = read_config_toml(&toml_path)?;
+        sources
+            .layers
+            .push((toml_path.display().to_string(), toml_layer));
+        sources.layers.push((
+            "defaults".to_string(),
+            SETTINGS
+                .iter()
+                .map(|(n, d, _)| (n.to_string(), d.to_string()))
+                .collect(),
+        ));
+        let p = Parser { sources: &sources };
+
+        let debug = p.bool("MCP_DEBUG")?;
+        let mut log_level = p.parse("LOG_LEVEL", |v| match v.to_ascii_lowercase().as_str() {
+            "error" => Ok(LogLevel::Error),
+            "warn" | "warning" => Ok(LogLevel::Warn),
+            "info" => Ok(LogLevel::Info),
+            "debug" => Ok(LogLevel::Debug),
+            "trace" => Ok(LogLevel::Trace),
+            _ => Err("expected error, warn, info, debug or trace".to_string()),
+        })?;
+        if debug && matches!(log_level, LogLevel::Error | LogLevel::Warn | LogLevel::Info) {
+            log_level = LogLevel::Debug;
+        }
+        let max_conn = p.int("MAX_CONNECTIONS_PER_SERVER", 1, 64)?;
+        let min_conn = p.int("MIN_CONNECTIONS_PER_SERVER", 0, 64)?;
+        if min_conn > max_conn {
+            let (src, v) = sources
+                .get("MIN_CONNECTIONS_PER_SERVER")
+                .unwrap_or(("defaults", ""));
+            return Err(Error::InvalidSetting {
+                name: "MIN_CONNECTIONS_PER_SERVER".into(),
+                value: v.into(),
+                source_name: src.into(),
+                reason: format!("must not exceed MAX_CONNECTIONS_PER_SERVER ({max_conn})"),
+            });
+        }
+        let keep_alive = p.millis("KEEP_ALIVE_INTERVAL", 0)?;
+        Ok(Settings {
+            data_dir,
+            sync_timeout: Duration::from_secs(p.int("MCP_SYNC_TIMEOUT_S", 0, 3600)? as u64),
+            default_cmd_timeout: p.millis("MCP_DEFAULT_CMD_TIMEOUT_MS", 1)?,
+            interactive_cmd_timeout: p.millis("MCP_INTERACTIVE_CMD_TIMEOUT_MS", 1)?,
+            max_connections_per_server: max_conn,
+            min_connections_per_server: min_conn,
+            idle_timeout: p.millis("IDLE_TIMEOUT", 1000)?,
+            keep_alive_interval: (!keep_alive.is_zero()).then_some(keep_alive),
+            max_queue_size: p.int("MAX_QUEUE_SIZE", 1, 10_000_000)?,
+            history_retention: p.millis("HISTORY_RETENTION", 0)?,
+            debug,
+            log_level,
+            connect_timeout: p.millis("SSH_CONNECT_TIMEOUT_MS", 100)?,
+            channels_per_connection: p.int("SSH_CHANNELS_PER_CONNECTION", 1, 9)?,
+            capture_limit: p.int("EXEC_CAPTURE_LIMIT_BYTES", 1024, 1 << 30)?,
+        })
+    }
+
+    /// Defaults with the given data dir (tests, benchmarks).
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut env = HashMap::new();
+        env.insert(
+            "MCP_DATA_DIR".to_string(),
+            data_dir.into().display().to_string(),
+        );
+        // A directory without `.env`, so only the defaults apply.
+        Self::load_from(&env, Path::new("/nonexistent-sshdeck-cwd")).expect("defaults are valid")
+    }
+}
+
+struct Parser<'a> {
+    sources: &'a Sources,
+}
+
+impl Parser<'_> {
+    fn parse<T>(
+        &self,
+        name: &str,
+        f: impl Fn(&str) -> std::result::Result<T, String>,
+    ) -> Result<T> {
+        let (src, raw) = self.sources.get(name).expect("every setting has a default");
+        f(raw.trim()).map_err(|reason| Error::InvalidSetting {
+            name: name.to_string(),
+            value: raw.to_string(),
+            source_name: src.to_string(),
+            reason,
+        })
+    }
+
+    fn int(&self, name: &str, min: usize, max: usize) -> Result<usize> {
+        self.parse(name, |v| match v.parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            Ok(_) => Err(format!("must be between {min} and {max}")),
+            Err(_) => Err("expected a whole number".to_string()),
+        })
+    }
+
+    fn millis(&self, name: &str, min: u64) -> Result<Duration> {
+        self.parse(name, |v| match v.parse::<u64>() {
+            Ok(n) if n >= min => Ok(Duration::from_millis(n)),
+            Ok(_) => Err(format!("must be at least {min} ms")),
+            Err(_) => Err("expected a whole number of milliseconds".to_string()),
+        })
+    }
+
+    fn bool(&self, name: &str) -> Result<bool> {
+        self.parse(name, |v| match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            _ => Err("expected true or false".to_string()),
+        })
+    }
+}
+
+fn default_data_dir() -> Result<PathBuf> {
+    directories::ProjectDirs::from("", "", "sshdeck")
+        .map(|d| d.config_dir().to_path_buf())
+        .ok_or_else(|| Error::InvalidSetting {
+            name: "MCP_DATA_DIR".into(),
+            value: String::new(),
+            source_name: "defaults".into(),
+            reason: "no home directory to derive a default from; set MCP_DATA_DIR".into(),
+        })
+}
+
+fn read_dotenv(path: &Path) -> Result<HashMap<String, String>> {
+    let iter = match dotenvy::from_path_iter(path) {
+        Ok(iter) => iter,
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(HashMap::new());
+        }
+        Err(e) => {
+            return Err(Error::DataCorrupt {
+                path: path.into(),
+                reason: e.to_string(),
+            });
+        }
+    };
+    let mut map = HashMap::new();
+    for item in iter {
+        let (k, v) = item.map_err(|e| Error::DataCorrupt {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+        map.insert(k, v);
+    }
+    Ok(map)
+}
+
+fn read_config_toml(path: &Path) -> Result<HashMap<String, String>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(e) => return Err(Error::io("cannot read", path, e)),
+    };
+    let table: toml::Table = toml::from_str(&text).map_err(|e| Error::DataCorrupt {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    let mut map = HashMap::new();
+    for (key, value) in table {
+        let name = key.to_ascii_uppercase();
+        if !SETTINGS.iter().any(|(n, _, _)| *n == name) || name == "MCP_DATA_DIR" {
+            return Err(Error::InvalidSetting {
+                name: key,
+                value: value.to_string(),
+                source_name: path.display().to_string(),
+                reason: "unknown key".into(),
+            });
+        }
+        let raw = match value {
+            toml::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        map.insert(name, raw);
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Settings::load_from(
+            &env(&[("MCP_DATA_DIR", tmp.path().to_str().unwrap())]),
+            tmp.path(),
+        )
+        .unwrap();
+        assert_eq!(s.max_connections_per_server, 5);
+        assert_eq!(s.min_connections_per_server, 1);
+        assert_eq!(s.idle_timeout, Duration::from_secs(300));
+        assert_eq!(s.keep_alive_interval, Some(Duration::from_secs(30)));
+        assert_eq!(s.channels_per_connection, 8);
+        assert_eq!(s.data_dir, tmp.path());
+    }
+
+    #[test]
+    fn env_beats_dotenv_beats_toml() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::write(
+            tmp.path().join(".env"),
+            format!(
+                "MCP_DATA_DIR={}\nMAX_CONNECTIONS_PER_SERVER=7\nIDLE_TIMEOUT=5000\n",
+                data.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            data.join("config.toml"),
+            "max_connections_per_server = 9\nidle_timeout = 6000\nmax_queue_size = 12\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(&env(&[("IDLE_TIMEOUT", "4000")]), tmp.path()).unwrap();
+        assert_eq!(s.data_dir, data);
+        assert_eq!(
+            s.idle_timeout,
+            Duration::from_millis(4000),
+            "environment wins"
+        );
+        assert_eq!(s.max_connections_per_server, 7, ".env beats config.toml");
+        assert_eq!(s.max_queue_size, 12, "config.toml beats defaults");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_source() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_str().unwrap();
+        let err = Settings::load_from(
+            &env(&[
+                ("MCP_DATA_DIR", dir),
+                ("MAX_CONNECTIONS_PER_SERVER", "lots"),
+            ]),
+            tmp.path(),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("MAX_CONNECTIONS_PER_SERVER") && msg.contains("environment"),
+            "{msg}"
+        );
+        assert_eq!(err.code(), "INVALID_SETTING");
+
+        let err = Settings::load_from(
+            &env(&[("MCP_DATA_DIR", dir), ("MIN_CONNECTIONS_PER_SERVER", "6")]),
+            tmp.path(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("MIN_CONNECTIONS_PER_SERVER"),
+            "{err}"
+        );
+
+        std::fs::write(tmp.path().join("config.toml"), "max_conections = 3\n").unwrap();
+        let err = Settings::load_from(&env(&[("MCP_DATA_DIR", dir)]), tmp.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("max_conections") && err.to_string().contains("config.toml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn debug_raises_log_level_and_zero_disables_keepalive() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = Settings::load_from(
+            &env(&[
+                ("MCP_DATA_DIR", tmp.path().to_str().unwrap()),
+                ("MCP_DEBUG", "true"),
+                ("KEEP_ALIVE_INTERVAL", "0"),
+            ]),
+            tmp.path(),
+        )
+        .unwrap();
+        assert_eq!(s.log_level, LogLevel::Debug);
+        assert_eq!(s.keep_alive_interval, None);
+    }
+}

@@ -1,0 +1,262 @@
+//! The one error type of `sshdeck-core`, with a stable machine-readable code per variant.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::exec::ExecOutput;
+
+/// Result alias used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the core. Messages name the host, path or alias involved and never
+/// contain a password or passphrase.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting (environment variable, `.env` entry or `config.toml` key) has a value we cannot use.
+    #[error("invalid setting {name}={value:?} (from {source_name}): {reason}")]
+    InvalidSetting {
+        /// Variable or key name, e.g. `MAX_CONNECTIONS_PER_SERVER`.
+        name: String,
+        /// The offending value as written.
+        value: String,
+        /// Where it came from: `environment`, `.env`, or a file path.
+        source_name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A caller-supplied value is malformed (alias, port, path, command…).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A named thing (server alias, file, job) does not exist.
+    #[error("{what} not found: {name}")]
+    NotFound {
+        /// Kind of thing, e.g. `server`.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// Creating something that already exists without asking to replace it.
+    #[error("{what} already exists: {name}")]
+    AlreadyExists {
+        /// Kind of thing, e.g. `server`.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// TCP connection or SSH handshake failed (refused, unreachable, timed out, protocol error).
+    #[error("cannot connect to {host}:{port}: {reason}")]
+    ConnectionFailed {
+        /// Host as configured.
+        host: String,
+        /// Port.
+        port: u16,
+        /// Why.
+        reason: String,
+    },
+    /// The connection dropped while a command or request was in flight.
+    #[error("connection to {host} lost: {reason}")]
+    ConnectionLost {
+        /// Host as configured.
+        host: String,
+        /// Why.
+        reason: String,
+    },
+    /// The server refused every authentication method we tried.
+    #[error("authentication failed for {user}@{host} (tried: {tried})")]
+    AuthFailed {
+        /// Remote user.
+        user: String,
+        /// Host as configured.
+        host: String,
+        /// Methods tried, e.g. `publickey(/home/u/.ssh/id_ed25519), password`.
+        tried: String,
+    },
+    /// A private key could not be read or decrypted.
+    #[error("cannot load private key {path}: {reason}")]
+    KeyInvalid {
+        /// Key file.
+        path: PathBuf,
+        /// Why (wrong passphrase, unsupported format…).
+        reason: String,
+    },
+    /// The server's host key differs from the one recorded for it.
+    #[error(
+        "host key mismatch for {host}: known_hosts ({known_at}) has {expected}, server offered {actual}; \
+         if the server was legitimately reinstalled, remove the old entry and connect again"
+    )]
+    HostKeyMismatch {
+        /// Host as looked up in known_hosts (`host` or `[host]:port`).
+        host: String,
+        /// Fingerprint(s) on record.
+        expected: String,
+        /// Fingerprint the server presented.
+        actual: String,
+        /// File and line of the entry on record.
+        known_at: String,
+    },
+    /// Policy `strict` and the host is not in any known_hosts file.
+    #[error("host key for {host} is unknown ({fingerprint}) and the host-key policy is strict")]
+    HostKeyUnknown {
+        /// Host as looked up.
+        host: String,
+        /// Fingerprint the server presented.
+        fingerprint: String,
+    },
+    /// The host key is marked `@revoked` in a known_hosts file.
+    #[error("host key {fingerprint} of {host} is revoked ({known_at})")]
+    HostKeyRevoked {
+        /// Host as looked up.
+        host: String,
+        /// Fingerprint the server presented.
+        fingerprint: String,
+        /// File and line of the `@revoked` entry.
+        known_at: String,
+    },
+    /// The command ran past its timeout and was killed on the server.
+    #[error("command timed out after {:.1}s on {alias} and was killed", timeout.as_secs_f64())]
+    CommandTimeout {
+        /// Server alias.
+        alias: String,
+        /// The timeout that expired.
+        timeout: Duration,
+        /// Output captured before the kill.
+        partial: Box<ExecOutput>,
+    },
+    /// The caller cancelled the command; it was killed on the server.
+    #[error("command on {alias} was cancelled and killed")]
+    Cancelled {
+        /// Server alias.
+        alias: String,
+        /// Output captured before the kill.
+        partial: Box<ExecOutput>,
+    },
+    /// The server refused to open a channel or run the request.
+    #[error("channel request refused by {host}: {reason}")]
+    ChannelFailed {
+        /// Host as configured.
+        host: String,
+        /// Why.
+        reason: String,
+    },
+    /// A local file could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What we were doing, e.g. `cannot write`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A data file exists but cannot be parsed.
+    #[error("cannot parse {path}: {reason}")]
+    DataCorrupt {
+        /// The file.
+        path: PathBuf,
+        /// Parser message.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The stable code of this error, for scripts and MCP clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidSetting { .. } => "INVALID_SETTING",
+            Error::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Error::NotFound { .. } => "NOT_FOUND",
+            Error::AlreadyExists { .. } => "ALREADY_EXISTS",
+            Error::ConnectionFailed { .. } => "CONNECTION_FAILED",
+            Error::ConnectionLost { .. } => "CONNECTION_LOST",
+            Error::AuthFailed { .. } => "AUTH_FAILED",
+            Error::KeyInvalid { .. } => "KEY_INVALID",
+            Error::HostKeyMismatch { .. } => "HOST_KEY_MISMATCH",
+            Error::HostKeyUnknown { .. } => "HOST_KEY_UNKNOWN",
+            Error::HostKeyRevoked { .. } => "HOST_KEY_REVOKED",
+            Error::CommandTimeout { .. } => "COMMAND_TIMEOUT",
+            Error::Cancelled { .. } => "CANCELLED",
+            Error::ChannelFailed { .. } => "CHANNEL_FAILED",
+            Error::Io { .. } => "IO_ERROR",
+            Error::DataCorrupt { .. } => "DATA_CORRUPT",
+        }
+    }
+
+    /// True when the failure happened before any command reached the server, so running the request
+    /// again cannot run anything twice.
+    pub fn is_before_command(&self) -> bool {
+        matches!(
+            self,
+            Error::ConnectionFailed { .. } | Error::ChannelFailed { .. }
+        )
+    }
+
+    /// Output captured before a timeout or cancel, if any.
+    pub fn partial_output(&self) -> Option<&ExecOutput> {
+        match self {
+            Error::CommandTimeout { partial, .. } | Error::Cancelled { partial, .. } => {
+                Some(partial)
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_and_distinct() {
+        let errors = [
+            Error::InvalidArgument("x".into()),
+            Error::NotFound {
+                what: "server",
+                name: "a".into(),
+            },
+            Error::ConnectionFailed {
+                host: "h".into(),
+                port: 22,
+                reason: "refused".into(),
+            },
+            Error::AuthFailed {
+                user: "u".into(),
+                host: "h".into(),
+                tried: "password".into(),
+            },
+            Error::HostKeyMismatch {
+                host: "h".into(),
+                expected: "SHA256:a".into(),
+                actual: "SHA256:b".into(),
+                known_at: "f:1".into(),
+            },
+        ];
+        let codes: Vec<_> = errors.iter().map(Error::code).collect();
+        assert_eq!(
+            codes,
+            [
+                "INVALID_ARGUMENT",
+                "NOT_FOUND",
+                "CONNECTION_FAILED",
+                "AUTH_FAILED",
+                "HOST_KEY_MISMATCH"
+            ]
+        );
+        let msg = errors[4].to_string();
+        assert!(
+            msg.contains("SHA256:a") && msg.contains("SHA256:b") && msg.contains("for h"),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! Running one command on an SSH channel: output capture, exit status, timeout and cancel that kill
+//! the remote process group.
+
+use std::time::{Duration, Instant};
+
+use russh::{ChannelMsg, Sig};
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::capture::Captured;
+use crate::error::{Error, Result};
+
+/// Which stream a chunk of output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// How to run a command.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    /// Kill the command after this long. `None`: no limit.
+    pub timeout: Option<Duration>,
+    /// Bytes kept in memory per stream (head + tail).
+    pub capture_limit: usize,
+    /// Bytes written to the command's stdin before EOF.
+    pub stdin: Option<Vec<u8>>,
+    /// When this turns `true`, the command is killed and the call returns `CANCELLED`.
+    pub cancel: Option<watch::Receiver<bool>>,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            timeout: None,
+            capture_limit: 1 << 20,
+            stdin: None,
+            cancel: None,
+        }
+    }
+}
+
+/// What a finished (or killed) command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Standard output (bounded).
+    pub stdout: Captured,
+    /// Standard error (bounded).
+    pub stderr: Captured,
+    /// Exit code, when the command exited.
+    pub exit_code: Option<u32>,
+    /// Signal name (`KILL`, `TERM`…), when a signal ended it.
+    pub exit_signal: Option<String>,
+    /// Wall time from request to channel close.
+    pub duration: Duration,
+}
+
+impl ExecOutput {
+    fn new(limit: usize) -> Self {
+        ExecOutput {
+            stdout: Captured::new(limit),
+            stderr: Captured::new(limit),
+            exit_code: None,
+            exit_signal: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// True when the command exited with code 0.
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+
+    /// A serializable view with text output, for `--json` and tool results.
+    pub fn report(&self) -> ExecReport {
+        ExecReport {
+            exit_code: self.exit_code,
+            exit_signal: self.exit_signal.clone(),
+            duration_ms: self.duration.as_millis() as u64,
+            stdout: self.stdout.text(),
+            stderr: self.stderr.text(),
+            stdout_bytes: self.stdout.total_bytes(),
+            stderr_bytes: self.stderr.total_bytes(),
+            stdout_truncated: self.stdout.truncated(),
+            stderr_truncated: self.stderr.truncated(),
+        }
+    }
+}
+
+/// Serializable summary of an [`ExecOutput`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExecReport {
+    /// Exit code, if it exited.
+    pub exit_code: Option<u32>,
+    /// Signal that ended it, if any.
+    pub exit_signal: Option<String>,
+    /// Duration in milliseconds.
+    pub duration_ms: u64,
+    /// Captured stdout (with a marker where the middle was dropped).
+    pub stdout: String,
+    /// Captured stderr.
+    pub stderr: String,
+    /// Total stdout bytes produced.
+    pub stdout_bytes: u64,
+    /// Total stderr bytes produced.
+    pub stderr_bytes: u64,
+    /// Whether stdout was cut.
+    pub stdout_truncated: bool,
+    /// Whether stderr was cut.
+    pub stderr_truncated: bool,
+}
+
+/// How long a command gets between SIGTERM and SIGKILL when it is stopped.
+const KILL_GRACE: Duration = Duration::from_millis(500);
+
+/// Runs `command` on an open session channel. `on_output` sees every chunk as it arrives.
+/// `alias`/`host` only name the server in errors.
+pub(crate) async fn run(
+    mut channel: russh::Channel<russh::client::Msg>,
+    alias: &str,
+    host: &str,
+    command: &str,
+    mut opts: ExecOptions,
+    on_output: &mut (dyn FnMut(Stream, &[u8]) + Send),
+) -> Result<ExecOutput> {
+    let started = Instant::now();
+    let mut out = ExecOutput::new(opts.capture_limit);
+    let lost = |e: russh::Error| Error::ConnectionLost {
+        host: host.to_string(),
+        reason: e.to_string(),
+    };
+    channel.exec(true, command.as_bytes()).await.map_err(lost)?;
+    if let Some(input) = opts.stdin.take() {
+        channel.data(&input[..]).await.map_err(lost)?;
+    }
+    // Without EOF a command that reads stdin would wait forever.
+    channel.eof().await.map_err(lost)?;
+
+    let deadline = opts.timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut cancel = opts.cancel.take();
+    enum Stop {
+        Timeout,
+        Cancel,
+    }
+    let stop = loop {
+        let msg = tokio::select! {
+            msg = channel.wait() => msg,
+            _ = sleep_until(deadline) => break Some(Stop::Timeout),
+            _ = cancelled(&mut cancel) => break Some(Stop::Cancel),
+        };
+        match msg {
+            Some(msg) => {
+                if let Some(e) = absorb(&mut out, msg, host, on_output) {
+                    return Err(e);
+                }
+            }
+            None => break None,
+        }
+    };
+    if let Some(stop) = stop {
+        kill(&mut channel, &mut out, host, on_output).await;
+        out.duration = started.elapsed();
+        let partial = Box::new(out);
+        return Err(match stop {
+            Stop::Timeout => Error::CommandTimeout {
+                alias: alias.to_string(),
+                timeout: opts.timeout.unwrap_or_default(),
+                partial,
+            },
+            Stop::Cancel => Error::Cancelled {
+                alias: alias.to_string(),
+                partial,
+            },
+        });
+    }
+    out.duration = started.elapsed();
+    if out.exit_code.is_none() && out.exit_signal.is_none() {
+        return Err(Error::ConnectionLost {
+            host: host.to_string(),
+            reason: "channel closed before the command reported an exit status".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Folds one channel message into `out`. Returns an error for a refused exec request.
+fn absorb(
+    out: &mut ExecOutput,
+    msg: ChannelMsg,
+    host: &str,
+    on_output: &mut (dyn FnMut(Stream, &[u8]) + Send),
+) -> Option<Error> {
+    match msg {
+        ChannelMsg::Data { data } => {
+            out.stdout.push(&data);
+            on_output(Stream::Stdout, &data);
+        }
+        ChannelMsg::ExtendedData { data, ext: 1 } => {
+            out.stderr.push(&data);
+            on_output(Stream::Stderr, &data);
+        }
+        ChannelMsg::ExitStatus { exit_status } => out.exit_code = Some(exit_status),
+        ChannelMsg::ExitSignal { signal_name, .. } => {
+            out.exit_signal = Some(signal_name_str(&signal_name))
+        }
+        ChannelMsg::Failure => {
+            return Some(Error::ChannelFailed {
+                host: host.to_string(),
+                reason: "exec request refused".into(),
+            });
+        }
+        _ => {}
+    }
+    None
+}
+
+/// Stops the remote command: SIGTERM to its process group, SIGKILL after a short grace, then close.
+/// sshd delivers a channel `signal` request with `killpg`, so the whole command tree goes.
+async fn kill(
+    channel: &mut russh::Channel<russh::client::Msg>,
+    out: &mut ExecOutput,
+    host: &str,
+    on_output: &mut (dyn FnMut(Stream, &[u8]) + Send),
+) {
+    let _ = channel.signal(Sig::TERM).await;
+    let grace = tokio::time::sleep(KILL_GRACE);
+    tokio::pin!(grace);
+    let mut closed = false;
+    loop {
+        tokio::select! {
+            msg = channel.wait() => match msg {
+                Some(ChannelMsg::Close) | None => { closed = true; break; }
+                Some(m) => { absorb(out, m, host, on_output); }
+            },
+            _ = &mut grace => break,
+        }
+    }
+    if !closed {
+        let _ = channel.signal(Sig::KILL).await;
+        let _ = channel.close().await;
+    }
+}
+
+fn signal_name_str(sig: &Sig) -> String {
+    match sig {
+        Sig::ABRT => "ABRT".into(),
+        Sig::ALRM => "ALRM".into(),
+        Sig::FPE => "FPE".into(),
+        Sig::HUP => "HUP".into(),
+        Sig::ILL => "ILL".into(),
+        Sig::INT => "INT".into(),
+        Sig::KILL => "KILL".into(),
+        Sig::PIPE => "PIPE".into(),
+        Sig::QUIT => "QUIT".into(),
+        Sig::SEGV => "SEGV".into(),
+        Sig::TERM => "TERM".into(),
+        Sig::USR1 => "USR1".into(),
+        Sig::Custom(s) => s.clone(),
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn cancelled(rx: &mut Option<watch::Receiver<bool>>) {
+    match rx {
+        Some(rx) => {
+            if rx.wait_for(|c| *c).await.is_err() {
+                // Sender dropped without cancelling: never cancel.
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}

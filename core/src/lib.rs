@@ -1,0 +1,15 @@
+//! sshdeck core: settings, the data directory, the server registry, verified SSH sessions on russh,
+//! a connection pool and command execution. No UI code: front ends (`sshdeck`, `sshdeck-mcp`) hold a
+//! [`Deck`] and call into it.
+
+pub mod capture;
+pub mod config;
+pub mod data_dir;
+pub mod error;
+pub mod exec;
+mod pattern;
+pub mod secret;
+pub mod servers;
+pub mod ssh;
+
+pub use error::{Error, Result};
