@@ -137,6 +137,8 @@ pub struct Settings {
     pub channels_per_connection: usize,
     /// Per-stream capture bound for one command.
     pub capture_limit: usize,
+    /// ssh-agent socket, from `SSH_AUTH_SOCK`.
+    pub agent_socket: Option<PathBuf>,
 }
 
 /// Where each raw value comes from, in priority order.
@@ -236,6 +238,10 @@ impl Settings {
             connect_timeout: p.millis("SSH_CONNECT_TIMEOUT_MS", 100)?,
             channels_per_connection: p.int("SSH_CHANNELS_PER_CONNECTION", 1, 9)?,
             capture_limit: p.int("EXEC_CAPTURE_LIMIT_BYTES", 1024, 1 << 30)?,
+            agent_socket: env
+                .get("SSH_AUTH_SOCK")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
         })
     }
 

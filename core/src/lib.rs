@@ -5,11 +5,14 @@
 pub mod capture;
 pub mod config;
 pub mod data_dir;
+mod deck;
 pub mod error;
 pub mod exec;
 mod pattern;
+pub mod pool;
 pub mod secret;
 pub mod servers;
 pub mod ssh;
 
+pub use deck::Deck;
 pub use error::{Error, Result};

@@ -6,6 +6,7 @@ pub mod known_hosts;
 pub mod quote;
 
 use std::borrow::Cow;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +38,8 @@ pub struct ConnectOptions {
     pub keep_alive: Option<Duration>,
     /// Host-key files.
     pub known_hosts: KnownHosts,
+    /// ssh-agent socket (`SSH_AUTH_SOCK`).
+    pub agent_socket: Option<PathBuf>,
 }
 
 /// russh handler that verifies the server's host key.
@@ -280,7 +283,7 @@ async fn connect_hop(
             HandlerError::HostKey(e) => e,
             HandlerError::Russh(e) => failed(e.to_string()),
         })?;
-        auth::authenticate(&mut handle, cfg).await?;
+        auth::authenticate(&mut handle, cfg, opts.agent_socket.as_deref()).await?;
         Ok(handle)
     };
     let handle = tokio::time::timeout(opts.timeout, fut)

@@ -1,1 +1,563 @@
-//! testkit
+//! Test support: a real OpenSSH `sshd` on 127.0.0.1 with its own config, host key and client keys,
+//! and an `ssh-agent` holding chosen keys. No root is needed beyond installing `openssh-server`,
+//! but as root the harness logs in as a dedicated user (`sshdeck-test`, stock shell rc files, a known
+//! password) so password authentication can be tested and root's rc files do not slow commands.
+
+use std::fs;
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// The login user when the harness runs as root.
+pub const TEST_USER: &str = "sshdeck-test";
+/// That user's password (only ever used on loopback test daemons).
+pub const TEST_PASSWORD: &str = "pw-sshdeck-test-8f3K";
+/// Passphrase of [`ClientKeys::encrypted`].
+pub const KEY_PASSPHRASE: &str = "phrase-sshdeck-test-Q7x";
+
+/// Client key files, shared by all daemons of this machine (generated once).
+#[derive(Debug, Clone)]
+pub struct ClientKeys {
+    /// Authorized ed25519 key.
+    pub ed25519: PathBuf,
+    /// Authorized ECDSA P-256 key.
+    pub ecdsa: PathBuf,
+    /// Authorized RSA 3072 key.
+    pub rsa: PathBuf,
+    /// Authorized ed25519 key encrypted with [`KEY_PASSPHRASE`].
+    pub encrypted: PathBuf,
+    /// A valid key that no daemon authorizes.
+    pub unauthorized: PathBuf,
+}
+
+/// Builder for [`Sshd`].
+#[derive(Debug, Clone, Default)]
+pub struct SshdBuilder {
+    password_auth: bool,
+    extra: Vec<String>,
+    debug_log: bool,
+}
+
+impl SshdBuilder {
+    /// Allows password authentication (needs root, see [`Sshd::password`]).
+    pub fn password_auth(mut self) -> Self {
+        self.password_auth = true;
+        self
+    }
+
+    /// Adds a raw `sshd_config` line.
+    pub fn config_line(mut self, line: impl Into<String>) -> Self {
+        self.extra.push(line.into());
+        self
+    }
+
+    /// Logs at DEBUG1 (shows forwarding requests, for ProxyJump tests).
+    pub fn debug_log(mut self) -> Self {
+        self.debug_log = true;
+        self
+    }
+
+    /// Starts the daemon.
+    pub fn start(self) -> Result<Sshd> {
+        let keys = client_keys()?.clone();
+        let user = login_user()?;
+        let dir = tempfile::Builder::new().prefix("sshdeck-sshd-").tempdir()?;
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755))?;
+        let scratch = dir.path().join("scratch");
+        fs::create_dir(&scratch)?;
+        fs::set_permissions(&scratch, fs::Permissions::from_mode(0o777))?;
+        let mut authorized = String::new();
+        for k in [&keys.ed25519, &keys.ecdsa, &keys.rsa, &keys.encrypted] {
+            authorized.push_str(&fs::read_to_string(k.with_extension("pub"))?);
+        }
+        let auth_file = dir.path().join("authorized_keys");
+        fs::write(&auth_file, authorized)?;
+        fs::set_permissions(&auth_file, fs::Permissions::from_mode(0o644))?;
+        if is_root() {
+            fs::create_dir_all("/run/sshd")?;
+        }
+        let mut sshd = Sshd {
+            dir,
+            port: 0,
+            child: None,
+            user,
+            keys,
+            builder: self,
+            scratch,
+        };
+        sshd.generate_host_key()?;
+        let mut last_err = None;
+        for _ in 0..5 {
+            sshd.port = free_port()?;
+            match sshd.spawn() {
+                Ok(()) => return Ok(sshd),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.expect("tried at least once"))
+    }
+}
+
+/// A running `sshd`. Killed (with every session it spawned) on drop.
+#[derive(Debug)]
+pub struct Sshd {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+    user: String,
+    keys: ClientKeys,
+    builder: SshdBuilder,
+    scratch: PathBuf,
+}
+
+impl Sshd {
+    /// Starts a daemon with key authentication only.
+    pub fn start() -> Result<Sshd> {
+        SshdBuilder::default().start()
+    }
+
+    /// A builder for other configurations.
+    pub fn builder() -> SshdBuilder {
+        SshdBuilder::default()
+    }
+
+    /// Always `127.0.0.1`.
+    pub fn host(&self) -> &'static str {
+        "127.0.0.1"
+    }
+
+    /// The listening port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The login user.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The login password, when the harness could set one (running as root).
+    pub fn password(&self) -> Option<&'static str> {
+        is_root().then_some(TEST_PASSWORD)
+    }
+
+    /// Client key files.
+    pub fn keys(&self) -> &ClientKeys {
+        &self.keys
+    }
+
+    /// A directory the login user can write to, on the same machine.
+    pub fn scratch(&self) -> &Path {
+        &self.scratch
+    }
+
+    /// The host public key, as `ssh-ed25519 AAAA…`.
+    pub fn host_public_key(&self) -> String {
+        let text =
+            fs::read_to_string(self.dir.path().join("host_ed25519.pub")).expect("host key exists");
+        text.split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// A `known_hosts` line for this daemon.
+    pub fn known_hosts_line(&self) -> String {
+        format!("[127.0.0.1]:{} {}\n", self.port, self.host_public_key())
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+    }
+
+    /// Kills the daemon and every process it spawned (connections and the commands they run), as a
+    /// machine crash would.
+    pub fn kill_all(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let mut pids = descendants(child.id());
+            pids.push(child.id());
+            let args: Vec<String> = pids.iter().map(u32::to_string).collect();
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .args(&args)
+                .stderr(Stdio::null())
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the daemon again on the same port with the same host key.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill_all();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match self.spawn() {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() > deadline => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Replaces the host key (as a reinstall or an attacker would) and restarts.
+    pub fn rotate_host_key(&mut self) -> Result<()> {
+        self.kill_all();
+        self.generate_host_key()?;
+        self.restart()
+    }
+
+    /// Runs `ssh` (OpenSSH client) against this daemon with the ed25519 key and extra options, for
+    /// comparisons and setup. Host keys are checked against this daemon's key only.
+    pub fn ssh_command(&self) -> Command {
+        let kh = self.dir.path().join("client_known_hosts");
+        if !kh.exists() {
+            fs::write(&kh, self.known_hosts_line()).expect("write known_hosts");
+        }
+        let mut c = Command::new("ssh");
+        c.args(["-F", "/dev/null", "-p", &self.port.to_string(), "-i"])
+            .arg(&self.keys.ed25519)
+            .args([
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=yes",
+            ])
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", kh.display()))
+            .arg("-l")
+            .arg(&self.user)
+            .arg("127.0.0.1");
+        c
+    }
+
+    fn generate_host_key(&self) -> Result<()> {
+        let key = self.dir.path().join("host_ed25519");
+        let _ = fs::remove_file(&key);
+        let _ = fs::remove_file(key.with_extension("pub"));
+        let _ = fs::remove_file(self.dir.path().join("client_known_hosts"));
+        keygen(&key, "ed25519", "")
+    }
+
+    fn spawn(&mut self) -> Result<()> {
+        let d = self.dir.path();
+        let b = &self.builder;
+        let mut config = format!(
+            "ListenAddress 127.0.0.1\nPort {port}\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\n\
+             AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPubkeyAuthentication yes\n\
+             PasswordAuthentication {pw}\nKbdInteractiveAuthentication no\nAllowUsers {user}\nPrintMotd no\n\
+             UseDNS no\nLogLevel {level}\nSubsystem sftp internal-sftp\n",
+            port = self.port,
+            d = d.display(),
+            pw = if b.password_auth { "yes" } else { "no" },
+            user = self.user,
+            level = if b.debug_log { "DEBUG1" } else { "VERBOSE" },
+        );
+        for line in &b.extra {
+            config.push_str(line);
+            config.push('\n');
+        }
+        let config_path = d.join("sshd_config");
+        fs::write(&config_path, config)?;
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("sshd.log"))?;
+        let child = Command::new(sshd_path()?)
+            .args(["-D", "-e", "-f"])
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("spawning sshd")?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                bail!(
+                    "sshd exited with {status} on port {}:\n{}",
+                    self.port,
+                    self.log()
+                );
+            }
+            if Instant::now() > deadline {
+                self.kill_all();
+                bail!(
+                    "sshd did not listen on port {} within 10 s:\n{}",
+                    self.port,
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// An `ssh-agent` holding the given keys, killed on drop.
+#[derive(Debug)]
+pub struct Agent {
+    _dir: tempfile::TempDir,
+    socket: PathBuf,
+    child: Child,
+}
+
+impl Agent {
+    /// Starts an agent and adds `keys` (unencrypted key files).
+    pub fn start(keys: &[&Path]) -> Result<Agent> {
+        let dir = tempfile::tempdir()?;
+        let socket = dir.path().join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("spawning ssh-agent")?;
+        let mut agent = Agent {
+            _dir: dir,
+            socket,
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !agent.socket.exists() {
+            if Instant::now() > deadline {
+                bail!("ssh-agent did not create its socket");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for k in keys {
+            let st = Command::new("ssh-add")
+                .arg("-q")
+                .arg(k)
+                .env("SSH_AUTH_SOCK", &agent.socket)
+                .stdin(Stdio::null())
+                .status()?;
+            if !st.success() {
+                let _ = agent.child.kill();
+                bail!("ssh-add {} failed", k.display());
+            }
+        }
+        Ok(agent)
+    }
+
+    /// The socket to use as `SSH_AUTH_SOCK`.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The absolute path of `sshd`, with a clear error when it is not installed.
+pub fn sshd_path() -> Result<PathBuf> {
+    for p in ["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd"] {
+        if Path::new(p).exists() {
+            return Ok(PathBuf::from(p));
+        }
+    }
+    bail!("sshd not found: install openssh-server (apt-get install -y openssh-server)")
+}
+
+/// True when running as root.
+pub fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn login_user() -> Result<String> {
+    if !is_root() {
+        let out = Command::new("id").arg("-un").output()?;
+        return Ok(String::from_utf8(out.stdout)?.trim().to_string());
+    }
+    static ONCE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    ONCE.get_or_init(|| ensure_test_user().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)?;
+    Ok(TEST_USER.to_string())
+}
+
+/// Creates [`TEST_USER`] with a stock home and [`TEST_PASSWORD`], once per machine (under a lock, as
+/// test processes run in parallel).
+fn ensure_test_user() -> Result<()> {
+    let _lock = machine_lock()?;
+    let exists = Command::new("id")
+        .arg(TEST_USER)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?
+        .success();
+    if !exists {
+        let st = Command::new("useradd")
+            .args(["-m", "-s", "/bin/bash", "-p", "*", TEST_USER])
+            .status()?;
+        if !st.success() {
+            bail!("useradd {TEST_USER} failed");
+        }
+    }
+    let mut child = Command::new("chpasswd")
+        .stdin(Stdio::piped())
+        .spawn()
+        .context("chpasswd")?;
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(format!("{TEST_USER}:{TEST_PASSWORD}\n").as_bytes())?;
+    if !child.wait()?.success() {
+        bail!("chpasswd for {TEST_USER} failed");
+    }
+    Ok(())
+}
+
+fn client_keys() -> Result<&'static ClientKeys> {
+    static KEYS: OnceLock<std::result::Result<ClientKeys, String>> = OnceLock::new();
+    KEYS.get_or_init(|| make_client_keys().map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn make_client_keys() -> Result<ClientKeys> {
+    let uid = fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("sshdeck-testkit-keys-{uid}-v1"));
+    let keys = ClientKeys {
+        ed25519: dir.join("id_ed25519"),
+        ecdsa: dir.join("id_ecdsa"),
+        rsa: dir.join("id_rsa"),
+        encrypted: dir.join("id_encrypted"),
+        unauthorized: dir.join("id_unauthorized"),
+    };
+    let _lock = machine_lock()?;
+    if dir.join("complete").exists() {
+        return Ok(keys);
+    }
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir)?;
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+    keygen(&keys.ed25519, "ed25519", "")?;
+    keygen(&keys.ecdsa, "ecdsa", "")?;
+    keygen(&keys.rsa, "rsa", "")?;
+    keygen(&keys.encrypted, "ed25519", KEY_PASSPHRASE)?;
+    keygen(&keys.unauthorized, "ed25519", "")?;
+    fs::write(dir.join("complete"), b"")?;
+    Ok(keys)
+}
+
+fn keygen(path: &Path, kind: &str, passphrase: &str) -> Result<()> {
+    let mut c = Command::new("ssh-keygen");
+    c.args([
+        "-q",
+        "-t",
+        kind,
+        "-N",
+        passphrase,
+        "-C",
+        "sshdeck-test",
+        "-f",
+    ])
+    .arg(path);
+    if kind == "rsa" {
+        c.args(["-b", "3072"]);
+    }
+    let out = c
+        .stdin(Stdio::null())
+        .output()
+        .context("running ssh-keygen")?;
+    if !out.status.success() {
+        bail!(
+            "ssh-keygen -t {kind} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// A lock shared by every test process on the machine.
+fn machine_lock() -> Result<fs::File> {
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("sshdeck-testkit.lock"))?;
+    f.lock()?;
+    Ok(f)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Every descendant of `pid`, from `/proc`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parent_of = Vec::new();
+    if let Ok(entries) = fs::read_dir("/proc") {
+        for e in entries.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let mut stat = String::new();
+            if fs::File::open(e.path().join("stat"))
+                .and_then(|mut f| f.read_to_string(&mut stat))
+                .is_err()
+            {
+                continue;
+            }
+            // Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
+            if let Some(ppid) = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok())
+            {
+                parent_of.push((p, ppid));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(p) = frontier.pop() {
+        for &(child, parent) in &parent_of {
+            if parent == p && !out.contains(&child) {
+                out.push(child);
+                frontier.push(child);
+            }
+        }
+    }
+    out
+}

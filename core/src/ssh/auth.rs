@@ -13,7 +13,11 @@ use crate::data_dir::home_dir;
 use crate::error::{Error, Result};
 use crate::servers::ServerConfig;
 
-pub(super) async fn authenticate(handle: &mut Handle<Verifier>, cfg: &ServerConfig) -> Result<()> {
+pub(super) async fn authenticate(
+    handle: &mut Handle<Verifier>,
+    cfg: &ServerConfig,
+    agent_socket: Option<&Path>,
+) -> Result<()> {
     let mut tried: Vec<String> = Vec::new();
     let lost = |e: russh::Error| Error::ConnectionFailed {
         host: cfg.host.clone(),
@@ -28,9 +32,9 @@ pub(super) async fn authenticate(handle: &mut Handle<Verifier>, cfg: &ServerConf
         .flatten();
 
     let auto = cfg.auth_kind() == "auto";
-    if cfg.agent || (auto && std::env::var_os("SSH_AUTH_SOCK").is_some()) {
+    if cfg.agent || (auto && agent_socket.is_some()) {
         tried.push("agent".into());
-        match agent_auth(handle, cfg, rsa).await {
+        match agent_auth(handle, cfg, agent_socket, rsa).await {
             Ok(true) => return Ok(()),
             Ok(false) => {}
             Err(e) if cfg.agent => return Err(e),
@@ -89,6 +93,7 @@ pub(super) async fn authenticate(handle: &mut Handle<Verifier>, cfg: &ServerConf
 async fn agent_auth(
     handle: &mut Handle<Verifier>,
     cfg: &ServerConfig,
+    socket: Option<&Path>,
     rsa: Option<HashAlg>,
 ) -> Result<bool> {
     let agent_err = |reason: String| Error::AuthFailed {
@@ -96,9 +101,13 @@ async fn agent_auth(
         host: cfg.host.clone(),
         tried: format!("agent ({reason})"),
     };
-    let mut agent = AgentClient::connect_env()
-        .await
-        .map_err(|e| agent_err(format!("cannot reach ssh-agent: {e}")))?;
+    let socket = socket.ok_or_else(|| agent_err("SSH_AUTH_SOCK is not set".into()))?;
+    let mut agent = AgentClient::connect_uds(socket).await.map_err(|e| {
+        agent_err(format!(
+            "cannot reach ssh-agent at {}: {e}",
+            socket.display()
+        ))
+    })?;
     if let Some(binding) = handle.agent_session_binding() {
         // Needed for destination-constrained keys; older agents refuse it harmlessly.
         let _ = agent.bind_session(binding, false).await;

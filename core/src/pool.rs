@@ -1,0 +1,382 @@
+//! Connection pool: per server, a few SSH connections that each carry several channels at once.
+//!
+//! - A request takes a channel slot on the least-loaded live connection; when every connection is full
+//!   it opens a new one, unless `live + connecting` already reaches the maximum, in which case it waits
+//!   for a slot. In-flight connects count, so a burst never overshoots the maximum.
+//! - Slots per connection stay under sshd's `MaxSessions` (10): 8 by default, as measured.
+//! - New handshakes to one host are paced (at most [`HANDSHAKES_PER_HOST`] at once) to stay under
+//!   sshd's `MaxStartups`.
+//! - A closed connection (keep-alive failure, peer gone) is dropped from the pool when next seen.
+//! - Each server pool is keyed by the exact connection settings; when they change, the old connections
+//!   are retired (closed as soon as they are idle) and never handed out again.
+//! - Authentication and host-key failures are returned at once, never retried.
+
+mod stats;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, Semaphore};
+
+use crate::error::Result;
+use crate::exec::{ExecOptions, ExecOutput, Stream};
+use crate::ssh::{ConnectOptions, Session, Target};
+pub use stats::{PoolStats, ServerPoolStats};
+
+/// Concurrent unauthenticated handshakes per host (sshd's `MaxStartups` starts dropping at 10).
+pub const HANDSHAKES_PER_HOST: usize = 8;
+
+/// Pool limits.
+#[derive(Debug, Clone)]
+pub struct PoolLimits {
+    /// Connections per server, at most.
+    pub max_connections: usize,
+    /// Idle connections kept by the reaper.
+    pub min_connections: usize,
+    /// Channels per connection, at most.
+    pub channels_per_connection: usize,
+    /// Idle time before a connection is closed.
+    pub idle_timeout: Duration,
+}
+
+/// The pool. Cheap to clone; all clones share connections.
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<PoolInner>,
+}
+
+struct PoolInner {
+    limits: PoolLimits,
+    connect: ConnectOptions,
+    servers: Mutex<HashMap<String, Arc<ServerPool>>>,
+    handshakes: Mutex<HashMap<(String, u16), Arc<Semaphore>>>,
+}
+
+struct ServerPool {
+    target: Target,
+    state: Mutex<State>,
+    notify: Notify,
+    retired: AtomicBool,
+    counters: stats::Counters,
+}
+
+#[derive(Default)]
+struct State {
+    conns: Vec<Arc<Conn>>,
+    connecting: usize,
+}
+
+struct Conn {
+    id: u64,
+    session: Session,
+    in_use: AtomicUsize,
+    /// Milliseconds since the pool's epoch when the last lease ended.
+    idle_since: Mutex<Instant>,
+}
+
+/// A channel slot on a pooled connection, given back on drop.
+pub struct Lease {
+    conn: Arc<Conn>,
+    server: Arc<ServerPool>,
+}
+
+impl Lease {
+    /// The session this slot belongs to.
+    pub fn session(&self) -> &Session {
+        &self.conn.session
+    }
+
+    /// The pooled connection's id (for stats and tests).
+    pub fn connection_id(&self) -> u64 {
+        self.conn.id
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        *self.conn.idle_since.lock().expect("lock") = Instant::now();
+        self.conn.in_use.fetch_sub(1, Ordering::AcqRel);
+        self.server
+            .counters
+            .channels_in_use
+            .fetch_sub(1, Ordering::AcqRel);
+        if self.server.retired.load(Ordering::Acquire)
+            && self.conn.in_use.load(Ordering::Acquire) == 0
+        {
+            self.server.close_idle(0);
+        }
+        self.server.notify.notify_waiters();
+    }
+}
+
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Pool {
+    /// A pool with these limits and connect options. Starts the idle reaper on the current runtime.
+    pub fn new(limits: PoolLimits, connect: ConnectOptions) -> Self {
+        let pool = Pool {
+            inner: Arc::new(PoolInner {
+                limits,
+                connect,
+                servers: Mutex::new(HashMap::new()),
+                handshakes: Mutex::new(HashMap::new()),
+            }),
+        };
+        let weak = Arc::downgrade(&pool.inner);
+        let period = (pool.inner.limits.idle_timeout / 4)
+            .clamp(Duration::from_millis(250), Duration::from_secs(30));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                Pool { inner }.reap();
+            }
+        });
+        pool
+    }
+
+    /// Runs `command` on `target` through a pooled connection.
+    pub async fn exec(
+        &self,
+        target: &Target,
+        command: &str,
+        opts: ExecOptions,
+        on_output: &mut (dyn FnMut(Stream, &[u8]) + Send),
+    ) -> Result<ExecOutput> {
+        let lease = self.acquire(target).await?;
+        let result = lease.session().exec(command, opts, on_output).await;
+        if result
+            .as_ref()
+            .is_err_and(|e| e.code() == "CONNECTION_LOST")
+        {
+            lease.server.counters.lost.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Takes a channel slot for `target`, connecting if needed.
+    pub async fn acquire(&self, target: &Target) -> Result<Lease> {
+        let server = self.server_pool(target);
+        loop {
+            let notified = server.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let connect_now = {
+                let mut st = server.state.lock().expect("lock");
+                st.conns.retain(|c| !c.session.is_closed());
+                let best = st
+                    .conns
+                    .iter()
+                    .filter(|c| {
+                        c.in_use.load(Ordering::Acquire) < self.inner.limits.channels_per_connection
+                    })
+                    .min_by_key(|c| c.in_use.load(Ordering::Acquire));
+                if let Some(conn) = best {
+                    conn.in_use.fetch_add(1, Ordering::AcqRel);
+                    server
+                        .counters
+                        .channels_in_use
+                        .fetch_add(1, Ordering::AcqRel);
+                    server.counters.reused.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Lease {
+                        conn: conn.clone(),
+                        server: server.clone(),
+                    });
+                }
+                if st.conns.len() + st.connecting < self.inner.limits.max_connections {
+                    st.connecting += 1;
+                    true
+                } else {
+                    false
+                }
+            };
+            if !connect_now {
+                notified.await;
+                continue;
+            }
+            let result = self.connect(&server).await;
+            let mut st = server.state.lock().expect("lock");
+            st.connecting -= 1;
+            match result {
+                Ok(session) => {
+                    let conn = Arc::new(Conn {
+                        id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
+                        session,
+                        in_use: AtomicUsize::new(1),
+                        idle_since: Mutex::new(Instant::now()),
+                    });
+                    st.conns.push(conn.clone());
+                    server
+                        .counters
+                        .channels_in_use
+                        .fetch_add(1, Ordering::AcqRel);
+                    drop(st);
+                    server.notify.notify_waiters();
+                    return Ok(Lease {
+                        conn,
+                        server: server.clone(),
+                    });
+                }
+                Err(e) => {
+                    drop(st);
+                    // Waiters re-check: one of them may connect, or fail the same way themselves.
+                    server.notify.notify_waiters();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    async fn connect(&self, server: &ServerPool) -> Result<Session> {
+        let first = server.target.jumps.first().unwrap_or(&server.target.config);
+        let sem = {
+            let mut map = self.inner.handshakes.lock().expect("lock");
+            map.entry((first.host.clone(), first.port))
+                .or_insert_with(|| Arc::new(Semaphore::new(HANDSHAKES_PER_HOST)))
+                .clone()
+        };
+        let _permit = sem.acquire().await.expect("semaphore never closed");
+        let started = Instant::now();
+        let result = Session::connect(&server.target, &self.inner.connect).await;
+        match &result {
+            Ok(_) => server.counters.record_connect(started.elapsed()),
+            Err(e) => {
+                server.counters.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(alias = %server.target.alias, code = e.code(), error = %e, "connect failed");
+            }
+        }
+        result
+    }
+
+    /// The pool for `target`, replacing (and retiring) one built from other settings.
+    fn server_pool(&self, target: &Target) -> Arc<ServerPool> {
+        let mut servers = self.inner.servers.lock().expect("lock");
+        if let Some(existing) = servers.get(&target.alias) {
+            if existing.target == *target {
+                return existing.clone();
+            }
+            tracing::info!(alias = %target.alias, "server settings changed; retiring its pooled connections");
+            existing.retired.store(true, Ordering::Release);
+            existing.close_idle(0);
+            existing.notify.notify_waiters();
+        }
+        let fresh = Arc::new(ServerPool {
+            target: target.clone(),
+            state: Mutex::new(State::default()),
+            notify: Notify::new(),
+            retired: AtomicBool::new(false),
+            counters: servers
+                .get(&target.alias)
+                .map(|old| old.counters.carry_over())
+                .unwrap_or_default(),
+        });
+        servers.insert(target.alias.clone(), fresh.clone());
+        fresh
+    }
+
+    /// Closes connections idle longer than the idle timeout, keeping the minimum per server.
+    pub fn reap(&self) {
+        let servers: Vec<_> = self
+            .inner
+            .servers
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect();
+        for s in servers {
+            s.close_idle_older_than(
+                self.inner.limits.idle_timeout,
+                self.inner.limits.min_connections,
+            );
+        }
+    }
+
+    /// Forgets a server (after it was removed from the registry): closes its idle connections now and
+    /// the busy ones when their commands end.
+    pub fn evict(&self, alias: &str) {
+        if let Some(s) = self.inner.servers.lock().expect("lock").remove(alias) {
+            s.retired.store(true, Ordering::Release);
+            s.close_idle(0);
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn shutdown(&self) {
+        let servers: Vec<_> = self
+            .inner
+            .servers
+            .lock()
+            .expect("lock")
+            .drain()
+            .map(|(_, s)| s)
+            .collect();
+        for s in servers {
+            let conns: Vec<_> = std::mem::take(&mut s.state.lock().expect("lock").conns);
+            for c in conns {
+                c.session.close().await;
+            }
+        }
+    }
+
+    /// A snapshot of every server pool's counters.
+    pub fn stats(&self) -> PoolStats {
+        let servers = self.inner.servers.lock().expect("lock");
+        let mut list: Vec<ServerPoolStats> = servers
+            .values()
+            .map(|s| {
+                let st = s.state.lock().expect("lock");
+                s.counters.snapshot(
+                    &s.target.alias,
+                    st.conns.iter().filter(|c| !c.session.is_closed()).count(),
+                    st.connecting,
+                )
+            })
+            .collect();
+        list.sort_by(|a, b| a.alias.cmp(&b.alias));
+        PoolStats { servers: list }
+    }
+}
+
+impl ServerPool {
+    fn close_idle(&self, keep: usize) {
+        self.close_idle_older_than(Duration::ZERO, keep);
+    }
+
+    fn close_idle_older_than(&self, idle_for: Duration, keep: usize) {
+        let mut closing = Vec::new();
+        {
+            let mut st = self.state.lock().expect("lock");
+            st.conns.retain(|c| !c.session.is_closed());
+            let mut live = st.conns.len();
+            st.conns.retain(|c| {
+                let idle = c.in_use.load(Ordering::Acquire) == 0
+                    && c.idle_since.lock().expect("lock").elapsed() >= idle_for;
+                if idle && live > keep {
+                    live -= 1;
+                    closing.push(c.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        if closing.is_empty() {
+            return;
+        }
+        self.counters
+            .reaped
+            .fetch_add(closing.len() as u64, Ordering::Relaxed);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                for c in closing {
+                    c.session.close().await;
+                }
+            });
+        }
+    }
+}
