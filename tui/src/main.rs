@@ -1,1 +1,85 @@
-fn main() {}
+//! `sshdeck`: the operator's command line (and, later, console).
+
+mod cli;
+mod exec_cmd;
+mod report;
+mod servers_cmd;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use sshdeck_core::Deck;
+use sshdeck_core::config::{SETTINGS, Settings};
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = match &cli.command {
+        Some(Command::Exec(a)) => a.json,
+        Some(Command::Servers(cli::ServersCommand::List { json })) => *json,
+        _ => false,
+    };
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            report::print_error(&e, json);
+            e.downcast_ref::<sshdeck_core::Error>()
+                .map_or(report::EXIT_ERROR, report::exit_code)
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(255))
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let Some(command) = cli.command else {
+        let mut err = std::io::stderr();
+        writeln!(
+            err,
+            "The interactive console is not built yet; use a subcommand.\n"
+        )?;
+        Cli::command().write_help(&mut err)?;
+        return Ok(2);
+    };
+    let settings = Settings::load()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let deck = Deck::open(settings)?;
+        let _log = sshdeck_core::logging::init(deck.settings(), deck.data_dir(), "sshdeck")?;
+        tracing::debug!(?command, "start");
+        let code = match command {
+            Command::Servers(cmd) => servers_cmd::run(&deck, cmd)?,
+            Command::Exec(args) => {
+                let r = exec_cmd::run(&deck, args).await;
+                if let Err(e) = &r {
+                    tracing::info!(error = %e, "exec failed");
+                }
+                r?
+            }
+            Command::Settings => {
+                print_settings(&deck)?;
+                0
+            }
+        };
+        deck.shutdown().await;
+        Ok(code)
+    })
+}
+
+fn print_settings(deck: &Deck) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "data dir: {}", deck.data_dir().root().display())?;
+    writeln!(out, "{:#?}", deck.settings())?;
+    writeln!(
+        out,
+        "\nvariables (environment > ./.env > config.toml > default):"
+    )?;
+    for (name, default, meaning) in SETTINGS {
+        writeln!(out, "  {name:<32} default {default:<12} {meaning}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! The `sshdeck` binary end to end, against a real sshd.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use sshdeck_testkit::{KEY_PASSPHRASE, Sshd};
+use tempfile::TempDir;
+
+struct Cli {
+    data: TempDir,
+    cwd: TempDir,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli {
+            data: tempfile::tempdir().unwrap(),
+            cwd: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sshdeck"));
+        c.args(args)
+            .current_dir(self.cwd.path())
+            .env("MCP_DATA_DIR", self.data.path())
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn add_key_server(&self, alias: &str, sshd: &Sshd) {
+        let port = sshd.port().to_string();
+        let key = sshd.keys().ed25519.display().to_string();
+        let out = self.run(&[
+            "servers",
+            "add",
+            alias,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--user",
+            sshd.user(),
+            "--key",
+            &key,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn servers_add_list_remove() {
+    let cli = Cli::new();
+    let out = cli.run(&[
+        "servers", "add", "web1", "--host", "10.0.0.5", "--user", "deploy", "--tag", "web",
+        "--port", "2222",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = cli.run(&["servers", "list"]);
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains("web1") && listing.contains("deploy@10.0.0.5:2222"),
+        "{listing}"
+    );
+
+    let out = cli.run(&["servers", "add", "web1", "--host", "h", "--user", "u"]);
+    assert_eq!(out.status.code(), Some(255));
+    assert!(
+        text(&out.stderr).starts_with("error[ALREADY_EXISTS]"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = cli.run(&["servers", "add", "bad alias", "--host", "h", "--user", "u"]);
+    assert!(
+        text(&out.stderr).starts_with("error[INVALID_ARGUMENT]")
+            && text(&out.stderr).contains("alias")
+    );
+
+    let out = cli.run(&["servers", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["alias"], "web1");
+    assert_eq!(v[0]["tags"][0], "web");
+
+    assert!(cli.run(&["servers", "remove", "web1"]).status.success());
+    let out = cli.run(&["servers", "remove", "web1"]);
+    assert!(
+        text(&out.stderr).starts_with("error[NOT_FOUND]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(cli.data.path()).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o700);
+}
+
+#[test]
+fn imports_ssh_config_and_node_json() {
+    let cli = Cli::new();
+    let cfg = cli.cwd.path().join("ssh_config");
+    std::fs::write(
+        &cfg,
+        "Host web1\n  HostName 10.1.0.11\n  User ops\n  Port 2200\n\nHost *\n  User fallback\n",
+    )
+    .unwrap();
+    let out = cli.run(&[
+        "servers",
+        "import-ssh-config",
+        "--file",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&out.stdout).contains("added 1"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+
+    let json = cli.cwd.path().join("servers.json");
+    std::fs::write(&json, r#"{"prod_vps":{"host":"192.0.2.10","user":"admin","password":"Node-Pass-77"},"web1":{"host":"h","user":"u"}}"#).unwrap();
+    let out = cli.run(&["servers", "import-json", json.to_str().unwrap()]);
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("added 1") && report.contains("skipped 1") && report.contains("web1"),
+        "{report}"
+    );
+    let out = cli.run(&["servers", "list", "--json"]);
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains("\"prod_vps\"")
+            && listing.contains("10.1.0.11")
+            && listing.contains("\"auth\": \"password\"")
+    );
+    assert!(!listing.contains("Node-Pass-77"), "{listing}");
+}
+
+#[test]
+fn exec_streams_output_and_returns_the_exit_code() {
+    let sshd = Sshd::start().unwrap();
+    let cli = Cli::new();
+    cli.add_key_server("t", &sshd);
+    let out = cli.run(&[
+        "exec",
+        "t",
+        "--",
+        "echo",
+        "to-out;",
+        "echo to-err >&2;",
+        "exit 7",
+    ]);
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(text(&out.stdout), "to-out\n");
+    assert_eq!(text(&out.stderr), "to-err\n");
+
+    let out = cli.run(&["exec", "t", "--json", "--", "printf hi; exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            v["ok"].as_bool(),
+            v["result"]["exit_code"].as_u64(),
+            v["result"]["stdout"].as_str()
+        ),
+        (Some(false), Some(3), Some("hi"))
+    );
+
+    let file = sshd.scratch().join("cli-timeout");
+    let cmd = format!("sleep 3; touch {}", file.display());
+    let out = cli.run(&["exec", "t", "--timeout", "1", "--", &cmd]);
+    assert_eq!(out.status.code(), Some(124));
+    assert!(
+        text(&out.stderr).starts_with("error[COMMAND_TIMEOUT]"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    assert!(!file.exists());
+
+    let out = cli.run(&["exec", "missing", "--json", "--", "true"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "NOT_FOUND");
+}
+
+/// Every file under `dir` except the registry (which must hold the secrets, mode 0600).
+fn files_except_registry(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in walk(dir) {
+        if e.file_name().is_some_and(|n| n == "servers.json") {
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(&e).unwrap().permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o600);
+            continue;
+        }
+        out.push((e.display().to_string(), text(&std::fs::read(&e).unwrap())));
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            v.extend(walk(&e.path()));
+        } else {
+            v.push(e.path());
+        }
+    }
+    v
+}
+
+#[test]
+fn no_secret_in_output_errors_or_logs() {
+    let sshd = Sshd::builder().password_auth().start().unwrap();
+    let password = sshd
+        .password()
+        .expect("password tests need the harness to run as root (as CI does)");
+    let cli = Cli::new();
+    let port = sshd.port().to_string();
+    let wrong_pw = "Wrong-Pass-Zebra-91";
+    let wrong_phrase = "Wrong-Phrase-Otter-42";
+    let enc = sshd.keys().encrypted.display().to_string();
+    let trace = [("LOG_LEVEL", "trace"), ("MCP_DEBUG", "true")];
+    let add = |alias: &str, extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec![
+            "servers",
+            "add",
+            alias,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--user",
+            sshd.user(),
+        ];
+        args.extend_from_slice(extra);
+        let mut c = cli.cmd(&args);
+        c.envs(env.iter().copied()).envs(trace);
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        out
+    };
+    let mut outputs = vec![
+        add("good", &["--password-env", "PW"], &[("PW", password)]),
+        add("badpw", &["--password-env", "PW"], &[("PW", wrong_pw)]),
+        add(
+            "goodkey",
+            &["--key", &enc, "--passphrase-env", "PP"],
+            &[("PP", KEY_PASSPHRASE)],
+        ),
+        add(
+            "badkey",
+            &["--key", &enc, "--passphrase-env", "PP"],
+            &[("PP", wrong_phrase)],
+        ),
+    ];
+    let mut c = cli.cmd(&[
+        "servers",
+        "add",
+        "stdin",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--user",
+        sshd.user(),
+        "--password-stdin",
+    ]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        format!("{password}\n").as_bytes(),
+    )
+    .unwrap();
+    outputs.push(child.wait_with_output().unwrap());
+
+    for (alias, want) in [
+        ("good", 0),
+        ("stdin", 0),
+        ("goodkey", 0),
+        ("badpw", 255),
+        ("badkey", 255),
+    ] {
+        for json in [false, true] {
+            let mut args = vec!["exec", alias];
+            if json {
+                args.push("--json");
+            }
+            args.extend(["--", "echo ran"]);
+            let mut c = cli.cmd(&args);
+            c.envs(trace);
+            let out = c.output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(want),
+                "{alias}: {}",
+                text(&out.stderr)
+            );
+            outputs.push(out);
+        }
+    }
+    outputs.push(cli.run(&["servers", "list"]));
+    outputs.push(cli.run(&["servers", "list", "--json"]));
+    outputs.push(cli.run(&["settings"]));
+
+    let registry = std::fs::read_to_string(cli.data.path().join("servers.json")).unwrap();
+    assert!(
+        registry.contains(wrong_pw),
+        "the registry itself keeps the secret (0600)"
+    );
+    let logs = files_except_registry(cli.data.path());
+    assert!(
+        logs.iter()
+            .any(|(p, t)| p.contains("logs") && t.contains("exec failed")),
+        "logs were written: {logs:?}"
+    );
+    for secret in [password, wrong_pw, KEY_PASSPHRASE, wrong_phrase] {
+        for o in &outputs {
+            assert!(
+                !text(&o.stdout).contains(secret) && !text(&o.stderr).contains(secret),
+                "secret leaked in output"
+            );
+        }
+        for (path, content) in &logs {
+            assert!(!content.contains(secret), "secret leaked into {path}");
+        }
+    }
+}
