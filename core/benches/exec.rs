@@ -4,6 +4,8 @@
 //! Prints p50/p95 for warm exec (pooled vs `ssh` with ControlMaster), cold connect + exec (fresh pool
 //! vs plain `ssh`), and the wall time of 20 concurrent `sleep 0.5; echo x`.
 
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
