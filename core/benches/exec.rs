@@ -34,7 +34,10 @@ fn main() -> anyhow::Result<()> {
     };
     let new_deck = |dir: &Path| -> anyhow::Result<Deck> {
         let env = HashMap::from([("MCP_DATA_DIR".to_string(), dir.display().to_string())]);
-        let deck = Deck::open(Settings::load_from(&env, Path::new("/nonexistent"))?)?;
+        let deck = Deck::open(
+            Settings::load_from(&env, Path::new("/nonexistent"))?,
+            "bench",
+        )?;
         deck.add_server("b", cfg.clone(), true)?;
         Ok(deck)
     };

@@ -74,6 +74,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "1048576",
         "bytes of each stream kept in memory per command (head + tail)",
     ),
+    (
+        "JOB_OUTPUT_LIMIT_BYTES",
+        "67108864",
+        "bytes of output kept in each job's log file",
+    ),
+    (
+        "JOB_AUTO_RETRIES",
+        "2",
+        "automatic retries when the connection failed before the command started",
+    ),
 ];
 
 /// Log verbosity.
@@ -137,6 +147,10 @@ pub struct Settings {
     pub channels_per_connection: usize,
     /// Per-stream capture bound for one command.
     pub capture_limit: usize,
+    /// Bytes kept in each job's output file.
+    pub job_output_limit: u64,
+    /// Automatic retries of connection failures before a command started.
+    pub job_auto_retries: u32,
     /// ssh-agent socket, from `SSH_AUTH_SOCK`.
     pub agent_socket: Option<PathBuf>,
 }
@@ -238,6 +252,8 @@ impl Settings {
             connect_timeout: p.millis("SSH_CONNECT_TIMEOUT_MS", 100)?,
             channels_per_connection: p.int("SSH_CHANNELS_PER_CONNECTION", 1, 9)?,
             capture_limit: p.int("EXEC_CAPTURE_LIMIT_BYTES", 1024, 1 << 30)?,
+            job_output_limit: p.int("JOB_OUTPUT_LIMIT_BYTES", 1024, 1 << 40)? as u64,
+            job_auto_retries: p.int("JOB_AUTO_RETRIES", 0, 10)? as u32,
             agent_socket: env
                 .get("SSH_AUTH_SOCK")
                 .filter(|s| !s.is_empty())

@@ -65,6 +65,16 @@ impl DataDir {
         self.subdir("logs")
     }
 
+    /// `jobs/`, created 0700 on demand.
+    pub fn jobs_dir(&self) -> Result<PathBuf> {
+        self.subdir("jobs")
+    }
+
+    /// `runtime/`, created 0700 on demand.
+    pub fn runtime_dir(&self) -> Result<PathBuf> {
+        self.subdir("runtime")
+    }
+
     fn subdir(&self, name: &str) -> Result<PathBuf> {
         let dir = self.root.join(name);
         if !dir.exists() {

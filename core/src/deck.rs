@@ -1,17 +1,35 @@
-//! [`Deck`]: the one object a front end holds. It owns the settings, the registry and the pool, and
-//! offers the operations both front ends need.
+//! [`Deck`]: the one object a front end holds. It owns the settings, the registry, the pool and the
+//! job store, runs the jobs this process accepts, and keeps this process's heartbeat.
+
+mod run;
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, broadcast};
 
 use crate::config::Settings;
 use crate::data_dir::DataDir;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exec::{ExecOptions, ExecOutput, Stream};
+use crate::jobs::{Job, JobEvent, JobId, JobLimits, JobSpec, Jobs};
 use crate::pool::{Pool, PoolLimits, PoolStats};
 use crate::servers::{Added, Registry, Server, ServerConfig};
 use crate::ssh::{ConnectOptions, KnownHosts, Target, resolve_jumps};
 
-/// Cheap-to-clone handle on settings, registry and pool.
+/// How often a process re-reads the journal (cancel requests from other processes land within this).
+const FOLLOW_EVERY: Duration = Duration::from_millis(250);
+/// How often the heartbeat is written.
+const BEAT_EVERY: Duration = Duration::from_secs(1);
+/// How often jobs of dead processes are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// How often compaction is considered.
+const COMPACT_EVERY: Duration = Duration::from_secs(600);
+
+/// A sink for a job's output as it arrives (the CLI prints it).
+pub type OutputSink = Box<dyn FnMut(Stream, &[u8]) + Send>;
+
+/// Cheap-to-clone handle on settings, registry, pool and jobs.
 #[derive(Clone)]
 pub struct Deck {
     inner: Arc<Inner>,
@@ -22,11 +40,15 @@ struct Inner {
     data_dir: DataDir,
     registry: Registry,
     pool: Pool,
+    jobs: Jobs,
+    stop: Notify,
 }
 
 impl Deck {
-    /// Opens the data dir (creating it 0700) and builds the pool. Needs a tokio runtime.
-    pub fn open(settings: Settings) -> Result<Deck> {
+    /// Opens the data dir (creating it 0700), the job store (marking jobs of dead processes crashed)
+    /// and the pool, and starts this process's heartbeat. `program` names the process in job records.
+    /// Needs a tokio runtime.
+    pub fn open(settings: Settings, program: &str) -> Result<Deck> {
         let data_dir = DataDir::open(&settings.data_dir)?;
         let registry = Registry::new(&data_dir);
         let pool = Pool::new(
@@ -43,14 +65,52 @@ impl Deck {
                 agent_socket: settings.agent_socket.clone(),
             },
         );
-        Ok(Deck {
+        let jobs = Jobs::open(
+            &data_dir,
+            JobLimits {
+                max_queue: settings.max_queue_size,
+                retention_ms: settings.history_retention.as_millis() as u64,
+                output_limit: settings.job_output_limit,
+            },
+            program,
+        )?;
+        let deck = Deck {
             inner: Arc::new(Inner {
                 settings,
                 data_dir,
                 registry,
                 pool,
+                jobs,
+                stop: Notify::new(),
             }),
-        })
+        };
+        deck.spawn_maintenance();
+        Ok(deck)
+    }
+
+    fn spawn_maintenance(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut follow = tokio::time::interval(FOLLOW_EVERY);
+            let mut beat = tokio::time::interval(BEAT_EVERY);
+            let mut sweep = tokio::time::interval(SWEEP_EVERY);
+            let mut compact = tokio::time::interval(COMPACT_EVERY);
+            for t in [&mut follow, &mut beat, &mut sweep, &mut compact] {
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t.tick().await;
+            }
+            loop {
+                let Some(inner) = weak.upgrade() else { return };
+                let stopped = inner.stop.notified();
+                tokio::select! {
+                    _ = stopped => return,
+                    _ = follow.tick() => log_err("follow journal", inner.jobs.refresh()),
+                    _ = beat.tick() => log_err("heartbeat", inner.jobs.beat(inner.pool.stats())),
+                    _ = sweep.tick() => log_err("crash sweep", inner.jobs.sweep_crashed().map(|_| ())),
+                    _ = compact.tick() => log_err("compaction", inner.jobs.compact_if_due()),
+                }
+            }
+        });
     }
 
     /// Settings in force.
@@ -66,6 +126,11 @@ impl Deck {
     /// The server registry.
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+
+    /// The job store (queries, subscriptions).
+    pub fn jobs(&self) -> &Jobs {
+        &self.inner.jobs
     }
 
     /// Registers (or with `replace`, updates) a server. Pooled connections built from older
@@ -84,14 +149,13 @@ impl Deck {
     /// The connection target of an alias, bastions resolved through the registry.
     pub fn target(&self, alias: &str) -> Result<Target> {
         let servers = self.inner.registry.list()?;
-        let server =
-            servers
-                .iter()
-                .find(|s| s.alias == alias)
-                .ok_or_else(|| crate::Error::NotFound {
-                    what: "server",
-                    name: alias.to_string(),
-                })?;
+        let server = servers
+            .iter()
+            .find(|s| s.alias == alias)
+            .ok_or_else(|| Error::NotFound {
+                what: "server",
+                name: alias.to_string(),
+            })?;
         let lookup = |a: &str| {
             servers
                 .iter()
@@ -115,7 +179,8 @@ impl Deck {
         }
     }
 
-    /// Runs a command on a registered server through the pool.
+    /// Runs a command directly through the pool, without a job record (for internal probes and
+    /// benchmarks; front ends submit jobs).
     pub async fn exec(
         &self,
         alias: &str,
@@ -124,7 +189,7 @@ impl Deck {
         on_output: &mut (dyn FnMut(Stream, &[u8]) + Send),
     ) -> Result<ExecOutput> {
         if command.trim().is_empty() {
-            return Err(crate::Error::InvalidArgument("command is empty".into()));
+            return Err(Error::InvalidArgument("command is empty".into()));
         }
         let target = self.target(alias)?;
         self.inner
@@ -133,9 +198,69 @@ impl Deck {
             .await
     }
 
-    /// The pool (for stats and direct leases).
-    pub fn pool(&self) -> &Pool {
-        &self.inner.pool
+    /// Accepts a job (durably) and starts running it in this process. `sink` sees its output live.
+    /// Fails at once, with no job recorded, for an unknown alias or an empty command.
+    pub fn submit(
+        &self,
+        alias: &str,
+        spec: JobSpec,
+        origin: &str,
+        sink: Option<OutputSink>,
+    ) -> Result<Job> {
+        self.check_spec(alias, &spec)?;
+        let job = self
+            .inner
+            .jobs
+            .accept(spec, vec![alias.to_string()], origin, None)?;
+        self.start(job.clone(), sink);
+        Ok(job)
+    }
+
+    /// Retries a finished job as a new attempt linked by `retry_of`, run in this process. A job is
+    /// retried at most once (`ALREADY_RETRIED`).
+    pub fn retry(&self, id: &JobId, origin: &str, sink: Option<OutputSink>) -> Result<Job> {
+        let orig = self.inner.jobs.get(id)?;
+        let alias = orig.targets.first().cloned().unwrap_or_default();
+        self.check_spec(&alias, &orig.spec)?;
+        let job =
+            self.inner
+                .jobs
+                .accept(orig.spec.clone(), orig.targets.clone(), origin, Some(id))?;
+        self.start(job.clone(), sink);
+        Ok(job)
+    }
+
+    /// Asks for a job to be cancelled (whichever process runs it). Returns it as it is now.
+    pub fn cancel(&self, id: &JobId) -> Result<Job> {
+        self.inner.jobs.request_cancel(id)
+    }
+
+    /// Waits until the job is finished or `timeout` passes; returns it as it is then.
+    pub async fn wait(&self, id: &JobId, timeout: Option<Duration>) -> Result<Job> {
+        let mut rx = self.inner.jobs.subscribe();
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        loop {
+            let job = self.inner.jobs.get(id)?;
+            if job.status.is_terminal()
+                || deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
+            {
+                return Ok(job);
+            }
+            let until = deadline
+                .unwrap_or_else(|| tokio::time::Instant::now() + FOLLOW_EVERY)
+                .min(
+                    // Jobs of other processes change without an in-process event: look again regularly.
+                    tokio::time::Instant::now() + FOLLOW_EVERY,
+                );
+            loop {
+                match tokio::time::timeout_at(until, rx.recv()).await {
+                    Ok(Ok(JobEvent::Changed(j))) if j.id == *id => break,
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
+                    Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => break,
+                }
+            }
+        }
     }
 
     /// Pool counters of this process.
@@ -143,8 +268,51 @@ impl Deck {
         self.inner.pool.stats()
     }
 
-    /// Closes every pooled connection.
-    pub async fn shutdown(&self) {
+    /// The pool (for direct leases).
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// Stops this process's part: cancels the jobs it still runs (killing their commands) and waits
+    /// up to `grace` for them to record their end, stops the heartbeat, closes connections.
+    pub async fn shutdown_with(&self, grace: Duration) {
+        let local = self.inner.jobs.local_jobs();
+        for id in &local {
+            let _ = self.inner.jobs.request_cancel(id);
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while !self.inner.jobs.local_jobs().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.inner.stop.notify_waiters();
+        self.inner.jobs.retire();
         self.inner.pool.shutdown().await;
+    }
+
+    /// [`Deck::shutdown_with`] with a 3 s grace.
+    pub async fn shutdown(&self) {
+        self.shutdown_with(Duration::from_secs(3)).await;
+    }
+
+    fn check_spec(&self, alias: &str, spec: &JobSpec) -> Result<()> {
+        self.inner.registry.get(alias)?;
+        match spec {
+            JobSpec::Exec { command, .. } if command.trim().is_empty() => {
+                Err(Error::InvalidArgument("command is empty".into()))
+            }
+            JobSpec::Exec { .. } => Ok(()),
+        }
+    }
+
+    fn start(&self, job: Job, sink: Option<OutputSink>) {
+        let cancel = self.inner.jobs.register_local(&job.id);
+        let deck = self.clone();
+        tokio::spawn(async move { run::run_job(deck, job, cancel, sink).await });
+    }
+}
+
+fn log_err(what: &str, r: Result<()>) {
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "{what} failed");
     }
 }

@@ -138,6 +138,20 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// Too many unfinished jobs.
+    #[error("the queue is full: {max} unfinished jobs (MAX_QUEUE_SIZE); wait or cancel some")]
+    QueueFull {
+        /// The limit.
+        max: usize,
+    },
+    /// The job was already retried; retry the newer attempt instead.
+    #[error("job {id} was already retried as {by}")]
+    AlreadyRetried {
+        /// The job asked for.
+        id: String,
+        /// Its retry.
+        by: String,
+    },
     /// A local file could not be read or written.
     #[error("{action} {path}: {source}")]
     Io {
@@ -176,6 +190,8 @@ impl Error {
             Error::CommandTimeout { .. } => "COMMAND_TIMEOUT",
             Error::Cancelled { .. } => "CANCELLED",
             Error::ChannelFailed { .. } => "CHANNEL_FAILED",
+            Error::QueueFull { .. } => "QUEUE_FULL",
+            Error::AlreadyRetried { .. } => "ALREADY_RETRIED",
             Error::Io { .. } => "IO_ERROR",
             Error::DataCorrupt { .. } => "DATA_CORRUPT",
         }

@@ -4,6 +4,8 @@ mod ssh {
     pub mod auth;
     pub mod exec;
     pub mod hostkeys;
+    pub mod jobs;
+    pub mod jobs_cross;
     pub mod jump;
     pub mod pool;
 }
@@ -46,7 +48,7 @@ pub fn key_config(sshd: &Sshd) -> ServerConfig {
 /// sshd + deck with alias `t` registered (ed25519 key).
 pub fn env_with(sshd: Sshd, overrides: &[(&str, &str)]) -> Env {
     let data = tempfile::tempdir().unwrap();
-    let deck = Deck::open(settings(data.path(), overrides)).unwrap();
+    let deck = Deck::open(settings(data.path(), overrides), "test").unwrap();
     deck.add_server("t", key_config(&sshd), false).unwrap();
     Env { sshd, deck, data }
 }

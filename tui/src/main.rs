@@ -48,7 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let deck = Deck::open(settings)?;
+        let deck = Deck::open(settings, "sshdeck")?;
         let _log = sshdeck_core::logging::init(deck.settings(), deck.data_dir(), "sshdeck")?;
         tracing::debug!(?command, "start");
         let code = match command {

@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Default)]
 pub(super) struct Counters {
@@ -72,7 +72,7 @@ impl Counters {
 }
 
 /// One server's pool, at one moment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerPoolStats {
     /// Alias.
     pub alias: String,
@@ -101,7 +101,7 @@ pub struct ServerPoolStats {
 }
 
 /// Every server pool of this process.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PoolStats {
     /// Per server, by alias.
     pub servers: Vec<ServerPoolStats>,

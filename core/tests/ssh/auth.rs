@@ -60,7 +60,7 @@ async fn agent_auth() {
     let agent = Agent::start(&[&sshd.keys().ecdsa]).unwrap();
     let data = tempfile::tempdir().unwrap();
     let sock = agent.socket().display().to_string();
-    let deck = Deck::open(settings(data.path(), &[("SSH_AUTH_SOCK", &sock)])).unwrap();
+    let deck = Deck::open(settings(data.path(), &[("SSH_AUTH_SOCK", &sock)]), "test").unwrap();
     let cfg = ServerConfig {
         port: sshd.port(),
         agent: true,
@@ -72,7 +72,7 @@ async fn agent_auth() {
     // An agent without an authorized key fails as AUTH_FAILED naming the agent.
     let empty = Agent::start(&[&sshd.keys().unauthorized]).unwrap();
     let sock = empty.socket().display().to_string();
-    let deck2 = Deck::open(settings(data.path(), &[("SSH_AUTH_SOCK", &sock)])).unwrap();
+    let deck2 = Deck::open(settings(data.path(), &[("SSH_AUTH_SOCK", &sock)]), "test").unwrap();
     let err = run(&deck2, "a", "true").await.unwrap_err();
     assert_eq!(err.code(), "AUTH_FAILED", "{err}");
     assert!(err.to_string().contains("agent"), "{err}");

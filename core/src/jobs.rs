@@ -1,0 +1,478 @@
+//! The durable job queue and history, shared by every sshdeck process on one data dir.
+//!
+//! State lives in `jobs/journal.jsonl` (see [`journal`]); each process folds it into a [`Table`] and
+//! catches up incrementally. Every change takes the journal's lock, catches up, decides on the latest
+//! state, appends, and catches up again, so two processes never contradict each other: a job is
+//! accepted once, retried once, and marked crashed only when its owner is really gone.
+
+pub mod journal;
+pub mod model;
+pub mod output;
+pub mod runtime;
+pub mod table;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{broadcast, watch};
+
+use crate::data_dir::{DataDir, FileLock};
+use crate::error::{Error, Result};
+use crate::exec::Stream;
+use crate::pool::PoolStats;
+use journal::{Cursor, Event, Journal, ReadOutcome};
+pub use model::{Job, JobId, JobKind, JobResult, JobSpec, JobStatus, Owner, format_time, now_ms};
+use runtime::{Heartbeat, Liveness, Runtime};
+pub use table::{Filter, Page, Stats, Table};
+
+/// Journal size past which it is compacted.
+const COMPACT_AT_BYTES: u64 = 8 << 20;
+
+/// Limits of the job store.
+#[derive(Debug, Clone)]
+pub struct JobLimits {
+    /// Unfinished jobs accepted at once.
+    pub max_queue: usize,
+    /// How long finished jobs are kept (ms).
+    pub retention_ms: u64,
+    /// Bytes of output kept per job.
+    pub output_limit: u64,
+}
+
+/// Something that changed, for in-process subscribers.
+#[derive(Debug, Clone)]
+pub enum JobEvent {
+    /// A job's record changed (any process).
+    Changed(Box<Job>),
+    /// A chunk of output of a job this process runs.
+    Output {
+        /// Job.
+        id: JobId,
+        /// Stream.
+        stream: Stream,
+        /// Bytes.
+        data: Arc<[u8]>,
+    },
+    /// The journal was compacted or replaced: re-read what you show.
+    Reloaded,
+}
+
+/// The job store. Cheap to clone.
+#[derive(Clone)]
+pub struct Jobs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    journal: Journal,
+    runtime: Runtime,
+    owner: Owner,
+    started_at: u64,
+    limits: JobLimits,
+    shared: Mutex<Shared>,
+    events: broadcast::Sender<JobEvent>,
+    local: Mutex<HashMap<JobId, watch::Sender<bool>>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    table: Table,
+    cursor: Cursor,
+}
+
+impl Jobs {
+    /// Opens the store: creates `jobs/` and `runtime/`, writes this process's first heartbeat, repairs a
+    /// torn journal tail, compacts when due, and marks jobs of dead owners `crashed`.
+    pub fn open(data_dir: &DataDir, limits: JobLimits, program: &str) -> Result<Jobs> {
+        let dir = data_dir.jobs_dir()?;
+        let runtime = Runtime::new(data_dir.runtime_dir()?);
+        let mut instance = [0u8; 8];
+        getrandom::fill(&mut instance).expect("the OS random source works");
+        let owner = Owner {
+            pid: std::process::id(),
+            instance: instance.iter().map(|b| format!("{b:02x}")).collect(),
+            program: program.to_string(),
+        };
+        let (events, _) = broadcast::channel(4096);
+        let jobs = Jobs {
+            inner: Arc::new(Inner {
+                journal: Journal::new(dir.join("journal.jsonl")),
+                dir,
+                runtime,
+                owner,
+                started_at: now_ms(),
+                limits,
+                shared: Mutex::new(Shared::default()),
+                events,
+                local: Mutex::new(HashMap::new()),
+            }),
+        };
+        jobs.beat(PoolStats::default())?;
+        jobs.with_lock(true, |_| Ok((vec![], ())))?; // repairs a torn tail, loads the table
+        jobs.compact_if_due()?;
+        jobs.sweep_crashed()?;
+        jobs.inner.runtime.clean_dead();
+        Ok(jobs)
+    }
+
+    /// This process as a job owner.
+    pub fn owner(&self) -> &Owner {
+        &self.inner.owner
+    }
+
+    /// Limits in force.
+    pub fn limits(&self) -> &JobLimits {
+        &self.inner.limits
+    }
+
+    /// Accepts a job: durable (fsynced) when this returns. `QUEUE_FULL` when too many are unfinished.
+    /// With `retry_of`, the original must be finished, not completed and not already retried; it is
+    /// marked as retried in the same write.
+    pub fn accept(
+        &self,
+        spec: JobSpec,
+        targets: Vec<String>,
+        origin: &str,
+        retry_of: Option<&JobId>,
+    ) -> Result<Job> {
+        if targets.is_empty() {
+            return Err(Error::InvalidArgument(
+                "a job needs at least one target".into(),
+            ));
+        }
+        let job = Job {
+            id: JobId::random(),
+            kind: spec.kind(),
+            targets,
+            spec,
+            status: JobStatus::Pending,
+            created_at: now_ms(),
+            started_at: None,
+            finished_at: None,
+            attempt: 1,
+            retry_of: retry_of.cloned(),
+            retried_by: None,
+            owner: self.inner.owner.clone(),
+            cancel_requested: false,
+            origin: origin.to_string(),
+            result: None,
+        };
+        let max = self.inner.limits.max_queue;
+        self.with_lock(true, |table| {
+            if table.unfinished() >= max {
+                return Err(Error::QueueFull { max });
+            }
+            let mut events = vec![Event::Accepted {
+                job: Box::new(job.clone()),
+            }];
+            if let Some(orig) = retry_of {
+                let o = table.get(orig).ok_or_else(|| Error::NotFound {
+                    what: "job",
+                    name: orig.to_string(),
+                })?;
+                if let Some(by) = &o.retried_by {
+                    return Err(Error::AlreadyRetried {
+                        id: orig.to_string(),
+                        by: by.to_string(),
+                    });
+                }
+                if !o.status.is_terminal() {
+                    return Err(Error::InvalidArgument(format!(
+                        "job {orig} is still {}",
+                        o.status.as_str()
+                    )));
+                }
+                if o.status == JobStatus::Completed {
+                    return Err(Error::InvalidArgument(format!(
+                        "job {orig} completed; submit it again instead"
+                    )));
+                }
+                events.push(Event::Retried {
+                    id: orig.clone(),
+                    by: job.id.clone(),
+                });
+            }
+            Ok((events, ()))
+        })?;
+        Ok(job)
+    }
+
+    /// Records that an attempt started.
+    pub fn start(&self, id: &JobId, attempt: u32) -> Result<()> {
+        let ev = Event::Started {
+            id: id.clone(),
+            at: now_ms(),
+            attempt,
+        };
+        self.with_lock(false, |_| Ok((vec![ev], ())))
+    }
+
+    /// Records the end of a job (fsynced).
+    pub fn finish(&self, id: &JobId, status: JobStatus, result: JobResult) -> Result<()> {
+        debug_assert!(status.is_terminal());
+        let ev = Event::Finished {
+            id: id.clone(),
+            at: now_ms(),
+            status,
+            result,
+        };
+        self.with_lock(true, |_| Ok((vec![ev], ())))?;
+        self.inner.local.lock().expect("lock").remove(id);
+        Ok(())
+    }
+
+    /// Asks for a job to be cancelled, from any process. Its owner kills the remote command within a
+    /// second. Returns the job as it is now (already terminal: nothing to do).
+    pub fn request_cancel(&self, id: &JobId) -> Result<Job> {
+        let job = self.with_lock(true, |table| {
+            let j = table.get(id).ok_or_else(|| Error::NotFound {
+                what: "job",
+                name: id.to_string(),
+            })?;
+            let ev = if j.status.is_terminal() || j.cancel_requested {
+                vec![]
+            } else {
+                vec![Event::CancelRequested {
+                    id: id.clone(),
+                    at: now_ms(),
+                }]
+            };
+            Ok((ev, ()))
+        });
+        job?;
+        self.get(id)
+    }
+
+    /// Registers a job this process runs; the receiver turns `true` when a cancel is requested.
+    pub fn register_local(&self, id: &JobId) -> watch::Receiver<bool> {
+        let (tx, rx) = watch::channel(false);
+        self.inner
+            .local
+            .lock()
+            .expect("lock")
+            .insert(id.clone(), tx);
+        // A cancel may already be on record.
+        if self.get(id).is_ok_and(|j| j.cancel_requested) {
+            self.signal_local_cancel(id);
+        }
+        rx
+    }
+
+    fn signal_local_cancel(&self, id: &JobId) {
+        if let Some(tx) = self.inner.local.lock().expect("lock").get(id) {
+            let _ = tx.send(true);
+        }
+    }
+
+    /// Ids of jobs this process is running.
+    pub fn local_jobs(&self) -> Vec<JobId> {
+        self.inner
+            .local
+            .lock()
+            .expect("lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// One job, as of the latest journal.
+    pub fn get(&self, id: &JobId) -> Result<Job> {
+        self.refresh()?;
+        let shared = self.inner.shared.lock().expect("lock");
+        shared
+            .table
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                what: "job",
+                name: id.to_string(),
+            })
+    }
+
+    /// A page of jobs, newest first.
+    pub fn list(&self, filter: &Filter) -> Result<Page> {
+        self.refresh()?;
+        Ok(self.inner.shared.lock().expect("lock").table.list(filter))
+    }
+
+    /// Counts and rates.
+    pub fn stats(&self) -> Result<Stats> {
+        self.refresh()?;
+        Ok(self.inner.shared.lock().expect("lock").table.stats())
+    }
+
+    /// The output file of a job.
+    pub fn output_path(&self, id: &JobId) -> PathBuf {
+        self.inner.dir.join(format!("{id}.log"))
+    }
+
+    /// Subscribes to changes and (for jobs run here) output.
+    pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn publish_output(&self, id: &JobId, stream: Stream, data: &[u8]) {
+        if self.inner.events.receiver_count() > 0 {
+            let _ = self.inner.events.send(JobEvent::Output {
+                id: id.clone(),
+                stream,
+                data: Arc::from(data),
+            });
+        }
+    }
+
+    /// Catches up with what other processes wrote (no lock needed: only complete lines are read).
+    pub fn refresh(&self) -> Result<()> {
+        let mut shared = self.inner.shared.lock().expect("lock");
+        self.catch_up(&mut shared)
+    }
+
+    /// Writes this process's heartbeat, with its pool stats.
+    pub fn beat(&self, pool: PoolStats) -> Result<()> {
+        let owner = self.inner.owner.clone();
+        let proc_start = runtime::proc_start_ticks(owner.pid);
+        self.inner.runtime.beat(&Heartbeat {
+            owner,
+            started_at: self.inner.started_at,
+            last_beat: now_ms(),
+            proc_start,
+            pool,
+        })
+    }
+
+    /// Every live process's heartbeat (for the console's pool view).
+    pub fn processes(&self) -> Vec<Heartbeat> {
+        self.inner.runtime.all()
+    }
+
+    /// Removes this process's heartbeat (clean exit).
+    pub fn retire(&self) {
+        self.inner.runtime.remove(self.inner.owner.pid);
+    }
+
+    /// Marks `crashed` every unfinished job whose owner is gone. Returns their ids.
+    pub fn sweep_crashed(&self) -> Result<Vec<JobId>> {
+        let me = self.inner.owner.clone();
+        let runtime = self.inner.runtime.clone();
+        self.with_lock(true, |table| {
+            let mut verdicts: HashMap<Owner, Liveness> = HashMap::new();
+            let mut events = Vec::new();
+            let mut ids = Vec::new();
+            for j in table
+                .iter()
+                .filter(|j| !j.status.is_terminal() && j.owner != me)
+            {
+                let v = *verdicts
+                    .entry(j.owner.clone())
+                    .or_insert_with(|| runtime.is_alive(&j.owner));
+                if let Liveness::Dead(why) = v {
+                    let reason = format!(
+                        "owner {} (pid {}) died: {why}",
+                        j.owner.program, j.owner.pid
+                    );
+                    tracing::warn!(job = %j.id, %reason, "marking job crashed");
+                    events.push(Event::Crashed {
+                        id: j.id.clone(),
+                        at: now_ms(),
+                        reason,
+                    });
+                    ids.push(j.id.clone());
+                }
+            }
+            Ok((events, ids))
+        })
+    }
+
+    /// Compacts the journal when it is large or holds jobs past retention.
+    pub fn compact_if_due(&self) -> Result<()> {
+        let cutoff = now_ms().saturating_sub(self.inner.limits.retention_ms);
+        let due = self.inner.journal.size() > COMPACT_AT_BYTES || {
+            let shared = self.inner.shared.lock().expect("lock");
+            shared
+                .table
+                .iter()
+                .any(|j| j.status.is_terminal() && j.finished_at.unwrap_or(j.created_at) < cutoff)
+        };
+        if due { self.compact() } else { Ok(()) }
+    }
+
+    /// Rewrites the journal as one record per job, dropping finished jobs past retention (and their
+    /// output files).
+    pub fn compact(&self) -> Result<()> {
+        let cutoff = now_ms().saturating_sub(self.inner.limits.retention_ms);
+        let mut shared = self.inner.shared.lock().expect("lock");
+        let _lock = FileLock::exclusive(self.inner.journal.path())?;
+        self.catch_up(&mut shared)?;
+        let mut table = shared.table.clone();
+        let dropped = table.drop_finished_before(cutoff);
+        self.inner.journal.rewrite(&table.snapshot())?;
+        self.catch_up(&mut shared)?;
+        for id in &dropped {
+            let _ = std::fs::remove_file(self.output_path(id));
+        }
+        tracing::info!(
+            dropped = dropped.len(),
+            kept = table.iter().count(),
+            "journal compacted"
+        );
+        Ok(())
+    }
+
+    /// Runs `decide` on the latest state under the journal lock and appends the events it returns.
+    fn with_lock<T>(
+        &self,
+        sync: bool,
+        decide: impl FnOnce(&Table) -> Result<(Vec<Event>, T)>,
+    ) -> Result<T> {
+        let mut shared = self.inner.shared.lock().expect("lock");
+        let _lock = FileLock::exclusive(self.inner.journal.path())?;
+        self.catch_up(&mut shared)?;
+        let (events, out) = decide(&shared.table)?;
+        if !events.is_empty() || self.inner.journal.size() > 0 {
+            // An empty append still repairs a torn tail.
+            self.inner
+                .journal
+                .append(&events, sync && !events.is_empty())?;
+        }
+        self.catch_up(&mut shared)?;
+        Ok(out)
+    }
+
+    fn catch_up(&self, shared: &mut Shared) -> Result<()> {
+        let outcome = self.inner.journal.read(&mut shared.cursor)?;
+        let events = match outcome {
+            ReadOutcome::More(events) => events,
+            ReadOutcome::Reset(events) => {
+                shared.table = Table::default();
+                let _ = self.inner.events.send(JobEvent::Reloaded);
+                events
+            }
+        };
+        for ev in events {
+            let id = match &ev {
+                Event::Accepted { job } => job.id.clone(),
+                Event::Started { id, .. }
+                | Event::Finished { id, .. }
+                | Event::CancelRequested { id, .. }
+                | Event::Retried { id, .. }
+                | Event::Crashed { id, .. } => id.clone(),
+            };
+            let cancel = matches!(ev, Event::CancelRequested { .. });
+            shared.table.apply(ev);
+            if cancel {
+                self.signal_local_cancel(&id);
+            }
+            if self.inner.events.receiver_count() > 0
+                && let Some(j) = shared.table.get(&id)
+            {
+                let _ = self
+                    .inner
+                    .events
+                    .send(JobEvent::Changed(Box::new(j.clone())));
+            }
+        }
+        Ok(())
+    }
+}

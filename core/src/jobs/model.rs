@@ -1,0 +1,323 @@
+//! Job records: what was asked, of which servers, by whom, and how it ended. Never holds a secret.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Crockford's base32 alphabet, lower case (no i, l, o, u).
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+/// Characters in an id: 13 × 5 = 65 random bits.
+pub const ID_LEN: usize = 13;
+
+/// A job id: 13 random base32 characters (65 bits), easy to type and to read aloud.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(String);
+
+impl JobId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).expect("the OS random source works");
+        let mut n = u128::from_le_bytes(bytes);
+        let mut s = String::with_capacity(ID_LEN);
+        for _ in 0..ID_LEN {
+            s.push(ALPHABET[(n & 31) as usize] as char);
+            n >>= 5;
+        }
+        JobId(s)
+    }
+
+    /// Parses a user-typed id (case-insensitive).
+    pub fn parse(s: &str) -> Result<Self> {
+        let lower = s.trim().to_ascii_lowercase();
+        if lower.len() != ID_LEN || !lower.bytes().all(|b| ALPHABET.contains(&b)) {
+            return Err(Error::InvalidArgument(format!(
+                "{s:?} is not a job id ({ID_LEN} base32 characters)"
+            )));
+        }
+        Ok(JobId(lower))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What kind of work a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// One command.
+    Exec,
+    /// Several commands in order.
+    Sequence,
+    /// A command answering prompts on a PTY.
+    Interactive,
+    /// SFTP transfer.
+    Transfer,
+    /// Monitoring or log recipe.
+    Monitor,
+}
+
+impl JobKind {
+    /// Name as written in files and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Exec => "exec",
+            JobKind::Sequence => "sequence",
+            JobKind::Interactive => "interactive",
+            JobKind::Transfer => "transfer",
+            JobKind::Monitor => "monitor",
+        }
+    }
+
+    /// Parses a kind name.
+    pub fn parse(s: &str) -> Result<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_ascii_lowercase()))
+            .map_err(|_| Error::InvalidArgument(format!("unknown job kind {s:?}")))
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Accepted, not started.
+    Pending,
+    /// Running.
+    Running,
+    /// Finished with exit code 0.
+    Completed,
+    /// Finished otherwise (non-zero exit, signal, connection or auth failure…).
+    Failed,
+    /// Killed by its timeout.
+    TimedOut,
+    /// Cancelled on request.
+    Cancelled,
+    /// Its owner process died while it was pending or running.
+    Crashed,
+}
+
+impl JobStatus {
+    /// Every status, in life order.
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Pending,
+        JobStatus::Running,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::TimedOut,
+        JobStatus::Cancelled,
+        JobStatus::Crashed,
+    ];
+
+    /// True once nothing more will happen to the job.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, JobStatus::Pending | JobStatus::Running)
+    }
+
+    /// Name as written in files and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Running => "running",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+            JobStatus::TimedOut => "timed_out",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Crashed => "crashed",
+        }
+    }
+
+    /// Parses a status name.
+    pub fn parse(s: &str) -> Result<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_ascii_lowercase()))
+            .map_err(|_| Error::InvalidArgument(format!("unknown job status {s:?}")))
+    }
+}
+
+/// What to run. Holds no secret: credentials stay in the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobSpec {
+    /// One command.
+    Exec {
+        /// The command line, run by the login shell.
+        command: String,
+        /// Timeout in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+    },
+}
+
+impl JobSpec {
+    /// The kind of job this spec makes.
+    pub fn kind(&self) -> JobKind {
+        match self {
+            JobSpec::Exec { .. } => JobKind::Exec,
+        }
+    }
+
+    /// A one-line description (the command).
+    pub fn summary(&self) -> &str {
+        match self {
+            JobSpec::Exec { command, .. } => command,
+        }
+    }
+}
+
+/// The process that accepted a job and runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Owner {
+    /// Process id.
+    pub pid: u32,
+    /// Random id of that process's run (pids get reused).
+    pub instance: String,
+    /// `sshdeck`, `sshdeck-mcp`…
+    pub program: String,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobResult {
+    /// Exit code, when the command exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u32>,
+    /// Signal that ended it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_signal: Option<String>,
+    /// Run time of the last attempt.
+    pub duration_ms: u64,
+    /// Error code (`COMMAND_TIMEOUT`, `AUTH_FAILED`…), when it failed without an exit code of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Error message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// Bytes of stdout produced.
+    pub stdout_bytes: u64,
+    /// Bytes of stderr produced.
+    pub stderr_bytes: u64,
+    /// Whether the output file was cut at its limit.
+    pub truncated: bool,
+}
+
+/// One job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// Id.
+    pub id: JobId,
+    /// Kind.
+    pub kind: JobKind,
+    /// Server aliases.
+    pub targets: Vec<String>,
+    /// What to run.
+    pub spec: JobSpec,
+    /// Status.
+    pub status: JobStatus,
+    /// Accepted at (ms since the Unix epoch).
+    pub created_at: u64,
+    /// Last attempt started at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<u64>,
+    /// Finished at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<u64>,
+    /// Attempt number, from 1 (automatic retries of connection failures count up).
+    pub attempt: u32,
+    /// The job this one retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<JobId>,
+    /// The job that retried this one; a retried job is never retried again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried_by: Option<JobId>,
+    /// Accepting process.
+    pub owner: Owner,
+    /// A cancel was requested (from any process).
+    #[serde(default)]
+    pub cancel_requested: bool,
+    /// Where the request came from (`cli`, `mcp`, `console`).
+    pub origin: String,
+    /// Outcome, once terminal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<JobResult>,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// `2026-11-21T15:46:00Z` for a millisecond timestamp (UTC).
+pub fn format_time(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_random_typable_and_parse_back() {
+        let a = JobId::random();
+        let b = JobId::random();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), ID_LEN);
+        assert_eq!(JobId::parse(&a.as_str().to_uppercase()).unwrap(), a);
+        assert_eq!(
+            JobId::parse("short").unwrap_err().code(),
+            "INVALID_ARGUMENT"
+        );
+        assert!(
+            JobId::parse("iiiiiiiiiiiii").is_err(),
+            "i is not in the alphabet"
+        );
+    }
+
+    #[test]
+    fn status_and_kind_names() {
+        assert_eq!(JobStatus::parse("timed_out").unwrap(), JobStatus::TimedOut);
+        assert!(JobStatus::Crashed.is_terminal() && !JobStatus::Running.is_terminal());
+        assert_eq!(JobKind::parse("EXEC").unwrap(), JobKind::Exec);
+        assert_eq!(
+            serde_json::to_string(&JobStatus::TimedOut).unwrap(),
+            "\"timed_out\""
+        );
+    }
+
+    #[test]
+    fn time_format() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(1_795_794_360_000), "2026-11-27T15:46:00Z");
+        assert_eq!(format_time(951_782_400_000), "2000-02-29T00:00:00Z");
+    }
+}

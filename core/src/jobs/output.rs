@@ -1,0 +1,151 @@
+//! `jobs/<id>.log`: a job's stdout and stderr as they arrive, capped, readable by other processes
+//! while it grows.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Writes one job's output file, stopping at `limit` bytes with a marker.
+#[derive(Debug)]
+pub struct OutputWriter {
+    path: PathBuf,
+    file: File,
+    written: u64,
+    limit: u64,
+    dropped: u64,
+}
+
+impl OutputWriter {
+    /// Creates (or, for a retry attempt, appends to) the file, mode 0600.
+    pub fn create(path: PathBuf, limit: u64) -> Result<Self> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io("cannot create", &path, e))?;
+        let written = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(OutputWriter {
+            path,
+            file,
+            written,
+            limit,
+            dropped: 0,
+        })
+    }
+
+    /// Appends a chunk; past the limit the rest is counted, not written.
+    pub fn write(&mut self, data: &[u8]) {
+        if self.dropped > 0 || self.written >= self.limit {
+            self.dropped += data.len() as u64;
+            return;
+        }
+        let room = (self.limit - self.written) as usize;
+        let (now, rest) = data.split_at(data.len().min(room));
+        self.put(now);
+        if !rest.is_empty() {
+            self.dropped += rest.len() as u64;
+            let marker = format!(
+                "\n[sshdeck: output cut at {} bytes; the rest is not kept]\n",
+                self.limit
+            );
+            self.put(marker.as_bytes());
+        }
+    }
+
+    fn put(&mut self, data: &[u8]) {
+        match self.file.write_all(data) {
+            Ok(()) => self.written += data.len() as u64,
+            Err(e) => {
+                tracing::warn!(file = %self.path.display(), error = %e, "cannot write job output");
+                self.dropped += data.len() as u64;
+            }
+        }
+    }
+
+    /// Whether anything was cut.
+    pub fn truncated(&self) -> bool {
+        self.dropped > 0
+    }
+
+    /// Flushes to disk.
+    pub fn finish(self) -> bool {
+        let _ = self.file.sync_data();
+        self.dropped > 0
+    }
+}
+
+/// The last `max` bytes of a job's output (empty when there is none).
+pub fn read_tail(path: &Path, max: u64) -> Vec<u8> {
+    let Ok(mut f) = File::open(path) else {
+        return vec![];
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(max);
+    let mut buf = Vec::new();
+    let _ = f
+        .seek(SeekFrom::Start(start))
+        .and_then(|_| f.read_to_end(&mut buf));
+    buf
+}
+
+/// Reads a growing output file incrementally.
+#[derive(Debug)]
+pub struct OutputFollower {
+    path: PathBuf,
+    offset: u64,
+}
+
+impl OutputFollower {
+    /// Starts at byte `offset`.
+    pub fn new(path: PathBuf, offset: u64) -> Self {
+        OutputFollower { path, offset }
+    }
+
+    /// Bytes written since the last call.
+    pub fn poll(&mut self) -> Vec<u8> {
+        let Ok(mut f) = File::open(&self.path) else {
+            return vec![];
+        };
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if len <= self.offset {
+            return vec![];
+        }
+        let mut buf = Vec::new();
+        if f.seek(SeekFrom::Start(self.offset))
+            .and_then(|_| f.take(len - self.offset).read_to_end(&mut buf))
+            .is_ok()
+        {
+            self.offset += buf.len() as u64;
+        }
+        buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cap_marker_and_follow() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.log");
+        let mut w = OutputWriter::create(path.clone(), 10).unwrap();
+        let mut f = OutputFollower::new(path.clone(), 0);
+        w.write(b"hello ");
+        assert_eq!(f.poll(), b"hello ");
+        w.write(b"world and more");
+        w.write(b"ignored");
+        assert!(w.finish());
+        let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+        assert!(
+            text.starts_with("hello worl\n[sshdeck: output cut at 10 bytes"),
+            "{text}"
+        );
+        assert!(String::from_utf8(f.poll()).unwrap().starts_with("worl\n"));
+        assert_eq!(read_tail(&path, 4), b"pt]\n");
+    }
+}
