@@ -16,5 +16,5 @@ pub mod secret;
 pub mod servers;
 pub mod ssh;
 
-pub use deck::Deck;
+pub use deck::{Deck, OutputSink};
 pub use error::{Error, Result};

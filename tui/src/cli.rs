@@ -19,8 +19,85 @@ pub enum Command {
     Servers(ServersCommand),
     /// Run a command on a server; its stdout, stderr and exit code become sshdeck's.
     Exec(ExecArgs),
+    /// Inspect and manage jobs (every command sshdeck runs is a job).
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Show the settings in force and where the data directory is.
     Settings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first.
+    List(ListArgs),
+    /// Show one job and the end of its output.
+    Show {
+        /// Job id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a job's output (--follow: keep printing until it ends).
+    Logs {
+        /// Job id.
+        id: String,
+        /// Follow the output while the job runs.
+        #[arg(long, short)]
+        follow: bool,
+    },
+    /// Cancel a job, whichever process runs it; its remote command is killed.
+    Cancel {
+        /// Job id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a finished (not completed) job again as a new attempt.
+    Retry(RetryArgs),
+    /// Counts by status and kind, average duration, success rate.
+    Stats {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only these statuses (pending, running, completed, failed, timed_out, cancelled, crashed).
+    #[arg(long, value_delimiter = ',')]
+    pub status: Vec<String>,
+    /// Only jobs on this server.
+    #[arg(long)]
+    pub alias: Option<String>,
+    /// Only this kind (exec, sequence, interactive, transfer, monitor).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Skip this many.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// Job id.
+    pub id: String,
+    /// Print the new job id and let it run in the background.
+    #[arg(long)]
+    pub detach: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, hide = true)]
+    pub detached_child: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +186,11 @@ pub struct ExecArgs {
     /// Print one JSON object with the result instead of streaming output.
     #[arg(long)]
     pub json: bool,
+    /// Print the job id and let the command run in the background.
+    #[arg(long)]
+    pub detach: bool,
+    #[arg(long, hide = true)]
+    pub detached_child: bool,
     /// The command, after `--`. Several words are joined with spaces, as ssh does.
     #[arg(last = true, required = true, num_args = 1..)]
     pub command: Vec<String>,

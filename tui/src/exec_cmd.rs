@@ -1,54 +1,167 @@
-//! `sshdeck exec ALIAS -- CMD...`.
+//! `sshdeck exec ALIAS -- CMD...` and `sshdeck jobs retry ID`: a job run in the foreground (or,
+//! with `--detach`, by a background sshdeck).
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use serde_json::json;
 use sshdeck_core::Deck;
-use sshdeck_core::exec::{ExecOptions, Stream};
+use sshdeck_core::capture::Captured;
+use sshdeck_core::exec::Stream;
+use sshdeck_core::jobs::{Job, JobId, JobSpec, JobStatus};
 
-use crate::cli::ExecArgs;
-use crate::report::{EXIT_ERROR, parse_duration};
+use crate::cli::{ExecArgs, RetryArgs};
+use crate::report::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TIMEOUT, parse_duration};
 
-/// Runs the command, streaming its output to the matching local streams (or collecting it for
-/// `--json`). Ctrl-C cancels it, which kills it on the server. Returns the exit status to use.
-pub async fn run(deck: &Deck, args: ExecArgs) -> Result<i32> {
+/// What to start: a new command or a retry.
+enum Start<'a> {
+    Exec { alias: &'a str, spec: JobSpec },
+    Retry(JobId),
+}
+
+pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
     let command = args.command.join(" ");
-    let mut opts: ExecOptions = deck.exec_options();
-    if let Some(t) = &args.timeout {
-        opts.timeout = Some(parse_duration(t)?);
+    let timeout_ms = args
+        .timeout
+        .as_deref()
+        .map(parse_duration)
+        .transpose()?
+        .map(|d| d.as_millis() as u64);
+    if args.detach {
+        let mut child_args = vec![
+            "exec".to_string(),
+            args.alias.clone(),
+            "--detached-child".into(),
+        ];
+        if let Some(t) = &args.timeout {
+            child_args.extend(["--timeout".into(), t.clone()]);
+        }
+        child_args.push("--".into());
+        child_args.extend(args.command.iter().cloned());
+        return crate::detach::spawn(&child_args, args.json);
     }
-    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-    opts.cancel = Some(cancel_rx);
-    tokio::spawn(async move {
+    let spec = JobSpec::Exec {
+        command,
+        timeout_ms,
+    };
+    run(
+        deck,
+        Start::Exec {
+            alias: &args.alias,
+            spec,
+        },
+        args.json,
+        args.detached_child,
+    )
+    .await
+}
+
+pub async fn retry(deck: &Deck, args: RetryArgs) -> Result<i32> {
+    let id = JobId::parse(&args.id)?;
+    if args.detach {
+        let child_args = vec![
+            "jobs".into(),
+            "retry".into(),
+            id.to_string(),
+            "--detached-child".into(),
+        ];
+        return crate::detach::spawn(&child_args, args.json);
+    }
+    run(deck, Start::Retry(id), args.json, args.detached_child).await
+}
+
+async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) -> Result<i32> {
+    let capture = Arc::new(Mutex::new((
+        Captured::new(deck.settings().capture_limit),
+        Captured::new(deck.settings().capture_limit),
+    )));
+    let sink: Option<sshdeck_core::OutputSink> = if detached_child {
+        None
+    } else {
+        let capture = capture.clone();
+        Some(Box::new(move |s: Stream, data: &[u8]| {
+            if json {
+                let mut c = capture.lock().expect("lock");
+                match s {
+                    Stream::Stdout => c.0.push(data),
+                    Stream::Stderr => c.1.push(data),
+                }
+                return;
+            }
+            let _ = match s {
+                Stream::Stdout => std::io::stdout()
+                    .write_all(data)
+                    .and_then(|_| std::io::stdout().flush()),
+                Stream::Stderr => std::io::stderr().write_all(data),
+            };
+        }))
+    };
+    let submitted = match start {
+        Start::Exec { alias, spec } => deck.submit(alias, spec, "cli", sink),
+        Start::Retry(id) => deck.retry(&id, "cli", sink),
+    };
+    if detached_child {
+        crate::detach::report(
+            submitted
+                .as_ref()
+                .map(|j| j.id.to_string())
+                .map_err(|e| (e.code(), e.to_string())),
+        );
+        let job = submitted?;
+        deck.wait(&job.id, None).await?;
+        return Ok(0);
+    }
+    let job = submitted?;
+    let id = job.id.clone();
+    let canceller = deck.clone();
+    let ctrl_c = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = cancel_tx.send(true);
+            let _ = canceller.cancel(&id);
         }
     });
-    let json = args.json;
-    let mut stream_out = |s: Stream, data: &[u8]| {
-        if json {
-            return;
-        }
-        let _ = match s {
-            Stream::Stdout => std::io::stdout()
-                .write_all(data)
-                .and_then(|_| std::io::stdout().flush()),
-            Stream::Stderr => std::io::stderr().write_all(data),
-        };
-    };
-    let out = deck
-        .exec(&args.alias, &command, opts, &mut stream_out)
-        .await?;
+    let done = deck.wait(&job.id, None).await?;
+    ctrl_c.abort();
+    let code = exit_status(&done);
     if json {
-        let v = json!({"ok": out.success(), "alias": args.alias, "command": command, "result": out.report()});
+        let c = capture.lock().expect("lock");
+        let r = done.result.clone().unwrap_or_default();
+        let v = json!({
+            "ok": done.status == JobStatus::Completed,
+            "id": done.id,
+            "alias": done.targets.first(),
+            "status": done.status,
+            "attempt": done.attempt,
+            "exit_code": r.exit_code,
+            "exit_signal": r.exit_signal,
+            "duration_ms": r.duration_ms,
+            "stdout": c.0.text(),
+            "stderr": c.1.text(),
+            "stdout_truncated": c.0.truncated(),
+            "stderr_truncated": c.1.truncated(),
+            "error": r.error_code.as_ref().map(|code| json!({"code": code, "message": r.error_message})),
+        });
         writeln!(std::io::stdout(), "{v}")?;
+    } else if let Some(r) = &done.result
+        && let (Some(code), Some(msg)) = (&r.error_code, &r.error_message)
+    {
+        writeln!(std::io::stderr(), "error[{code}]: {msg} (job {})", done.id)?;
     }
-    Ok(match (out.exit_code, &out.exit_signal) {
-        (Some(code), _) => i32::try_from(code).unwrap_or(EXIT_ERROR).min(255),
-        (None, Some(sig)) => 128 + signal_number(sig),
-        (None, None) => EXIT_ERROR,
-    })
+    Ok(code)
+}
+
+/// The exit status a finished job gives `sshdeck exec`.
+fn exit_status(job: &Job) -> i32 {
+    let r = job.result.clone().unwrap_or_default();
+    match job.status {
+        JobStatus::TimedOut => EXIT_TIMEOUT,
+        JobStatus::Cancelled => EXIT_INTERRUPTED,
+        _ => match (r.exit_code, &r.exit_signal) {
+            (Some(code), _) => i32::try_from(code).unwrap_or(EXIT_ERROR).min(255),
+            (None, Some(sig)) => 128 + signal_number(sig),
+            (None, None) => EXIT_ERROR,
+        },
+    }
 }
 
 fn signal_number(name: &str) -> i32 {

@@ -1,7 +1,9 @@
 //! `sshdeck`: the operator's command line (and, later, console).
 
 mod cli;
+mod detach;
 mod exec_cmd;
+mod jobs_cmd;
 mod report;
 mod servers_cmd;
 
@@ -19,6 +21,13 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Some(Command::Exec(a)) => a.json,
         Some(Command::Servers(cli::ServersCommand::List { json })) => *json,
+        Some(Command::Jobs(
+            cli::JobsCommand::Show { json, .. }
+            | cli::JobsCommand::Cancel { json, .. }
+            | cli::JobsCommand::Stats { json },
+        )) => *json,
+        Some(Command::Jobs(cli::JobsCommand::List(a))) => a.json,
+        Some(Command::Jobs(cli::JobsCommand::Retry(a))) => a.json,
         _ => false,
     };
     let code = match run(cli) {
@@ -53,8 +62,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         tracing::debug!(?command, "start");
         let code = match command {
             Command::Servers(cmd) => servers_cmd::run(&deck, cmd)?,
+            Command::Jobs(cmd) => jobs_cmd::run(&deck, cmd).await?,
             Command::Exec(args) => {
-                let r = exec_cmd::run(&deck, args).await;
+                let r = exec_cmd::exec(&deck, args).await;
                 if let Err(e) = &r {
                     tracing::info!(error = %e, "exec failed");
                 }

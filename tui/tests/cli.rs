@@ -168,11 +168,13 @@ fn exec_streams_output_and_returns_the_exit_code() {
     assert_eq!(
         (
             v["ok"].as_bool(),
-            v["result"]["exit_code"].as_u64(),
-            v["result"]["stdout"].as_str()
+            v["exit_code"].as_u64(),
+            v["stdout"].as_str()
         ),
         (Some(false), Some(3), Some("hi"))
     );
+    assert_eq!(v["status"], "failed");
+    assert_eq!(v["id"].as_str().map(str::len), Some(13));
 
     let file = sshd.scratch().join("cli-timeout");
     let cmd = format!("sleep 3; touch {}", file.display());
@@ -324,8 +326,12 @@ fn no_secret_in_output_errors_or_logs() {
     let logs = files_except_registry(cli.data.path());
     assert!(
         logs.iter()
-            .any(|(p, t)| p.contains("logs") && t.contains("exec failed")),
+            .any(|(p, t)| p.contains("logs") && t.contains("AUTH_FAILED")),
         "logs were written: {logs:?}"
+    );
+    assert!(
+        logs.iter().any(|(p, _)| p.ends_with("journal.jsonl")),
+        "the journal is searched too"
     );
     for secret in [password, wrong_pw, KEY_PASSPHRASE, wrong_phrase] {
         for o in &outputs {
@@ -338,4 +344,92 @@ fn no_secret_in_output_errors_or_logs() {
             assert!(!content.contains(secret), "secret leaked into {path}");
         }
     }
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
+}
+
+fn wait_status(cli: &Cli, id: &str, want: &str) -> serde_json::Value {
+    for _ in 0..100 {
+        let v = json_of(&cli.run(&["jobs", "show", id, "--json"]));
+        if v["job"]["status"] == want {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("job {id} never became {want}");
+}
+
+#[test]
+fn detached_jobs_can_be_followed_cancelled_and_retried() {
+    let sshd = Sshd::start().unwrap();
+    let cli = Cli::new();
+    cli.add_key_server("t", &sshd);
+
+    // --detach returns at once with an id; the job goes on in a background sshdeck.
+    let out = cli.run(&[
+        "exec",
+        "t",
+        "--detach",
+        "--",
+        "for i in 1 2 3; do echo line$i; sleep 0.3; done",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    assert_eq!(id.len(), 13, "{id:?}");
+    let follow = cli.run(&["jobs", "logs", &id, "--follow"]);
+    assert_eq!(text(&follow.stdout), "line1\nline2\nline3\n");
+    let v = wait_status(&cli, &id, "completed");
+    assert_eq!(v["job"]["origin"], "cli");
+    assert_eq!(v["output_tail"], "line1\nline2\nline3\n");
+
+    // Cancel from this process a job run by the background one: the remote command dies.
+    let file = sshd.scratch().join("cli-cancelled");
+    let cmd = format!("sleep 3; touch {}", file.display());
+    let id = text(&cli.run(&["exec", "t", "--detach", "--", &cmd]).stdout)
+        .trim()
+        .to_string();
+    wait_status(&cli, &id, "running");
+    let out = cli.run(&["jobs", "cancel", &id, "--json"]);
+    assert_eq!(json_of(&out)["ok"], true);
+    wait_status(&cli, &id, "cancelled");
+    std::thread::sleep(std::time::Duration::from_millis(3200));
+    assert!(!file.exists());
+
+    // Retry runs it again as a new attempt, once.
+    let failing = cli.run(&["exec", "t", "--json", "--", "echo try; exit 5"]);
+    let first = json_of(&failing)["id"].as_str().unwrap().to_string();
+    let out = cli.run(&["jobs", "retry", &first]);
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(5), "try\n".to_string())
+    );
+    let out = cli.run(&["jobs", "retry", &first]);
+    assert!(
+        text(&out.stderr).starts_with("error[ALREADY_RETRIED]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let shown = json_of(&cli.run(&["jobs", "show", &first, "--json"]));
+    assert!(shown["job"]["retried_by"].is_string());
+
+    let list = json_of(&cli.run(&["jobs", "list", "--status", "failed", "--json"]));
+    assert_eq!(list["total"], 2, "{list}");
+    let stats = json_of(&cli.run(&["jobs", "stats", "--json"]));
+    assert_eq!(stats["by_status"]["completed"], 1);
+    assert_eq!(stats["by_status"]["cancelled"], 1);
+    let out = cli.run(&["jobs", "show", "zzzzzzzzzzzzz"]);
+    assert!(
+        text(&out.stderr).starts_with("error[NOT_FOUND]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli.run(&["jobs", "show", "nope"]);
+    assert!(
+        text(&out.stderr).starts_with("error[INVALID_ARGUMENT]"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -77,6 +77,7 @@ pub(super) async fn run_job(
     let truncated = writer.map(OutputWriter::finish).unwrap_or(false);
     let (status, mut record) = outcome(&result);
     record.truncated |= truncated;
+    tracing::info!(job = %id, status = status.as_str(), code = record.error_code.as_deref().unwrap_or(""), "job finished");
     if let Err(e) = jobs.finish(&id, status, record) {
         tracing::error!(job = %id, error = %e, "cannot record job end");
     }

@@ -1,0 +1,230 @@
+//! `sshdeck jobs …`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::json;
+use sshdeck_core::Deck;
+use sshdeck_core::jobs::output::{OutputFollower, read_tail};
+use sshdeck_core::jobs::{Filter, Job, JobId, JobKind, JobStatus, format_time};
+
+use crate::cli::{JobsCommand, ListArgs};
+
+/// Bytes of output `jobs show` prints.
+const SHOW_TAIL_BYTES: u64 = 4096;
+
+pub async fn run(deck: &Deck, cmd: JobsCommand) -> Result<i32> {
+    if let JobsCommand::Retry(args) = cmd {
+        // Not under the stdout lock below: the job's output is printed from another thread.
+        return crate::exec_cmd::retry(deck, args).await;
+    }
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        JobsCommand::List(args) => list(deck, args, &mut out)?,
+        JobsCommand::Show { id, json } => {
+            let job = deck.jobs().get(&JobId::parse(&id)?)?;
+            let tail = read_tail(&deck.jobs().output_path(&job.id), SHOW_TAIL_BYTES);
+            let tail = String::from_utf8_lossy(&tail);
+            if json {
+                writeln!(out, "{}", json!({"job": job, "output_tail": tail}))?;
+            } else {
+                show(&job, &tail, &mut out)?;
+            }
+        }
+        JobsCommand::Logs { id, follow } => {
+            let id = JobId::parse(&id)?;
+            deck.jobs().get(&id)?;
+            let mut follower = OutputFollower::new(deck.jobs().output_path(&id), 0);
+            loop {
+                let chunk = follower.poll();
+                out.write_all(&chunk)?;
+                out.flush()?;
+                if !follow || (chunk.is_empty() && deck.jobs().get(&id)?.status.is_terminal()) {
+                    // One last read: the job may have written between the poll and the status check.
+                    out.write_all(&follower.poll())?;
+                    break;
+                }
+                if chunk.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        JobsCommand::Cancel { id, json } => {
+            let job = deck.cancel(&JobId::parse(&id)?)?;
+            let already = job.status.is_terminal();
+            if json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"ok": true, "id": job.id, "status": job.status, "already_finished": already})
+                )?;
+            } else if already {
+                writeln!(
+                    out,
+                    "job {} already finished ({})",
+                    job.id,
+                    job.status.as_str()
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "cancel requested for job {} (run by {} pid {})",
+                    job.id, job.owner.program, job.owner.pid
+                )?;
+            }
+        }
+        JobsCommand::Retry(_) => unreachable!("handled above"),
+        JobsCommand::Stats { json } => {
+            let s = deck.jobs().stats()?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&s)?)?;
+            } else {
+                writeln!(out, "jobs: {}", s.total)?;
+                for (status, n) in &s.by_status {
+                    writeln!(out, "  {status:<10} {n}")?;
+                }
+                for (kind, n) in &s.by_kind {
+                    writeln!(out, "  kind {kind:<6} {n}")?;
+                }
+                writeln!(out, "average duration: {:.0} ms", s.avg_duration_ms)?;
+                writeln!(out, "success rate: {:.1}%", s.success_rate * 100.0)?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn list(deck: &Deck, a: ListArgs, out: &mut impl Write) -> Result<()> {
+    let filter = Filter {
+        statuses: a
+            .status
+            .iter()
+            .map(|s| JobStatus::parse(s))
+            .collect::<Result<_, _>>()?,
+        alias: a.alias,
+        kind: a.kind.as_deref().map(JobKind::parse).transpose()?,
+        offset: a.offset,
+        limit: a.limit,
+    };
+    let page = deck.jobs().list(&filter)?;
+    if a.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&page)?)?;
+        return Ok(());
+    }
+    if page.jobs.is_empty() {
+        writeln!(out, "no jobs")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<13}  {:<9}  {:<12}  {:<20}  {:>9}  COMMAND",
+        "ID", "STATUS", "ALIAS", "CREATED", "DURATION"
+    )?;
+    for j in &page.jobs {
+        let cmd: String = j
+            .spec
+            .summary()
+            .replace('\n', " ")
+            .chars()
+            .take(60)
+            .collect();
+        writeln!(
+            out,
+            "{:<13}  {:<9}  {:<12}  {:<20}  {:>9}  {cmd}",
+            j.id,
+            j.status.as_str(),
+            j.targets.join(","),
+            format_time(j.created_at),
+            duration(j),
+        )?;
+    }
+    if page.total > page.offset + page.jobs.len() {
+        writeln!(
+            out,
+            "({} of {}; --offset {} for more)",
+            page.jobs.len(),
+            page.total,
+            page.offset + page.jobs.len()
+        )?;
+    }
+    Ok(())
+}
+
+fn duration(j: &Job) -> String {
+    match (&j.result, j.started_at) {
+        (Some(r), _) if j.status != JobStatus::Crashed => {
+            format!("{:.2}s", r.duration_ms as f64 / 1000.0)
+        }
+        (None, Some(start)) => format!(
+            "{:.0}s+",
+            sshdeck_core::jobs::now_ms().saturating_sub(start) as f64 / 1000.0
+        ),
+        _ => "-".into(),
+    }
+}
+
+fn show(j: &Job, tail: &str, out: &mut impl Write) -> Result<()> {
+    writeln!(out, "job       {}", j.id)?;
+    writeln!(
+        out,
+        "status    {}{}",
+        j.status.as_str(),
+        if j.cancel_requested {
+            " (cancel requested)"
+        } else {
+            ""
+        }
+    )?;
+    writeln!(out, "kind      {}", j.kind.as_str())?;
+    writeln!(out, "target    {}", j.targets.join(", "))?;
+    writeln!(out, "command   {}", j.spec.summary())?;
+    writeln!(
+        out,
+        "created   {} by {} (pid {}, {})",
+        format_time(j.created_at),
+        j.owner.program,
+        j.owner.pid,
+        j.origin
+    )?;
+    if let Some(t) = j.started_at {
+        writeln!(out, "started   {}", format_time(t))?;
+    }
+    if let Some(t) = j.finished_at {
+        writeln!(out, "finished  {}", format_time(t))?;
+    }
+    writeln!(out, "attempt   {}", j.attempt)?;
+    if let Some(r) = &j.retry_of {
+        writeln!(out, "retry of  {r}")?;
+    }
+    if let Some(r) = &j.retried_by {
+        writeln!(out, "retried   as {r}")?;
+    }
+    if let Some(r) = &j.result {
+        if let Some(c) = r.exit_code {
+            writeln!(out, "exit code {c}")?;
+        }
+        if let Some(s) = &r.exit_signal {
+            writeln!(out, "signal    {s}")?;
+        }
+        if let (Some(c), Some(m)) = (&r.error_code, &r.error_message) {
+            writeln!(out, "error     {c}: {m}")?;
+        }
+        writeln!(out, "duration  {} ms", r.duration_ms)?;
+        writeln!(
+            out,
+            "output    {} bytes stdout, {} bytes stderr{}",
+            r.stdout_bytes,
+            r.stderr_bytes,
+            if r.truncated { " (cut)" } else { "" }
+        )?;
+    }
+    if !tail.is_empty() {
+        writeln!(out, "--- output (last {SHOW_TAIL_BYTES} bytes) ---")?;
+        write!(out, "{tail}")?;
+        if !tail.ends_with('\n') {
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
