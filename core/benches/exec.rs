@@ -2,7 +2,8 @@
 //!
 //! `cargo bench -p sshdeck-core --bench exec` (set `BENCH_N` to change the sample count).
 //! Prints p50/p95 for warm exec (pooled vs `ssh` with ControlMaster), cold connect + exec (fresh pool
-//! vs plain `ssh`), and the wall time of 20 concurrent `sleep 0.5; echo x`.
+//! vs plain `ssh`), the wall time of 20 concurrent `sleep 0.5; echo x`, and what a durable job's
+//! bookkeeping adds to one command.
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use sshdeck_core::Deck;
 use sshdeck_core::config::Settings;
+use sshdeck_core::jobs::{JobSpec, JobStatus};
 use sshdeck_core::servers::ServerConfig;
 use sshdeck_testkit::Sshd;
 
@@ -62,6 +64,33 @@ fn main() -> anyhow::Result<()> {
         }
         deck.shutdown().await;
         anyhow::Ok(v)
+    })?;
+
+    // Job bookkeeping: the same warm command as a durable job (accept + fsync, start, output file,
+    // finish + fsync, wait), interleaved with plain pooled exec so both see the same noise.
+    let (plain, as_job, journal_bytes_per_job) = rt.block_on(async {
+        let dir = tempfile::tempdir()?;
+        let deck = new_deck(dir.path())?;
+        exec(&deck, "true").await?;
+        let (mut plain, mut as_job) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            let t = Instant::now();
+            exec(&deck, "true").await?;
+            plain.push(t.elapsed());
+            let t = Instant::now();
+            let spec = JobSpec::Exec {
+                command: "true".into(),
+                timeout_ms: None,
+            };
+            let job = deck.submit("b", spec, "bench", None)?;
+            let done = deck.wait(&job.id, None).await?;
+            as_job.push(t.elapsed());
+            anyhow::ensure!(done.status == JobStatus::Completed, "{done:?}");
+        }
+        let bytes =
+            std::fs::metadata(dir.path().join("jobs/journal.jsonl"))?.len() as f64 / n as f64;
+        deck.shutdown().await;
+        anyhow::Ok((plain, as_job, bytes))
     })?;
 
     // Warm OpenSSH: a ControlMaster, then n `ssh … true` through it.
@@ -160,6 +189,14 @@ fn main() -> anyhow::Result<()> {
     println!(
         "20 concurrent `sleep 0.5; echo x`, fresh pool:  {:.0} ms wall, {opened} connections",
         ms(burst)
+    );
+    println!();
+    row("warm exec, plain (interleaved)", &plain);
+    row("warm exec as a durable job", &as_job);
+    println!(
+        "job bookkeeping adds p50 {:.0} us (target <= 2000), p95 {:.0} us; journal {journal_bytes_per_job:.0} bytes/job",
+        (ms(pct(&as_job, 50)) - ms(pct(&plain, 50))) * 1000.0,
+        (ms(pct(&as_job, 95)) - ms(pct(&plain, 95))) * 1000.0,
     );
     Ok(())
 }
