@@ -84,6 +84,12 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "2",
         "automatic retries when the connection failed before the command started",
     ),
+    ("MCP_READONLY", "false", "refuse every mutating MCP tool"),
+    (
+        "MCP_INLINE_OUTPUT_BYTES",
+        "16384",
+        "bytes of each stream a tool result carries inline (head + tail)",
+    ),
 ];
 
 /// Log verbosity.
@@ -151,6 +157,10 @@ pub struct Settings {
     pub job_output_limit: u64,
     /// Automatic retries of connection failures before a command started.
     pub job_auto_retries: u32,
+    /// Refuse mutating MCP tools.
+    pub readonly: bool,
+    /// Bytes of each stream a tool result carries inline.
+    pub inline_output: usize,
     /// ssh-agent socket, from `SSH_AUTH_SOCK`.
     pub agent_socket: Option<PathBuf>,
 }
@@ -254,6 +264,8 @@ impl Settings {
             capture_limit: p.int("EXEC_CAPTURE_LIMIT_BYTES", 1024, 1 << 30)?,
             job_output_limit: p.int("JOB_OUTPUT_LIMIT_BYTES", 1024, 1 << 40)? as u64,
             job_auto_retries: p.int("JOB_AUTO_RETRIES", 0, 10)? as u32,
+            readonly: p.bool("MCP_READONLY")?,
+            inline_output: p.int("MCP_INLINE_OUTPUT_BYTES", 256, 1 << 24)?,
             agent_socket: env
                 .get("SSH_AUTH_SOCK")
                 .filter(|s| !s.is_empty())

@@ -13,6 +13,7 @@ use crate::data_dir::DataDir;
 use crate::error::{Error, Result};
 use crate::exec::{ExecOptions, ExecOutput, Stream};
 use crate::jobs::{Job, JobEvent, JobId, JobLimits, JobSpec, Jobs};
+use crate::policy::Policy;
 use crate::pool::{Pool, PoolLimits, PoolStats};
 use crate::servers::{Added, Registry, Server, ServerConfig};
 use crate::ssh::{ConnectOptions, KnownHosts, Target, resolve_jumps};
@@ -296,12 +297,14 @@ impl Deck {
 
     fn check_spec(&self, alias: &str, spec: &JobSpec) -> Result<()> {
         self.inner.registry.get(alias)?;
-        match spec {
-            JobSpec::Exec { command, .. } if command.trim().is_empty() => {
-                Err(Error::InvalidArgument("command is empty".into()))
+        let policy = Policy::new(self.inner.data_dir.root());
+        for command in spec.commands() {
+            if command.trim().is_empty() {
+                return Err(Error::InvalidArgument("command is empty".into()));
             }
-            JobSpec::Exec { .. } => Ok(()),
+            policy.check(command)?;
         }
+        Ok(())
     }
 
     fn start(&self, job: Job, sink: Option<OutputSink>) {

@@ -138,6 +138,17 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// The operator's command policy forbids this command.
+    #[error("command refused by the operator's policy ({path}): matches deny pattern {pattern:?}")]
+    PolicyDenied {
+        /// The matching pattern.
+        pattern: String,
+        /// The policy file.
+        path: PathBuf,
+    },
+    /// Mutating operations are disabled (`MCP_READONLY`).
+    #[error("{0} is refused: sshdeck runs in read-only mode")]
+    ReadOnly(String),
     /// Too many unfinished jobs.
     #[error("the queue is full: {max} unfinished jobs (MAX_QUEUE_SIZE); wait or cancel some")]
     QueueFull {
@@ -190,6 +201,8 @@ impl Error {
             Error::CommandTimeout { .. } => "COMMAND_TIMEOUT",
             Error::Cancelled { .. } => "CANCELLED",
             Error::ChannelFailed { .. } => "CHANNEL_FAILED",
+            Error::PolicyDenied { .. } => "POLICY_DENIED",
+            Error::ReadOnly(_) => "READ_ONLY",
             Error::QueueFull { .. } => "QUEUE_FULL",
             Error::AlreadyRetried { .. } => "ALREADY_RETRIED",
             Error::Io { .. } => "IO_ERROR",

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod jobs;
 pub mod logging;
 mod pattern;
+pub mod policy;
 pub mod pool;
 pub mod secret;
 pub mod servers;

@@ -1,14 +1,30 @@
-//! `sshdeck-mcp`: the MCP stdio server. Not built yet (issue 4); until then it refuses to start
-//! rather than pretend, and never writes to stdout.
+//! `sshdeck-mcp`: the MCP stdio server. stdout carries JSON-RPC only; logs go to the data dir.
 
-use std::io::Write;
-use std::process::ExitCode;
+mod render;
+mod schema;
+mod server;
+mod tools;
 
-fn main() -> ExitCode {
-    let _ = writeln!(
-        std::io::stderr(),
-        "sshdeck-mcp {}: the MCP server is not implemented yet; use the `sshdeck` CLI meanwhile",
-        env!("CARGO_PKG_VERSION")
-    );
-    ExitCode::from(2)
+use anyhow::Result;
+use rmcp::ServiceExt;
+use sshdeck_core::Deck;
+use sshdeck_core::config::Settings;
+
+fn main() -> Result<()> {
+    let settings = Settings::load()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let deck = Deck::open(settings, "sshdeck-mcp")?;
+        let _log = sshdeck_core::logging::init(deck.settings(), deck.data_dir(), "sshdeck-mcp")?;
+        tracing::info!(data_dir = %deck.data_dir().root().display(), readonly = deck.settings().readonly, "MCP server starting");
+        let server = server::Sshdeck::new(deck.clone());
+        let service = server.serve(rmcp::transport::stdio()).await?;
+        let reason = service.waiting().await;
+        tracing::info!(?reason, "MCP client gone; stopping");
+        deck.shutdown().await;
+        Ok(())
+    })
 }

@@ -167,6 +167,13 @@ impl JobSpec {
         }
     }
 
+    /// Every command line the job would run (for the command policy).
+    pub fn commands(&self) -> Vec<&str> {
+        match self {
+            JobSpec::Exec { command, .. } => vec![command.as_str()],
+        }
+    }
+
     /// A one-line description (the command).
     pub fn summary(&self) -> &str {
         match self {

@@ -1,0 +1,119 @@
+//! Turning core values into tool results: structured content plus a short text rendering.
+
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::{Map, Value, json};
+use sshdeck_core::Error;
+use sshdeck_core::capture::Captured;
+use sshdeck_core::jobs::{Job, JobStatus, format_time};
+
+/// A successful result.
+pub fn ok(value: Value, text: impl Into<String>) -> CallToolResult {
+    let mut r = CallToolResult::structured(value);
+    r.content = vec![ContentBlock::text(text.into())];
+    r
+}
+
+/// A result that carries data but reports failure (non-zero exit, timeout, cancel…).
+pub fn failed(value: Value, text: impl Into<String>) -> CallToolResult {
+    let mut r = ok(value, text);
+    r.is_error = Some(true);
+    r
+}
+
+/// A tool error with its stable code.
+pub fn error(e: &Error) -> CallToolResult {
+    let v = json!({"error": {"code": e.code(), "message": e.to_string()}});
+    failed(v, format!("error[{}]: {e}", e.code()))
+}
+
+/// Inline output of a running or finished exec.
+pub struct Inline<'a> {
+    pub stdout: &'a Captured,
+    pub stderr: &'a Captured,
+}
+
+/// One job as tool output; `inline` adds its captured streams.
+pub fn job(j: &Job, inline: Option<Inline<'_>>) -> Map<String, Value> {
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
+    put("id", json!(j.id));
+    put("status", json!(j.status));
+    put("alias", json!(j.targets.join(",")));
+    put("command", json!(j.spec.summary()));
+    put("attempt", json!(j.attempt));
+    put("createdAt", json!(format_time(j.created_at)));
+    if let Some(t) = j.finished_at {
+        put("finishedAt", json!(format_time(t)));
+    }
+    if let Some(r) = &j.retry_of {
+        put("retryOf", json!(r));
+    }
+    if let Some(r) = &j.retried_by {
+        put("retriedBy", json!(r));
+    }
+    if let Some(r) = &j.result {
+        if let Some(c) = r.exit_code {
+            put("exitCode", json!(c));
+        }
+        if let Some(s) = &r.exit_signal {
+            put("signal", json!(s));
+        }
+        put("durationMs", json!(r.duration_ms));
+        put("timedOut", json!(j.status == JobStatus::TimedOut));
+        if let (Some(code), Some(msg)) = (&r.error_code, &r.error_message) {
+            put("error", json!({"code": code, "message": msg}));
+        }
+        put("truncated", json!(r.truncated));
+    }
+    if let Some(i) = inline {
+        put("stdout", json!(i.stdout.text()));
+        put("stderr", json!(i.stderr.text()));
+        put(
+            "truncated",
+            json!(i.stdout.truncated() || i.stderr.truncated()),
+        );
+    }
+    m
+}
+
+/// A short text rendering of [`job`]'s map.
+pub fn job_text(m: &Map<String, Value>) -> String {
+    let g = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("");
+    let mut t = format!("job {} {} on {}", g("id"), g("status"), g("alias"));
+    if let Some(c) = m.get("exitCode") {
+        t.push_str(&format!(", exit {c}"));
+    }
+    if let Some(s) = m.get("signal").and_then(Value::as_str) {
+        t.push_str(&format!(", signal {s}"));
+    }
+    if let Some(d) = m.get("durationMs") {
+        t.push_str(&format!(", {d} ms"));
+    }
+    if let Some(e) = m.get("error") {
+        t.push_str(&format!(
+            "\nerror[{}]: {}",
+            e["code"].as_str().unwrap_or(""),
+            e["message"].as_str().unwrap_or("")
+        ));
+    }
+    for (k, label) in [("reminder", "reminder"), ("message", "note")] {
+        if let Some(v) = m.get(k).and_then(Value::as_str) {
+            t.push_str(&format!("\n{label}: {v}"));
+        }
+    }
+    for k in ["stdout", "stderr", "outputTail"] {
+        if let Some(v) = m.get(k).and_then(Value::as_str)
+            && !v.is_empty()
+        {
+            t.push_str(&format!("\n--- {k} ---\n{v}"));
+        }
+    }
+    t
+}
+
+/// Whether a job's final state is a failure to report with `isError`.
+pub fn is_failure(j: &Job) -> bool {
+    j.status.is_terminal() && j.status != JobStatus::Completed
+}

@@ -1,0 +1,184 @@
+//! Tool schemas, written by hand: compact (tools/list is paid for in tokens on every session), with
+//! no `$ref` (some clients reject it), and each shape written once here. Every output schema accepts
+//! the shared `error` object, so a failed call's structured content conforms too.
+
+use std::sync::Arc;
+
+use rmcp::model::JsonObject;
+use serde_json::{Value, json};
+
+fn object(v: Value) -> Arc<JsonObject> {
+    match v {
+        Value::Object(map) => Arc::new(map),
+        _ => unreachable!("schemas are objects"),
+    }
+}
+
+fn s(desc: &str) -> Value {
+    json!({"type": "string", "description": desc})
+}
+
+fn int(desc: &str) -> Value {
+    json!({"type": "integer", "description": desc})
+}
+
+fn boolean(desc: &str) -> Value {
+    json!({"type": "boolean", "description": desc})
+}
+
+fn input(props: Value, required: &[&str]) -> Arc<JsonObject> {
+    let mut v = json!({"type": "object", "properties": props});
+    if !required.is_empty() {
+        v["required"] = json!(required);
+    }
+    object(v)
+}
+
+/// Output schemas declare what a client relies on; results may carry more (additional properties
+/// are allowed). `error` is `{code, message}` on every tool.
+fn output(mut props: Value) -> Arc<JsonObject> {
+    props["error"] = json!({"type": "object"});
+    object(json!({"type": "object", "properties": props}))
+}
+
+const ALIAS: &str = "Server alias";
+const RAPPEL: &str = "Seconds after which task_status/task_wait remind that the job still runs";
+
+fn job_props() -> Value {
+    let (st, int, b) = (
+        json!({"type": "string"}),
+        json!({"type": "integer"}),
+        json!({"type": "boolean"}),
+    );
+    json!({
+        "id": st, "status": st, "exitCode": int, "durationMs": int, "stdout": st, "stderr": st,
+        "truncated": b, "timedOut": b, "outputTail": st, "message": st
+    })
+}
+
+/// Output of every tool that answers with one job.
+pub fn job_out() -> Arc<JsonObject> {
+    output(job_props())
+}
+
+/// Output of job listings.
+pub fn jobs_out() -> Arc<JsonObject> {
+    output(json!({
+        "total": {"type": "integer"},
+        "jobs": {"type": "array", "items": {"type": "object"}}
+    }))
+}
+
+pub fn server_add_in() -> Arc<JsonObject> {
+    input(
+        json!({
+            "alias": s(ALIAS),
+            "host": s("Host name or IP"),
+            "user": s("SSH user"),
+            "port": int("SSH port (22)"),
+            "keyPath": s("Private key file"),
+            "password": s("Password (stored 0600, never shown)"),
+            "passphrase": s("Key passphrase (stored 0600, never shown)"),
+            "hostKeyPolicy": {"type": "string", "enum": ["strict", "accept-new", "off"], "description": "Host key checking (accept-new)"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "proxyJump": s("Bastion alias or user@host:port")
+        }),
+        &["alias", "host", "user"],
+    )
+}
+
+pub fn alias_in() -> Arc<JsonObject> {
+    input(json!({"alias": s(ALIAS)}), &["alias"])
+}
+
+pub fn server_out() -> Arc<JsonObject> {
+    output(json!({"alias": {"type": "string"}, "action": {"type": "string"}}))
+}
+
+pub fn servers_out() -> Arc<JsonObject> {
+    output(json!({"servers": {"type": "array", "items": {"type": "object"}}}))
+}
+
+pub fn exec_in() -> Arc<JsonObject> {
+    input(
+        json!({
+            "alias": s(ALIAS),
+            "cmd": s("Shell command"),
+            "timeout": int("Timeout in ms; the command is killed on the server when it expires"),
+            "rappel": int(RAPPEL)
+        }),
+        &["alias", "cmd"],
+    )
+}
+
+pub fn id_in() -> Arc<JsonObject> {
+    input(json!({"id": s("Job id")}), &["id"])
+}
+
+pub fn wait_in() -> Arc<JsonObject> {
+    input(
+        json!({"id": s("Job id"), "timeout": int("Seconds to wait (25, max 300)")}),
+        &["id"],
+    )
+}
+
+pub fn queue_in() -> Arc<JsonObject> {
+    input(
+        json!({
+            "status": {"type": "string", "enum": ["pending", "running", "completed", "failed", "timed_out", "cancelled", "crashed"], "description": "Filter (default: pending and running)"},
+            "limit": int("Max jobs (20)")
+        }),
+        &[],
+    )
+}
+
+pub fn history_in() -> Arc<JsonObject> {
+    input(
+        json!({"alias": s("Filter by server"), "limit": int("Max jobs (20)"), "offset": int("Skip")}),
+        &[],
+    )
+}
+
+pub fn empty_in() -> Arc<JsonObject> {
+    input(json!({}), &[])
+}
+
+pub fn stats_out() -> Arc<JsonObject> {
+    output(json!({
+        "total": {"type": "integer"}, "byStatus": {"type": "object"}, "byType": {"type": "object"},
+        "avgDuration": {"type": "number"}, "successRate": {"type": "number"}
+    }))
+}
+
+pub fn logs_in() -> Arc<JsonObject> {
+    input(
+        json!({
+            "level": {"type": "string", "enum": ["error", "warn", "info", "debug"], "description": "Minimum level"},
+            "search": s("Substring to match"),
+            "limit": int("Max lines (50)")
+        }),
+        &[],
+    )
+}
+
+pub fn logs_out() -> Arc<JsonObject> {
+    output(json!({"lines": {"type": "array", "items": {"type": "string"}}}))
+}
+
+pub fn pool_out() -> Arc<JsonObject> {
+    output(
+        json!({"servers": {"type": "array", "items": {"type": "object"}}, "processes": {"type": "array", "items": {"type": "object"}}}),
+    )
+}
+
+pub fn diagnostics_in() -> Arc<JsonObject> {
+    input(json!({"verbose": boolean("Include settings")}), &[])
+}
+
+pub fn diagnostics_out() -> Arc<JsonObject> {
+    output(json!({
+        "version": {"type": "string"}, "dataDir": {"type": "string"}, "readOnly": {"type": "boolean"},
+        "servers": {"type": "integer"}, "jobs": {"type": "object"}, "processes": {"type": "array", "items": {"type": "object"}},
+        "settings": {"type": "object"}
+    }))
+}

@@ -1,0 +1,68 @@
+//! The MCP server: tool routers from each domain summed into one, read-only refusal in one place,
+//! resources and prompts.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rmcp::handler::server::tool::{ToolCallContext, ToolRouter};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
+use sshdeck_core::Deck;
+use sshdeck_core::jobs::JobId;
+
+/// The server state shared by every tool.
+#[derive(Clone)]
+pub struct Sshdeck {
+    pub deck: Deck,
+    pub tool_router: ToolRouter<Sshdeck>,
+    /// `rappel` reminders: job → (when it was asked, after how many seconds).
+    pub reminders: Arc<Mutex<HashMap<JobId, (Instant, u64)>>>,
+}
+
+impl Sshdeck {
+    pub fn new(deck: Deck) -> Self {
+        Sshdeck {
+            deck,
+            tool_router: Self::servers_router()
+                + Self::tasks_router()
+                + Self::jobs_router()
+                + Self::service_router(),
+            reminders: Arc::default(),
+        }
+    }
+}
+
+const INSTRUCTIONS: &str = "Run and watch work on registered Linux servers over SSH. Register a server with \
+server_add (or use server_list), run commands with task_exec: results carry exit code, stdout and stderr. \
+A call waits up to MCP_SYNC_TIMEOUT_S seconds; a longer job keeps running and the answer carries its id: \
+follow it with task_wait or task_status, stop it with task_cancel.";
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Sshdeck {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("sshdeck", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        // Read-only mode: every tool not annotated read-only is refused here, and only here.
+        if self.deck.settings().readonly
+            && let Some(tool) = self.tool_router.get(&request.name)
+            && tool.annotations.as_ref().and_then(|a| a.read_only_hint) != Some(true)
+        {
+            let e = sshdeck_core::Error::ReadOnly(request.name.to_string());
+            return Ok(crate::render::error(&e).into());
+        }
+        let tcc = ToolCallContext::new(self, request, context);
+        self.tool_router.call(tcc).await
+    }
+}

@@ -1,0 +1,6 @@
+//! Tools, one module per domain; each module's router is summed in [`crate::server::Sshdeck::new`].
+
+pub mod jobs;
+pub mod servers;
+pub mod service;
+pub mod tasks;

@@ -1,0 +1,276 @@
+//! task_queue, task_status, task_wait, task_cancel, task_history, task_retry, queue_stats.
+
+use std::time::Duration;
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, tool, tool_router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sshdeck_core::jobs::output::read_tail;
+use sshdeck_core::jobs::{Filter, Job, JobId, JobStatus};
+
+use crate::render;
+use crate::schema;
+use crate::server::Sshdeck;
+
+/// Bytes of output task_status shows.
+const STATUS_TAIL: u64 = 2048;
+/// Longest task_wait.
+const MAX_WAIT_S: u64 = 300;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdParams {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitParams {
+    id: String,
+    #[serde(default)]
+    timeout: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueParams {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryParams {
+    #[serde(default)]
+    alias: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    offset: Option<usize>,
+}
+
+#[tool_router(router = jobs_router, vis = "pub")]
+impl Sshdeck {
+    #[tool(
+        description = "Unfinished jobs (or those of one status).",
+        input_schema = schema::queue_in(),
+        output_schema = schema::jobs_out(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn task_queue(
+        &self,
+        Parameters(p): Parameters<QueueParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let statuses = match p.status.as_deref().map(JobStatus::parse).transpose() {
+            Ok(Some(s)) => vec![s],
+            Ok(None) => vec![JobStatus::Pending, JobStatus::Running],
+            Err(e) => return Ok(render::error(&e)),
+        };
+        Ok(self.page(Filter {
+            statuses,
+            limit: p.limit.unwrap_or(20).min(500),
+            ..Default::default()
+        }))
+    }
+
+    #[tool(
+        description = "One job: status, result, end of its output.",
+        input_schema = schema::id_in(),
+        output_schema = schema::job_out(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn task_status(
+        &self,
+        Parameters(p): Parameters<IdParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(match self.job_by_id(&p.id) {
+            Ok(job) => self.answer(&job, true),
+            Err(e) => render::error(&e),
+        })
+    }
+
+    #[tool(
+        description = "Wait for a job to finish (bounded), then return it.",
+        input_schema = schema::wait_in(),
+        output_schema = schema::job_out(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn task_wait(
+        &self,
+        Parameters(p): Parameters<WaitParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let id = match JobId::parse(&p.id) {
+            Ok(id) => id,
+            Err(e) => return Ok(render::error(&e)),
+        };
+        let secs = p
+            .timeout
+            .unwrap_or(self.deck.settings().sync_timeout.as_secs())
+            .min(MAX_WAIT_S);
+        let waited = tokio::select! {
+            r = self.deck.wait(&id, Some(Duration::from_secs(secs))) => r,
+            _ = ctx.ct.cancelled() => self.deck.jobs().get(&id),
+        };
+        Ok(match waited {
+            Ok(job) => self.answer(&job, true),
+            Err(e) => render::error(&e),
+        })
+    }
+
+    #[tool(
+        description = "Cancel a job; its remote command is killed.",
+        input_schema = schema::id_in(),
+        output_schema = schema::job_out(),
+        annotations(destructive_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn task_cancel(
+        &self,
+        Parameters(p): Parameters<IdParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let id = match JobId::parse(&p.id) {
+            Ok(id) => id,
+            Err(e) => return Ok(render::error(&e)),
+        };
+        if let Err(e) = self.deck.cancel(&id) {
+            return Ok(render::error(&e));
+        }
+        // The owner kills the command within a second; report the outcome when it is known.
+        Ok(
+            match self.deck.wait(&id, Some(Duration::from_secs(3))).await {
+                Ok(job) => {
+                    let mut m = render::job(&job, None);
+                    if job.status.is_terminal() && job.status != JobStatus::Cancelled {
+                        m.insert(
+                            "message".into(),
+                            json!(format!(
+                                "job had already finished ({})",
+                                job.status.as_str()
+                            )),
+                        );
+                    }
+                    render::ok(Value::Object(m.clone()), render::job_text(&m))
+                }
+                Err(e) => render::error(&e),
+            },
+        )
+    }
+
+    #[tool(
+        description = "Past jobs, newest first.",
+        input_schema = schema::history_in(),
+        output_schema = schema::jobs_out(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn task_history(
+        &self,
+        Parameters(p): Parameters<HistoryParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(self.page(Filter {
+            alias: p.alias,
+            limit: p.limit.unwrap_or(20).min(500),
+            offset: p.offset.unwrap_or(0),
+            ..Default::default()
+        }))
+    }
+
+    #[tool(
+        description = "Run a failed, timed out, cancelled or crashed job again as a new job (once per job).",
+        input_schema = schema::id_in(),
+        output_schema = schema::job_out(),
+        annotations(destructive_hint = true, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn task_retry(
+        &self,
+        Parameters(p): Parameters<IdParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let id = match JobId::parse(&p.id) {
+            Ok(id) => id,
+            Err(e) => return Ok(render::error(&e)),
+        };
+        let live = crate::tools::tasks::Live::new(self.deck.settings().inline_output);
+        Ok(match self.deck.retry(&id, "mcp", Some(live.sink())) {
+            Ok(job) => self.wait_inline(&job.id, Some(&live), ctx).await,
+            Err(e) => render::error(&e),
+        })
+    }
+
+    #[tool(
+        description = "Job counts by status and type, average duration, success rate.",
+        input_schema = schema::empty_in(),
+        output_schema = schema::stats_out(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn queue_stats(&self) -> Result<CallToolResult, ErrorData> {
+        Ok(match self.deck.jobs().stats() {
+            Ok(s) => {
+                let v = json!({
+                    "total": s.total, "byStatus": s.by_status, "byType": s.by_kind,
+                    "avgDuration": s.avg_duration_ms, "successRate": s.success_rate,
+                });
+                let text = format!(
+                    "{} jobs, success rate {:.0}%, average {:.0} ms; {}",
+                    s.total,
+                    s.success_rate * 100.0,
+                    s.avg_duration_ms,
+                    s.by_status
+                        .iter()
+                        .filter(|(_, n)| **n > 0)
+                        .map(|(k, n)| format!("{k} {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                render::ok(v, text)
+            }
+            Err(e) => render::error(&e),
+        })
+    }
+}
+
+impl Sshdeck {
+    fn job_by_id(&self, id: &str) -> sshdeck_core::Result<Job> {
+        self.deck.jobs().get(&JobId::parse(id)?)
+    }
+
+    /// One job as an answer, with the end of its output and any reminder.
+    fn answer(&self, job: &Job, with_tail: bool) -> CallToolResult {
+        let mut m = render::job(job, None);
+        if with_tail {
+            let tail = read_tail(&self.deck.jobs().output_path(&job.id), STATUS_TAIL);
+            m.insert("outputTail".into(), json!(String::from_utf8_lossy(&tail)));
+        }
+        self.add_reminder(job, &mut m);
+        let text = render::job_text(&m);
+        render::ok(Value::Object(m), text)
+    }
+
+    fn page(&self, filter: Filter) -> CallToolResult {
+        match self.deck.jobs().list(&filter) {
+            Ok(page) => {
+                let jobs: Vec<Value> = page
+                    .jobs
+                    .iter()
+                    .map(|j| Value::Object(render::job(j, None)))
+                    .collect();
+                let mut text = format!("{} of {} jobs", jobs.len(), page.total);
+                for j in &page.jobs {
+                    text.push_str(&format!(
+                        "\n{} {} {} {}",
+                        j.id,
+                        j.status.as_str(),
+                        j.targets.join(","),
+                        j.spec.summary()
+                    ));
+                }
+                render::ok(json!({"total": page.total, "jobs": jobs}), text)
+            }
+            Err(e) => render::error(&e),
+        }
+    }
+}

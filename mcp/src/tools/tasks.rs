@@ -1,0 +1,187 @@
+//! task_exec (and the hybrid wait shared by every tool that runs something).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ProgressNotificationParam};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, tool, tool_router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sshdeck_core::capture::Captured;
+use sshdeck_core::exec::Stream;
+use sshdeck_core::jobs::{JobId, JobSpec};
+
+use crate::render::{self, Inline};
+use crate::schema;
+use crate::server::Sshdeck;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecParams {
+    alias: String,
+    cmd: String,
+    #[serde(default)]
+    timeout: Option<u64>,
+    #[serde(default)]
+    rappel: Option<u64>,
+}
+
+/// Output of a job run for this call, captured as it arrives.
+#[derive(Clone)]
+pub struct Live {
+    streams: Arc<Mutex<(Captured, Captured)>>,
+    bytes: Arc<AtomicU64>,
+}
+
+impl Live {
+    pub fn new(limit: usize) -> Self {
+        Live {
+            streams: Arc::new(Mutex::new((Captured::new(limit), Captured::new(limit)))),
+            bytes: Arc::default(),
+        }
+    }
+
+    pub fn sink(&self) -> sshdeck_core::OutputSink {
+        let me = self.clone();
+        Box::new(move |s, d| {
+            let mut st = me.streams.lock().expect("lock");
+            match s {
+                Stream::Stdout => st.0.push(d),
+                Stream::Stderr => st.1.push(d),
+            }
+            me.bytes.fetch_add(d.len() as u64, Ordering::Relaxed);
+        })
+    }
+}
+
+#[tool_router(router = tasks_router, vis = "pub")]
+impl Sshdeck {
+    #[tool(
+        description = "Run a shell command on a server. Returns exit code, stdout, stderr; a job still running after the sync timeout keeps going and its id is returned.",
+        input_schema = schema::exec_in(),
+        output_schema = schema::job_out(),
+        annotations(destructive_hint = true, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn task_exec(
+        &self,
+        Parameters(p): Parameters<ExecParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let spec = JobSpec::Exec {
+            command: p.cmd,
+            timeout_ms: p.timeout,
+        };
+        Ok(self.run_inline(&p.alias, spec, p.rappel, ctx).await)
+    }
+}
+
+impl Sshdeck {
+    /// Submits a job, waits up to the sync timeout (sending progress when asked, cancelling the job
+    /// when the request is cancelled), and answers with the result or the running job's id.
+    pub async fn run_inline(
+        &self,
+        alias: &str,
+        spec: JobSpec,
+        rappel: Option<u64>,
+        ctx: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let live = Live::new(self.deck.settings().inline_output);
+        let job = match self.deck.submit(alias, spec, "mcp", Some(live.sink())) {
+            Ok(j) => j,
+            Err(e) => return render::error(&e),
+        };
+        if let Some(secs) = rappel {
+            self.reminders
+                .lock()
+                .expect("lock")
+                .insert(job.id.clone(), (Instant::now(), secs));
+        }
+        self.wait_inline(&job.id, Some(&live), ctx).await
+    }
+
+    pub async fn wait_inline(
+        &self,
+        id: &JobId,
+        live: Option<&Live>,
+        ctx: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let sync = self.deck.settings().sync_timeout;
+        let token = ctx.meta.get_progress_token();
+        let wait = self.deck.wait(id, Some(sync));
+        tokio::pin!(wait);
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let started = Instant::now();
+        let mut sent = u64::MAX;
+        let job = loop {
+            tokio::select! {
+                r = &mut wait => break r,
+                _ = ctx.ct.cancelled() => {
+                    // The client gave up on this request: the job must not go on unseen.
+                    let _ = self.deck.cancel(id);
+                    break self.deck.wait(id, Some(Duration::from_secs(3))).await;
+                }
+                _ = tick.tick(), if token.is_some() => {
+                    let bytes = live.map_or(0, |l| l.bytes.load(Ordering::Relaxed));
+                    let elapsed = started.elapsed().as_secs_f64();
+                    if bytes != sent {
+                        sent = bytes;
+                        let p = ProgressNotificationParam::new(token.clone().expect("checked"), elapsed.max(0.001))
+                            .with_message(format!("job {id}: {bytes} bytes of output after {elapsed:.1}s"));
+                        let _ = ctx.peer.notify_progress(p).await;
+                    }
+                }
+            }
+        };
+        let job = match job {
+            Ok(j) => j,
+            Err(e) => return render::error(&e),
+        };
+        let guard = live.map(|l| l.streams.lock().expect("lock"));
+        let inline = guard.as_ref().map(|g| Inline {
+            stdout: &g.0,
+            stderr: &g.1,
+        });
+        let mut m = render::job(&job, inline);
+        if !job.status.is_terminal() {
+            m.insert(
+                "message".into(),
+                json!(format!(
+                    "still running after {}s; it goes on in the background: follow it with task_wait or task_status (id {id}), stop it with task_cancel",
+                    sync.as_secs()
+                )),
+            );
+        }
+        self.add_reminder(&job, &mut m);
+        let text = render::job_text(&m);
+        if render::is_failure(&job) {
+            render::failed(Value::Object(m), text)
+        } else {
+            render::ok(Value::Object(m), text)
+        }
+    }
+
+    /// Adds the `rappel` reminder of a job that runs past the time its caller asked to be reminded.
+    pub fn add_reminder(
+        &self,
+        job: &sshdeck_core::jobs::Job,
+        m: &mut serde_json::Map<String, Value>,
+    ) {
+        let reminders = self.reminders.lock().expect("lock");
+        if let Some((at, secs)) = reminders.get(&job.id)
+            && !job.status.is_terminal()
+            && at.elapsed().as_secs() >= *secs
+        {
+            m.insert(
+                "reminder".into(),
+                json!(format!(
+                    "job {} is still running after {}s (rappel {secs}s)",
+                    job.id,
+                    at.elapsed().as_secs()
+                )),
+            );
+        }
+    }
+}
