@@ -27,6 +27,9 @@ const SWEEP_EVERY: Duration = Duration::from_secs(5);
 /// How often compaction is considered.
 const COMPACT_EVERY: Duration = Duration::from_secs(600);
 
+/// Longest command line accepted (sshd refuses requests past its packet size anyway).
+pub const MAX_COMMAND_BYTES: usize = 128 * 1024;
+
 /// A sink for a job's output as it arrives (the CLI prints it).
 pub type OutputSink = Box<dyn FnMut(Stream, &[u8]) + Send>;
 
@@ -301,6 +304,12 @@ impl Deck {
         for command in spec.commands() {
             if command.trim().is_empty() {
                 return Err(Error::InvalidArgument("command is empty".into()));
+            }
+            if command.len() > MAX_COMMAND_BYTES {
+                return Err(Error::InvalidArgument(format!(
+                    "command is {} bytes; the limit is {MAX_COMMAND_BYTES} (send larger scripts as a file)",
+                    command.len()
+                )));
             }
             policy.check(command)?;
         }

@@ -63,6 +63,21 @@ impl ServerHandler for Sshdeck {
             return Ok(crate::render::error(&e).into());
         }
         let tcc = ToolCallContext::new(self, request, context);
-        self.tool_router.call(tcc).await
+        let response = self.tool_router.call(tcc).await?;
+        Ok(match response {
+            // rmcp reports arguments that do not deserialize as a bare text error: give it our shape.
+            CallToolResponse::Complete(r)
+                if r.is_error == Some(true) && r.structured_content.is_none() =>
+            {
+                let message = r
+                    .content
+                    .iter()
+                    .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                crate::render::error(&sshdeck_core::Error::InvalidArgument(message)).into()
+            }
+            other => other,
+        })
     }
 }

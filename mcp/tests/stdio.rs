@@ -1,0 +1,379 @@
+//! sshdeck-mcp over real stdio, driven by a minimal JSON-RPC client, against a real sshd.
+
+#[path = "support/client.rs"]
+mod client;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sshdeck_testkit::Sshd;
+
+use client::Client;
+
+fn add_server(c: &mut Client, sshd: &Sshd, alias: &str) {
+    let r = c.call(
+        "server_add",
+        json!({"alias": alias, "host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(),
+               "keyPath": sshd.keys().ed25519.display().to_string()}),
+    );
+    assert_eq!(r["isError"], false, "{r}");
+}
+
+fn structured(r: &Value) -> &Value {
+    &r["structuredContent"]
+}
+
+#[test]
+fn tools_list_matches_golden_and_stays_small() {
+    let mut c = Client::start(&[]);
+    let r = c.request("tools/list", json!({}));
+    let result = &r["result"];
+    let compact = serde_json::to_string(result).unwrap();
+    let pretty = serde_json::to_string_pretty(result).unwrap() + "\n";
+    let golden =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tools_list.json");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &pretty).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).expect("golden file (UPDATE_GOLDEN=1 to create)");
+    assert_eq!(
+        pretty, want,
+        "tools/list changed: review and run with UPDATE_GOLDEN=1"
+    );
+    assert!(
+        compact.len() <= 12 * 1024,
+        "tools/list is {} bytes",
+        compact.len()
+    );
+    assert!(!compact.contains("$ref"));
+    for t in result["tools"].as_array().unwrap() {
+        assert_eq!(t["inputSchema"]["type"], "object", "{}", t["name"]);
+        assert_eq!(t["outputSchema"]["type"], "object", "{}", t["name"]);
+        assert!(t["annotations"].is_object(), "{}", t["name"]);
+        assert!(!t["description"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn every_tool_against_a_real_server() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+    let r = c.call(
+        "server_add",
+        json!({"alias": "pw", "host": "127.0.0.1", "user": "x", "password": "Sekret-Walrus-55"}),
+    );
+    assert_eq!(structured(&r)["action"], "created");
+    let r = c.call("server_list", json!({}));
+    assert!(
+        !r.to_string().contains("Sekret-Walrus-55"),
+        "secret shown: {r}"
+    );
+    assert_eq!(structured(&r)["servers"].as_array().unwrap().len(), 2);
+
+    // Success: exit code, stdout, stderr, duration.
+    let r = c.call(
+        "task_exec",
+        json!({"alias": "web", "cmd": "echo hello; echo warn >&2"}),
+    );
+    let s = structured(&r);
+    assert_eq!(
+        (
+            r["isError"].as_bool(),
+            s["status"].as_str(),
+            s["exitCode"].as_u64()
+        ),
+        (Some(false), Some("completed"), Some(0))
+    );
+    assert_eq!(
+        (s["stdout"].as_str(), s["stderr"].as_str()),
+        (Some("hello\n"), Some("warn\n"))
+    );
+    assert!(s["durationMs"].is_u64() && s["id"].as_str().unwrap().len() == 13);
+    assert!(r["content"][0]["text"].as_str().unwrap().contains("hello"));
+    let ok_id = s["id"].as_str().unwrap().to_string();
+
+    // A non-zero exit is an error result with the exit code and stderr.
+    let r = c.call(
+        "task_exec",
+        json!({"alias": "web", "cmd": "echo bad >&2; exit 3"}),
+    );
+    let s = structured(&r);
+    assert_eq!(
+        (
+            r["isError"].as_bool(),
+            s["status"].as_str(),
+            s["exitCode"].as_u64()
+        ),
+        (Some(true), Some("failed"), Some(3))
+    );
+    assert_eq!(s["stderr"], "bad\n");
+    let failed_id = s["id"].as_str().unwrap().to_string();
+
+    // A timeout kills the command on the server.
+    let file = sshd.scratch().join("mcp-timeout");
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": format!("sleep 3; touch {}", file.display()), "timeout": 1000}));
+    let s = structured(&r);
+    assert_eq!(
+        (
+            r["isError"].as_bool(),
+            s["status"].as_str(),
+            s["timedOut"].as_bool()
+        ),
+        (Some(true), Some("timed_out"), Some(true))
+    );
+    assert_eq!(s["error"]["code"], "COMMAND_TIMEOUT");
+
+    let r = c.call("task_status", json!({"id": ok_id}));
+    assert_eq!(
+        (
+            structured(&r)["status"].as_str(),
+            structured(&r)["outputTail"].as_str()
+        ),
+        (Some("completed"), Some("hello\nwarn\n"))
+    );
+    let r = c.call("task_retry", json!({"id": failed_id}));
+    assert_eq!(structured(&r)["exitCode"], 3);
+    let r = c.call("task_retry", json!({"id": failed_id}));
+    assert_eq!(structured(&r)["error"]["code"], "ALREADY_RETRIED");
+    let r = c.call("task_history", json!({"alias": "web", "limit": 2}));
+    assert_eq!(
+        (
+            structured(&r)["total"].as_u64(),
+            structured(&r)["jobs"].as_array().unwrap().len()
+        ),
+        (Some(4), 2)
+    );
+    let r = c.call("queue_stats", json!({}));
+    assert_eq!(structured(&r)["byStatus"]["timed_out"], 1);
+    assert_eq!(structured(&r)["byType"]["exec"], 4);
+    let r = c.call("task_queue", json!({}));
+    assert_eq!(structured(&r)["total"], 0);
+    let r = c.call("pool_stats", json!({}));
+    assert!(
+        structured(&r)["servers"][0]["opened"].as_u64().unwrap() >= 1,
+        "{r}"
+    );
+    let r = c.call("system_diagnostics", json!({"verbose": true}));
+    assert_eq!(
+        (
+            structured(&r)["servers"].as_u64(),
+            structured(&r)["jobs"]["total"].as_u64()
+        ),
+        (Some(2), Some(4))
+    );
+    assert_eq!(structured(&r)["settings"]["maxConnectionsPerServer"], 5);
+    let r = c.call(
+        "task_logs",
+        json!({"level": "info", "search": "job finished", "limit": 3}),
+    );
+    assert_eq!(structured(&r)["lines"].as_array().unwrap().len(), 3, "{r}");
+    let r = c.call("server_remove", json!({"alias": "pw"}));
+    assert_eq!(structured(&r)["action"], "removed");
+    std::thread::sleep(Duration::from_millis(2200));
+    assert!(!file.exists(), "the timed-out command was killed");
+}
+
+#[test]
+fn long_jobs_go_to_the_background_and_remind() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[("MCP_SYNC_TIMEOUT_S", "1")]);
+    add_server(&mut c, &sshd, "web");
+    let t = Instant::now();
+    let r = c.call(
+        "task_exec",
+        json!({"alias": "web", "cmd": "sleep 2.5; echo done", "rappel": 1}),
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "answered after the sync timeout"
+    );
+    let s = structured(&r);
+    assert_eq!(
+        (r["isError"].as_bool(), s["status"].as_str()),
+        (Some(false), Some("running"))
+    );
+    assert!(s["message"].as_str().unwrap().contains("task_wait"));
+    let id = s["id"].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(300));
+    let r = c.call("task_status", json!({"id": id}));
+    assert!(
+        structured(&r)["reminder"]
+            .as_str()
+            .unwrap_or("")
+            .contains("still running"),
+        "{r}"
+    );
+    let r = c.call("task_wait", json!({"id": id, "timeout": 10}));
+    assert_eq!(
+        (
+            structured(&r)["status"].as_str(),
+            structured(&r)["outputTail"].as_str()
+        ),
+        (Some("completed"), Some("done\n"))
+    );
+    assert!(
+        structured(&r)["reminder"].is_null(),
+        "no reminder once finished"
+    );
+}
+
+#[test]
+fn cancellation_kills_the_command_and_progress_is_reported() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+
+    // Progress: a job that prints over time, with a progress token.
+    let r = c.call_with_meta(
+        "task_exec",
+        json!({"alias": "web", "cmd": "for i in 1 2 3 4; do echo $i; sleep 0.4; done"}),
+        json!({"progressToken": "p1"}),
+    );
+    assert_eq!(structured(&r)["stdout"], "1\n2\n3\n4\n");
+    let progress: Vec<Value> = c
+        .notifications()
+        .into_iter()
+        .filter(|n| n["method"] == "notifications/progress")
+        .collect();
+    assert!(progress.len() >= 2, "{progress:?}");
+    assert!(
+        progress
+            .iter()
+            .all(|p| p["params"]["progressToken"] == "p1")
+    );
+
+    // Cancel: the client abandons the request; the job is cancelled and its command killed.
+    let file = sshd.scratch().join("mcp-cancelled");
+    let id = c.send_request("tools/call", json!({"name": "task_exec", "arguments": {"alias": "web", "cmd": format!("sleep 2; touch {}", file.display())}}));
+    std::thread::sleep(Duration::from_millis(500));
+    c.notify(
+        "notifications/cancelled",
+        json!({"requestId": id, "reason": "test"}),
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let r = c.call("task_history", json!({"limit": 1}));
+    let job = &structured(&r)["jobs"][0];
+    assert_eq!(job["status"], "cancelled", "{r}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!file.exists(), "the cancelled command was killed");
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+    let r = c.request(
+        "tools/call",
+        json!({"name": "no_such_tool", "arguments": {}}),
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_tool")
+            || r["error"].is_object(),
+        "{r}"
+    );
+    let r = c.call("task_exec", json!({"alias": "web"}));
+    assert_eq!(
+        (
+            r["isError"].as_bool(),
+            structured(&r)["error"]["code"].as_str()
+        ),
+        (Some(true), Some("INVALID_ARGUMENT"))
+    );
+    assert!(
+        structured(&r)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cmd"),
+        "missing argument named: {r}"
+    );
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": 5}));
+    assert_eq!(
+        structured(&r)["error"]["code"],
+        "INVALID_ARGUMENT",
+        "wrong type: {r}"
+    );
+    let r = c.call(
+        "task_exec",
+        json!({"alias": "web", "cmd": "true", "bogus": 1}),
+    );
+    assert_eq!(
+        structured(&r)["error"]["code"],
+        "INVALID_ARGUMENT",
+        "unknown argument: {r}"
+    );
+    let r = c.call("task_exec", json!({"alias": "nope", "cmd": "true"}));
+    assert_eq!(
+        (
+            r["isError"].as_bool(),
+            structured(&r)["error"]["code"].as_str()
+        ),
+        (Some(true), Some("NOT_FOUND"))
+    );
+    let r = c.call("task_status", json!({"id": "zzzzzzzzzzzzz"}));
+    assert_eq!(structured(&r)["error"]["code"], "NOT_FOUND");
+    let r = c.call("task_status", json!({"id": "bad"}));
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
+    let r = c.call(
+        "task_exec",
+        json!({"alias": "web", "cmd": "x".repeat(1 << 20)}),
+    );
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
+    assert!(
+        structured(&r)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit")
+    );
+    let r = c.call(
+        "task_exec",
+        json!({"alias": "web", "cmd": "printf 'ok\\377\\376'"}),
+    );
+    assert_eq!(structured(&r)["stdout"], "ok\u{fffd}\u{fffd}");
+    c.send_raw("this is not json\n");
+    c.send_raw("{\"jsonrpc\":\"2.0\",\"id\":\n");
+    let r = c.request("tools/list", json!({}));
+    assert!(
+        r["result"]["tools"].is_array(),
+        "still serving after malformed lines: {r}"
+    );
+}
+
+#[test]
+fn read_only_mode_and_command_policy_refuse_centrally() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+    std::fs::write(
+        c.data_dir().join("policy.toml"),
+        "deny = ['\\brm\\s+-rf\\b']\n",
+    )
+    .unwrap();
+    let r = c.call(
+        "task_exec",
+        json!({"alias": "web", "cmd": "rm -rf /tmp/nothing"}),
+    );
+    assert_eq!(structured(&r)["error"]["code"], "POLICY_DENIED");
+    drop(c);
+
+    let mut ro = Client::start(&[("MCP_READONLY", "1")]);
+    for (tool, args) in [
+        ("task_exec", json!({"alias": "web", "cmd": "true"})),
+        (
+            "server_add",
+            json!({"alias": "x", "host": "h", "user": "u"}),
+        ),
+        ("server_remove", json!({"alias": "web"})),
+        ("task_cancel", json!({"id": "zzzzzzzzzzzzz"})),
+        ("task_retry", json!({"id": "zzzzzzzzzzzzz"})),
+    ] {
+        let r = ro.call(tool, args);
+        assert_eq!(structured(&r)["error"]["code"], "READ_ONLY", "{tool}: {r}");
+    }
+    let r = ro.call("server_list", json!({}));
+    assert_eq!(r["isError"], false);
+}

@@ -1,0 +1,133 @@
+//! A minimal MCP client over the server's real stdin/stdout.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<Value>,
+    next_id: u64,
+    pending_notifications: Vec<Value>,
+    data: tempfile::TempDir,
+}
+
+impl Client {
+    /// Starts `sshdeck-mcp` on a fresh data dir and completes the initialize handshake.
+    pub fn start(env: &[(&str, &str)]) -> Client {
+        let data = tempfile::tempdir().unwrap();
+        let cwd = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sshdeck-mcp"))
+            .current_dir(cwd.path())
+            .env("MCP_DATA_DIR", data.path())
+            .env_remove("SSH_AUTH_SOCK")
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let v: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("non-JSON on stdout ({e}): {line}"));
+                if tx.send(v).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut c = Client {
+            child,
+            stdin,
+            lines,
+            next_id: 1,
+            pending_notifications: vec![],
+            data,
+        };
+        let init = c.request(
+            "initialize",
+            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "sshdeck-test", "version": "1"}}),
+        );
+        assert!(init["result"]["serverInfo"]["name"] == "sshdeck", "{init}");
+        c.notify("notifications/initialized", json!({}));
+        c
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.path().to_path_buf()
+    }
+
+    pub fn send_raw(&mut self, text: &str) {
+        self.stdin.write_all(text.as_bytes()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) {
+        let msg = json!({"jsonrpc": "2.0", "method": method, "params": params});
+        self.send_raw(&format!("{msg}\n"));
+    }
+
+    /// Sends a request and returns its id without waiting.
+    pub fn send_request(&mut self, method: &str, params: Value) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.send_raw(&format!("{msg}\n"));
+        id
+    }
+
+    /// Sends a request and waits for its response (notifications are kept for [`Client::notifications`]).
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_request(method, params);
+        loop {
+            let v = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .expect("response within 60 s");
+            if v["id"] == json!(id) && v.get("method").is_none() {
+                return v;
+            }
+            if v.get("method").is_some() && v.get("id").is_none() {
+                self.pending_notifications.push(v);
+            }
+        }
+    }
+
+    /// Calls a tool and returns its result (panics on a JSON-RPC error).
+    pub fn call(&mut self, tool: &str, args: Value) -> Value {
+        let r = self.request("tools/call", json!({"name": tool, "arguments": args}));
+        assert!(r.get("error").is_none(), "{tool}: JSON-RPC error {r}");
+        r["result"].clone()
+    }
+
+    pub fn call_with_meta(&mut self, tool: &str, args: Value, meta: Value) -> Value {
+        let r = self.request(
+            "tools/call",
+            json!({"name": tool, "arguments": args, "_meta": meta}),
+        );
+        r["result"].clone()
+    }
+
+    /// Notifications received so far.
+    pub fn notifications(&mut self) -> Vec<Value> {
+        while let Ok(v) = self.lines.try_recv() {
+            self.pending_notifications.push(v);
+        }
+        std::mem::take(&mut self.pending_notifications)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
