@@ -30,8 +30,9 @@ const COMPACT_EVERY: Duration = Duration::from_secs(600);
 /// Longest command line accepted (sshd refuses requests past its packet size anyway).
 pub const MAX_COMMAND_BYTES: usize = 128 * 1024;
 
-/// A sink for a job's output as it arrives (the CLI prints it).
-pub type OutputSink = Box<dyn FnMut(Stream, &[u8]) + Send>;
+/// A sink for a job's output as it arrives (the CLI prints it): step index (0 for a plain command),
+/// stream, bytes.
+pub type OutputSink = Box<dyn FnMut(usize, Stream, &[u8]) + Send>;
 
 /// Cheap-to-clone handle on settings, registry, pool and jobs.
 #[derive(Clone)]

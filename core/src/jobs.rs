@@ -22,7 +22,10 @@ use crate::error::{Error, Result};
 use crate::exec::Stream;
 use crate::pool::PoolStats;
 use journal::{Cursor, Event, Journal, ReadOutcome};
-pub use model::{Job, JobId, JobKind, JobResult, JobSpec, JobStatus, Owner, format_time, now_ms};
+pub use model::{
+    Job, JobId, JobKind, JobResult, JobSpec, JobStatus, Owner, Step, StepResult, format_time,
+    now_ms,
+};
 use runtime::{Heartbeat, Liveness, Runtime};
 pub use table::{Filter, Page, Stats, Table};
 

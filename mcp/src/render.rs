@@ -78,6 +78,40 @@ pub fn job(j: &Job, inline: Option<Inline<'_>>) -> Map<String, Value> {
     m
 }
 
+/// Per-step results of a sequence, with each step's captured output when this process ran it.
+pub fn steps(j: &Job, outputs: &[(Captured, Captured)]) -> Value {
+    let steps = j
+        .result
+        .as_ref()
+        .map(|r| r.steps.as_slice())
+        .unwrap_or_default();
+    Value::Array(
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut m = Map::new();
+                m.insert("command".into(), json!(s.command));
+                if let Some(c) = s.exit_code {
+                    m.insert("exitCode".into(), json!(c));
+                }
+                if let Some(sig) = &s.exit_signal {
+                    m.insert("signal".into(), json!(sig));
+                }
+                m.insert("durationMs".into(), json!(s.duration_ms));
+                if let Some((out, err)) = outputs.get(i) {
+                    m.insert("stdout".into(), json!(out.text()));
+                    m.insert("stderr".into(), json!(err.text()));
+                }
+                if let (Some(c), Some(msg)) = (&s.error_code, &s.error_message) {
+                    m.insert("error".into(), json!({"code": c, "message": msg}));
+                }
+                Value::Object(m)
+            })
+            .collect(),
+    )
+}
+
 /// A short text rendering of [`job`]'s map.
 pub fn job_text(m: &Map<String, Value>) -> String {
     let g = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("");
@@ -101,6 +135,30 @@ pub fn job_text(m: &Map<String, Value>) -> String {
     for (k, label) in [("reminder", "reminder"), ("message", "note")] {
         if let Some(v) = m.get(k).and_then(Value::as_str) {
             t.push_str(&format!("\n{label}: {v}"));
+        }
+    }
+    if let Some(steps) = m.get("steps").and_then(Value::as_array) {
+        for (i, s) in steps.iter().enumerate() {
+            let code = s
+                .get("exitCode")
+                .map_or_else(|| "-".to_string(), Value::to_string);
+            t.push_str(&format!(
+                "\n[step {}] exit {code}: {}",
+                i + 1,
+                s["command"].as_str().unwrap_or("")
+            ));
+            for k in ["stdout", "stderr"] {
+                if let Some(v) = s.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()) {
+                    t.push_str(&format!("\n  {k}: {}", v.trim_end().replace('\n', "\n  ")));
+                }
+            }
+            if let Some(e) = s.get("error") {
+                t.push_str(&format!(
+                    "\n  error[{}]: {}",
+                    e["code"].as_str().unwrap_or(""),
+                    e["message"].as_str().unwrap_or("")
+                ));
+            }
         }
     }
     for k in ["stdout", "stderr", "outputTail"] {

@@ -111,6 +111,28 @@ pub fn exec_in() -> Arc<JsonObject> {
     )
 }
 
+pub fn sequence_in() -> Arc<JsonObject> {
+    input(
+        json!({
+            "alias": s(ALIAS),
+            "commands": {"type": "array", "minItems": 1, "description": "Run in order; a failed step stops the rest unless continueOnError", "items": {"anyOf": [
+                {"type": "string"},
+                {"type": "object", "properties": {"command": {"type": "string"}, "timeout": {"type": "integer"}, "continueOnError": {"type": "boolean"}}, "required": ["command"]}
+            ]}},
+            "continueOnError": boolean("Go on after a failed step (false)"),
+            "rappel": int(RAPPEL)
+        }),
+        &["alias", "commands"],
+    )
+}
+
+/// Output of a sequence: the job plus per-step results.
+pub fn sequence_out() -> Arc<JsonObject> {
+    let mut props = job_props();
+    props["steps"] = json!({"type": "array", "items": {"type": "object"}});
+    output(props)
+}
+
 pub fn id_in() -> Arc<JsonObject> {
     input(json!({"id": s("Job id")}), &["id"])
 }

@@ -377,3 +377,55 @@ fn read_only_mode_and_command_policy_refuse_centrally() {
     let r = ro.call("server_list", json!({}));
     assert_eq!(r["isError"], false);
 }
+
+#[test]
+fn sequences_report_each_step() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+    let r = c.call(
+        "task_exec_sequence",
+        json!({"alias": "web", "commands": ["echo one", {"command": "echo two >&2; exit 4"}, "echo three"]}),
+    );
+    let s = structured(&r);
+    assert_eq!(
+        (
+            r["isError"].as_bool(),
+            s["status"].as_str(),
+            s["exitCode"].as_u64()
+        ),
+        (Some(true), Some("failed"), Some(4))
+    );
+    let steps = s["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "stopped at the failing step: {r}");
+    assert_eq!(
+        (steps[0]["stdout"].as_str(), steps[1]["stderr"].as_str()),
+        (Some("one\n"), Some("two\n"))
+    );
+
+    let r = c.call(
+        "task_exec_sequence",
+        json!({"alias": "web", "commands": [{"command": "exit 1", "continueOnError": true}, "echo after"]}),
+    );
+    let s = structured(&r);
+    assert_eq!(s["steps"].as_array().unwrap().len(), 2);
+    assert_eq!(s["steps"][1]["stdout"], "after\n");
+    assert_eq!(
+        s["status"], "failed",
+        "a failed step is reported even when the sequence went on"
+    );
+
+    let r = c.call(
+        "task_exec_sequence",
+        json!({"alias": "web", "commands": ["true", "echo ok"]}),
+    );
+    assert_eq!(
+        (r["isError"].as_bool(), structured(&r)["status"].as_str()),
+        (Some(false), Some("completed"))
+    );
+    let r = c.call(
+        "task_exec_sequence",
+        json!({"alias": "web", "commands": []}),
+    );
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
+}

@@ -80,7 +80,7 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
         None
     } else {
         let capture = capture.clone();
-        Some(Box::new(move |s: Stream, data: &[u8]| {
+        Some(Box::new(move |_step: usize, s: Stream, data: &[u8]| {
             if json {
                 let mut c = capture.lock().expect("lock");
                 match s {

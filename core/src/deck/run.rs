@@ -1,4 +1,4 @@
-//! Running one accepted job: attempts, output file, outcome.
+//! Running one accepted job: its steps (one for `exec`), attempts, output file, outcome.
 
 use std::time::Duration;
 
@@ -8,10 +8,43 @@ use super::{Deck, OutputSink};
 use crate::error::Error;
 use crate::exec::{ExecOptions, ExecOutput};
 use crate::jobs::output::OutputWriter;
-use crate::jobs::{Job, JobResult, JobSpec, JobStatus};
+use crate::jobs::{Job, JobResult, JobSpec, JobStatus, StepResult};
 
 /// First backoff before an automatic retry; doubles each time.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+
+/// What one step is: command, timeout, whether a failure stops the job.
+struct StepPlan {
+    command: String,
+    timeout_ms: Option<u64>,
+    continue_on_error: bool,
+}
+
+fn plan(spec: &JobSpec) -> Vec<StepPlan> {
+    match spec {
+        JobSpec::Exec {
+            command,
+            timeout_ms,
+        } => {
+            vec![StepPlan {
+                command: command.clone(),
+                timeout_ms: *timeout_ms,
+                continue_on_error: false,
+            }]
+        }
+        JobSpec::Sequence {
+            steps,
+            continue_on_error,
+        } => steps
+            .iter()
+            .map(|s| StepPlan {
+                command: s.command.clone(),
+                timeout_ms: s.timeout_ms,
+                continue_on_error: s.continue_on_error.unwrap_or(*continue_on_error),
+            })
+            .collect(),
+    }
+}
 
 pub(super) async fn run_job(
     deck: Deck,
@@ -22,6 +55,8 @@ pub(super) async fn run_job(
     let jobs = deck.jobs().clone();
     let id = job.id.clone();
     let alias = job.targets.first().cloned().unwrap_or_default();
+    let steps = plan(&job.spec);
+    let is_sequence = matches!(job.spec, JobSpec::Sequence { .. });
     let mut writer = match OutputWriter::create(jobs.output_path(&id), jobs.limits().output_limit) {
         Ok(w) => Some(w),
         Err(e) => {
@@ -30,52 +65,66 @@ pub(super) async fn run_job(
         }
     };
     let mut attempt = job.attempt;
-    let result = loop {
+    let mut outcomes: Vec<(String, Result<ExecOutput, Error>)> = Vec::new();
+    'attempts: loop {
         if let Err(e) = jobs.start(&id, attempt) {
             tracing::warn!(job = %id, error = %e, "cannot record job start");
         }
-        let r = match &job.spec {
-            JobSpec::Exec {
-                command,
-                timeout_ms,
-            } => {
-                let mut opts: ExecOptions = deck.exec_options();
-                if let Some(ms) = timeout_ms {
-                    opts.timeout = Some(Duration::from_millis(*ms));
-                }
-                opts.cancel = Some(cancel.clone());
-                let mut on_output = |s, d: &[u8]| {
-                    if let Some(w) = writer.as_mut() {
-                        w.write(d);
-                    }
-                    if let Some(sink) = sink.as_mut() {
-                        sink(s, d);
-                    }
-                    jobs.publish_output(&id, s, d);
-                };
-                deck.exec(&alias, command, opts, &mut on_output).await
+        outcomes.clear();
+        for (index, step) in steps.iter().enumerate() {
+            if is_sequence && let Some(w) = writer.as_mut() {
+                w.write(
+                    format!("[step {}/{}] $ {}\n", index + 1, steps.len(), step.command).as_bytes(),
+                );
             }
-        };
-        match r {
-            Err(e)
-                if e.is_before_command()
-                    && attempt <= deck.settings().job_auto_retries
-                    && !*cancel.borrow() =>
+            let mut opts: ExecOptions = deck.exec_options();
+            if let Some(ms) = step.timeout_ms {
+                opts.timeout = Some(Duration::from_millis(ms));
+            }
+            opts.cancel = Some(cancel.clone());
+            let mut on_output = |s, d: &[u8]| {
+                if let Some(w) = writer.as_mut() {
+                    w.write(d);
+                }
+                if let Some(sink) = sink.as_mut() {
+                    sink(index, s, d);
+                }
+                jobs.publish_output(&id, s, d);
+            };
+            let r = deck.exec(&alias, &step.command, opts, &mut on_output).await;
+            // Nothing ran yet: a connection failure may be retried automatically, with backoff.
+            if index == 0
+                && let Err(e) = &r
+                && e.is_before_command()
+                && attempt <= deck.settings().job_auto_retries
+                && !*cancel.borrow()
             {
                 let backoff = FIRST_BACKOFF * 2u32.pow(attempt - job.attempt);
                 tracing::info!(job = %id, attempt, error = %e, ?backoff, "connection failed before the command started; retrying");
                 let mut c = cancel.clone();
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = c.wait_for(|v| *v) => break Err(e),
+                let cancelled = tokio::select! {
+                    _ = tokio::time::sleep(backoff) => false,
+                    _ = c.wait_for(|v| *v) => true,
+                };
+                if !cancelled {
+                    attempt += 1;
+                    continue 'attempts;
                 }
-                attempt += 1;
             }
-            other => break other,
+            let stop = match &r {
+                Ok(o) => !o.success() && !step.continue_on_error,
+                Err(Error::Cancelled { .. }) => true,
+                Err(_) => !step.continue_on_error,
+            };
+            outcomes.push((step.command.clone(), r));
+            if stop || *cancel.borrow() {
+                break;
+            }
         }
-    };
+        break;
+    }
     let truncated = writer.map(OutputWriter::finish).unwrap_or(false);
-    let (status, mut record) = outcome(&result);
+    let (status, mut record) = outcome(&outcomes, is_sequence);
     record.truncated |= truncated;
     tracing::info!(job = %id, status = status.as_str(), code = record.error_code.as_deref().unwrap_or(""), "job finished");
     if let Err(e) = jobs.finish(&id, status, record) {
@@ -83,36 +132,66 @@ pub(super) async fn run_job(
     }
 }
 
-/// Status and result record for an exec outcome.
-fn outcome(r: &Result<ExecOutput, Error>) -> (JobStatus, JobResult) {
-    let from_output = |o: &ExecOutput| JobResult {
-        exit_code: o.exit_code,
-        exit_signal: o.exit_signal.clone(),
-        duration_ms: o.duration.as_millis() as u64,
-        stdout_bytes: o.stdout.total_bytes(),
-        stderr_bytes: o.stderr.total_bytes(),
-        truncated: o.stdout.truncated() || o.stderr.truncated(),
-        ..JobResult::default()
+fn step_result(command: &str, r: &Result<ExecOutput, Error>) -> StepResult {
+    let o = match r {
+        Ok(o) => Some(o),
+        Err(e) => e.partial_output(),
     };
-    match r {
-        Ok(o) => (
-            if o.success() {
-                JobStatus::Completed
-            } else {
-                JobStatus::Failed
-            },
-            from_output(o),
-        ),
-        Err(e) => {
-            let status = match e {
-                Error::CommandTimeout { .. } => JobStatus::TimedOut,
-                Error::Cancelled { .. } => JobStatus::Cancelled,
-                _ => JobStatus::Failed,
-            };
-            let mut rec = e.partial_output().map(from_output).unwrap_or_default();
-            rec.error_code = Some(e.code().to_string());
-            rec.error_message = Some(e.to_string());
-            (status, rec)
-        }
+    let (code, message) = match r {
+        Err(e) => (Some(e.code().to_string()), Some(e.to_string())),
+        Ok(_) => (None, None),
+    };
+    StepResult {
+        command: command.to_string(),
+        exit_code: o.and_then(|o| o.exit_code),
+        exit_signal: o.and_then(|o| o.exit_signal.clone()),
+        duration_ms: o.map_or(0, |o| o.duration.as_millis() as u64),
+        error_code: code,
+        error_message: message,
+        stdout_bytes: o.map_or(0, |o| o.stdout.total_bytes()),
+        stderr_bytes: o.map_or(0, |o| o.stderr.total_bytes()),
     }
+}
+
+fn succeeded(r: &Result<ExecOutput, Error>) -> bool {
+    r.as_ref().is_ok_and(ExecOutput::success)
+}
+
+/// Status and result record for the steps that ran. The job completed only if every step ran and
+/// succeeded; otherwise the first failing step decides (a timeout makes it `timed_out`, a cancel
+/// `cancelled`).
+fn outcome(
+    outcomes: &[(String, Result<ExecOutput, Error>)],
+    is_sequence: bool,
+) -> (JobStatus, JobResult) {
+    let steps: Vec<StepResult> = outcomes.iter().map(|(c, r)| step_result(c, r)).collect();
+    let first_failure = outcomes.iter().position(|(_, r)| !succeeded(r));
+    let decisive = first_failure.unwrap_or(outcomes.len().saturating_sub(1));
+    let status = match outcomes.get(decisive).map(|(_, r)| r) {
+        None => JobStatus::Failed,
+        Some(Ok(o)) if o.success() => JobStatus::Completed,
+        Some(Ok(_)) => JobStatus::Failed,
+        Some(Err(Error::CommandTimeout { .. })) => JobStatus::TimedOut,
+        Some(Err(Error::Cancelled { .. })) => JobStatus::Cancelled,
+        Some(Err(_)) => JobStatus::Failed,
+    };
+    let d = steps.get(decisive).cloned().unwrap_or_default();
+    let record = JobResult {
+        exit_code: d.exit_code,
+        exit_signal: d.exit_signal,
+        duration_ms: steps.iter().map(|s| s.duration_ms).sum(),
+        error_code: d.error_code,
+        error_message: d.error_message,
+        stdout_bytes: steps.iter().map(|s| s.stdout_bytes).sum(),
+        stderr_bytes: steps.iter().map(|s| s.stderr_bytes).sum(),
+        truncated: outcomes.iter().any(|(_, r)| {
+            let o = match r {
+                Ok(o) => Some(o),
+                Err(e) => e.partial_output(),
+            };
+            o.is_some_and(|o| o.stdout.truncated() || o.stderr.truncated())
+        }),
+        steps: if is_sequence { steps } else { Vec::new() },
+    };
+    (status, record)
 }

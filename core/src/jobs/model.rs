@@ -145,6 +145,19 @@ impl JobStatus {
     }
 }
 
+/// One step of a sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// The command line.
+    pub command: String,
+    /// Timeout in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Go on with the next step even if this one fails (overrides the sequence's setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continue_on_error: Option<bool>,
+}
+
 /// What to run. Holds no secret: credentials stay in the registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -157,6 +170,14 @@ pub enum JobSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_ms: Option<u64>,
     },
+    /// Commands run one after the other on the same server.
+    Sequence {
+        /// The steps.
+        steps: Vec<Step>,
+        /// Go on after a failed step.
+        #[serde(default)]
+        continue_on_error: bool,
+    },
 }
 
 impl JobSpec {
@@ -164,6 +185,7 @@ impl JobSpec {
     pub fn kind(&self) -> JobKind {
         match self {
             JobSpec::Exec { .. } => JobKind::Exec,
+            JobSpec::Sequence { .. } => JobKind::Sequence,
         }
     }
 
@@ -171,13 +193,19 @@ impl JobSpec {
     pub fn commands(&self) -> Vec<&str> {
         match self {
             JobSpec::Exec { command, .. } => vec![command.as_str()],
+            JobSpec::Sequence { steps, .. } => steps.iter().map(|s| s.command.as_str()).collect(),
         }
     }
 
-    /// A one-line description (the command).
-    pub fn summary(&self) -> &str {
+    /// A one-line description (the command, or the steps joined by `; `).
+    pub fn summary(&self) -> String {
         match self {
-            JobSpec::Exec { command, .. } => command,
+            JobSpec::Exec { command, .. } => command.clone(),
+            JobSpec::Sequence { steps, .. } => steps
+                .iter()
+                .map(|s| s.command.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
         }
     }
 }
@@ -216,6 +244,34 @@ pub struct JobResult {
     pub stderr_bytes: u64,
     /// Whether the output file was cut at its limit.
     pub truncated: bool,
+    /// Per-step outcomes of a sequence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepResult>,
+}
+
+/// How one step of a sequence ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// The command.
+    pub command: String,
+    /// Exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u32>,
+    /// Signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_signal: Option<String>,
+    /// Run time.
+    pub duration_ms: u64,
+    /// Error code when it failed without an exit code of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Error message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// Bytes of stdout.
+    pub stdout_bytes: u64,
+    /// Bytes of stderr.
+    pub stderr_bytes: u64,
 }
 
 /// One job.

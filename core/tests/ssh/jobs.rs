@@ -279,3 +279,67 @@ async fn compaction_drops_old_history_and_followers_survive_it() {
     );
     other.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequences_stop_at_a_failure_unless_told_to_go_on() {
+    use sshdeck_core::jobs::Step;
+    let step = |c: &str| Step {
+        command: c.into(),
+        timeout_ms: None,
+        continue_on_error: None,
+    };
+    let e = env();
+    let spec = JobSpec::Sequence {
+        steps: vec![step("echo one"), step("exit 4"), step("echo three")],
+        continue_on_error: false,
+    };
+    let job = e.deck.submit("t", spec, "test", None).unwrap();
+    let done = e.deck.wait(&job.id, None).await.unwrap();
+    let r = done.result.unwrap();
+    assert_eq!(
+        (done.status, r.exit_code, r.steps.len()),
+        (JobStatus::Failed, Some(4), 2)
+    );
+    let log = std::fs::read_to_string(e.deck.jobs().output_path(&job.id)).unwrap();
+    assert_eq!(log, "[step 1/3] $ echo one\none\n[step 2/3] $ exit 4\n");
+
+    let spec = JobSpec::Sequence {
+        steps: vec![step("echo one"), step("exit 4"), step("echo three")],
+        continue_on_error: true,
+    };
+    let job = e.deck.submit("t", spec, "test", None).unwrap();
+    let done = e.deck.wait(&job.id, None).await.unwrap();
+    let r = done.result.unwrap();
+    assert_eq!(
+        (done.status, r.steps.len()),
+        (JobStatus::Failed, 3),
+        "a failed step is never hidden"
+    );
+    assert_eq!(r.steps[2].stdout_bytes, 6);
+
+    let timed = Step {
+        command: "sleep 3".into(),
+        timeout_ms: Some(300),
+        continue_on_error: None,
+    };
+    let spec = JobSpec::Sequence {
+        steps: vec![step("true"), timed, step("echo never")],
+        continue_on_error: false,
+    };
+    let job = e.deck.submit("t", spec, "test", None).unwrap();
+    let done = e.deck.wait(&job.id, None).await.unwrap();
+    assert_eq!(
+        (done.status, done.result.unwrap().steps.len()),
+        (JobStatus::TimedOut, 2)
+    );
+
+    let spec = JobSpec::Sequence {
+        steps: vec![step("true"), step("echo ok")],
+        continue_on_error: false,
+    };
+    let job = e.deck.submit("t", spec, "test", None).unwrap();
+    assert_eq!(
+        e.deck.wait(&job.id, None).await.unwrap().status,
+        JobStatus::Completed
+    );
+}

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sshdeck_core::capture::Captured;
 use sshdeck_core::exec::Stream;
-use sshdeck_core::jobs::{JobId, JobSpec};
+use sshdeck_core::jobs::{JobId, JobSpec, Step};
 
 use crate::render::{self, Inline};
 use crate::schema;
@@ -29,28 +29,61 @@ pub struct ExecParams {
     rappel: Option<u64>,
 }
 
-/// Output of a job run for this call, captured as it arrives.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum CommandItem {
+    Plain(String),
+    Detailed(DetailedCommand),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DetailedCommand {
+    command: String,
+    #[serde(default)]
+    timeout: Option<u64>,
+    #[serde(default)]
+    continue_on_error: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SequenceParams {
+    alias: String,
+    commands: Vec<CommandItem>,
+    #[serde(default)]
+    continue_on_error: Option<bool>,
+    #[serde(default)]
+    rappel: Option<u64>,
+}
+
+/// Output of a job run for this call, captured as it arrives, per step (a plain command is step 0).
 #[derive(Clone)]
 pub struct Live {
-    streams: Arc<Mutex<(Captured, Captured)>>,
+    steps: Arc<Mutex<Vec<(Captured, Captured)>>>,
+    limit: usize,
     bytes: Arc<AtomicU64>,
 }
 
 impl Live {
     pub fn new(limit: usize) -> Self {
         Live {
-            streams: Arc::new(Mutex::new((Captured::new(limit), Captured::new(limit)))),
+            steps: Arc::default(),
+            limit,
             bytes: Arc::default(),
         }
     }
 
     pub fn sink(&self) -> sshdeck_core::OutputSink {
         let me = self.clone();
-        Box::new(move |s, d| {
-            let mut st = me.streams.lock().expect("lock");
+        Box::new(move |step, s, d| {
+            let mut steps = me.steps.lock().expect("lock");
+            while steps.len() <= step {
+                steps.push((Captured::new(me.limit), Captured::new(me.limit)));
+            }
             match s {
-                Stream::Stdout => st.0.push(d),
-                Stream::Stderr => st.1.push(d),
+                Stream::Stdout => steps[step].0.push(d),
+                Stream::Stderr => steps[step].1.push(d),
             }
             me.bytes.fetch_add(d.len() as u64, Ordering::Relaxed);
         })
@@ -73,6 +106,46 @@ impl Sshdeck {
         let spec = JobSpec::Exec {
             command: p.cmd,
             timeout_ms: p.timeout,
+        };
+        Ok(self.run_inline(&p.alias, spec, p.rappel, ctx).await)
+    }
+
+    #[tool(
+        description = "Run commands one after the other on a server, with per-step exit code and output.",
+        input_schema = schema::sequence_in(),
+        output_schema = schema::sequence_out(),
+        annotations(destructive_hint = true, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn task_exec_sequence(
+        &self,
+        Parameters(p): Parameters<SequenceParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        if p.commands.is_empty() {
+            let e = sshdeck_core::Error::InvalidArgument(
+                "commands must hold at least one command".into(),
+            );
+            return Ok(render::error(&e));
+        }
+        let steps = p
+            .commands
+            .into_iter()
+            .map(|c| match c {
+                CommandItem::Plain(command) => Step {
+                    command,
+                    timeout_ms: None,
+                    continue_on_error: None,
+                },
+                CommandItem::Detailed(d) => Step {
+                    command: d.command,
+                    timeout_ms: d.timeout,
+                    continue_on_error: d.continue_on_error,
+                },
+            })
+            .collect();
+        let spec = JobSpec::Sequence {
+            steps,
+            continue_on_error: p.continue_on_error.unwrap_or(false),
         };
         Ok(self.run_inline(&p.alias, spec, p.rappel, ctx).await)
     }
@@ -139,12 +212,27 @@ impl Sshdeck {
             Ok(j) => j,
             Err(e) => return render::error(&e),
         };
-        let guard = live.map(|l| l.streams.lock().expect("lock"));
-        let inline = guard.as_ref().map(|g| Inline {
-            stdout: &g.0,
-            stderr: &g.1,
-        });
-        let mut m = render::job(&job, inline);
+        let empty = (Captured::new(0), Captured::new(0));
+        let guard = live.map(|l| l.steps.lock().expect("lock"));
+        let mut m = match &job.spec {
+            JobSpec::Sequence { .. } => {
+                let mut m = render::job(&job, None);
+                let outputs: &[(Captured, Captured)] =
+                    guard.as_deref().map_or(&[], |v| v.as_slice());
+                m.insert("steps".into(), render::steps(&job, outputs));
+                m
+            }
+            JobSpec::Exec { .. } => {
+                let first = guard.as_ref().and_then(|g| g.first()).unwrap_or(&empty);
+                render::job(
+                    &job,
+                    live.map(|_| Inline {
+                        stdout: &first.0,
+                        stderr: &first.1,
+                    }),
+                )
+            }
+        };
         if !job.status.is_terminal() {
             m.insert(
                 "message".into(),
