@@ -19,15 +19,9 @@ use sshdeck_core::servers::ServerConfig;
 use sshdeck_testkit::Sshd;
 
 fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::var("BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
+    let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let sshd = Sshd::start()?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let data = tempfile::tempdir()?;
     let cfg = ServerConfig {
         port: sshd.port(),
@@ -36,19 +30,12 @@ fn main() -> anyhow::Result<()> {
     };
     let new_deck = |dir: &Path| -> anyhow::Result<Deck> {
         let env = HashMap::from([("MCP_DATA_DIR".to_string(), dir.display().to_string())]);
-        let deck = Deck::open(
-            Settings::load_from(&env, Path::new("/nonexistent"))?,
-            "bench",
-        )?;
+        let deck = Deck::open(Settings::load_from(&env, Path::new("/nonexistent"))?, "bench")?;
         deck.add_server("b", cfg.clone(), true)?;
         Ok(deck)
     };
 
-    println!(
-        "sshdeck exec benchmark: loopback sshd on port {}, user {}, n = {n}",
-        sshd.port(),
-        sshd.user()
-    );
+    println!("sshdeck exec benchmark: loopback sshd on port {}, user {}, n = {n}", sshd.port(), sshd.user());
 
     // Warm: one pooled connection, then n commands.
     let warm_ours = rt.block_on(async {
@@ -78,17 +65,13 @@ fn main() -> anyhow::Result<()> {
             exec(&deck, "true").await?;
             plain.push(t.elapsed());
             let t = Instant::now();
-            let spec = JobSpec::Exec {
-                command: "true".into(),
-                timeout_ms: None,
-            };
+            let spec = JobSpec::Exec { command: "true".into(), timeout_ms: None };
             let job = deck.submit("b", spec, "bench", None)?;
             let done = deck.wait(&job.id, None).await?;
             as_job.push(t.elapsed());
             anyhow::ensure!(done.status == JobStatus::Completed, "{done:?}");
         }
-        let bytes =
-            std::fs::metadata(dir.path().join("jobs/journal.jsonl"))?.len() as f64 / n as f64;
+        let bytes = std::fs::metadata(dir.path().join("jobs/journal.jsonl"))?.len() as f64 / n as f64;
         deck.shutdown().await;
         anyhow::Ok((plain, as_job, bytes))
     })?;
@@ -104,10 +87,7 @@ fn main() -> anyhow::Result<()> {
         if with_master {
             control(&mut c);
         }
-        c.arg("true")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        c.arg("true").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         let t = Instant::now();
         let st = c.status()?;
         let took = t.elapsed();
@@ -117,16 +97,10 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..5 {
         ssh_true(true)?;
     }
-    let warm_openssh = (0..n)
-        .map(|_| ssh_true(true))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let warm_openssh = (0..n).map(|_| ssh_true(true)).collect::<anyhow::Result<Vec<_>>>()?;
     let mut stop = sshd.ssh_command();
     control(&mut stop);
-    let _ = stop
-        .args(["-O", "exit"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    let _ = stop.args(["-O", "exit"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
 
     // Cold: a fresh pool (new TCP connection, handshake, auth) per command.
     let cold_n = (n / 10).max(10);
@@ -141,9 +115,7 @@ fn main() -> anyhow::Result<()> {
         }
         anyhow::Ok(v)
     })?;
-    let cold_openssh = (0..cold_n)
-        .map(|_| ssh_true(false))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let cold_openssh = (0..cold_n).map(|_| ssh_true(false)).collect::<anyhow::Result<Vec<_>>>()?;
 
     // Burst: 20 concurrent `sleep 0.5; echo x` on a fresh pool.
     let (burst, opened) = rt.block_on(async {
@@ -167,11 +139,7 @@ fn main() -> anyhow::Result<()> {
     println!();
     println!("{:<34} {:>10} {:>10}", "", "p50 ms", "p95 ms");
     let row = |name: &str, v: &[Duration]| {
-        println!(
-            "{name:<34} {:>10.2} {:>10.2}",
-            ms(pct(v, 50)),
-            ms(pct(v, 95))
-        );
+        println!("{name:<34} {:>10.2} {:>10.2}", ms(pct(v, 50)), ms(pct(v, 95)));
     };
     row("warm exec, sshdeck pool", &warm_ours);
     row("warm exec, OpenSSH ControlMaster", &warm_openssh);
@@ -186,10 +154,7 @@ fn main() -> anyhow::Result<()> {
         "ratio cold p50 sshdeck / OpenSSH ssh:            {:.3}",
         ms(pct(&cold_ours, 50)) / ms(pct(&cold_openssh, 50))
     );
-    println!(
-        "20 concurrent `sleep 0.5; echo x`, fresh pool:  {:.0} ms wall, {opened} connections",
-        ms(burst)
-    );
+    println!("20 concurrent `sleep 0.5; echo x`, fresh pool:  {:.0} ms wall, {opened} connections", ms(burst));
     println!();
     row("warm exec, plain (interleaved)", &plain);
     row("warm exec as a durable job", &as_job);
@@ -202,9 +167,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn exec(deck: &Deck, cmd: &str) -> anyhow::Result<()> {
-    let out = deck
-        .exec("b", cmd, deck.exec_options(), &mut |_, _| {})
-        .await?;
+    let out = deck.exec("b", cmd, deck.exec_options(), &mut |_, _| {}).await?;
     anyhow::ensure!(out.success(), "{cmd} failed: {:?}", out.exit_code);
     Ok(())
 }

@@ -16,13 +16,7 @@ impl Captured {
     /// A buffer keeping at most `limit` bytes: half from the start, half from the end.
     pub fn new(limit: usize) -> Self {
         let head_limit = limit / 2;
-        Captured {
-            head: Vec::new(),
-            tail: VecDeque::new(),
-            head_limit,
-            tail_limit: limit - head_limit,
-            total: 0,
-        }
+        Captured { head: Vec::new(), tail: VecDeque::new(), head_limit, tail_limit: limit - head_limit, total: 0 }
     }
 
     /// Appends bytes as they arrive.

@@ -11,85 +11,25 @@ use crate::error::{Error, Result};
 /// Every setting sshdeck reads, as (name, default, meaning). Also the list of keys `config.toml` accepts
 /// (case-insensitive).
 pub const SETTINGS: &[(&str, &str, &str)] = &[
-    (
-        "MCP_DATA_DIR",
-        "",
-        "data directory (default: platform config dir for sshdeck)",
-    ),
-    (
-        "MCP_SYNC_TIMEOUT_S",
-        "25",
-        "seconds a tool call waits before answering with a job id",
-    ),
-    (
-        "MCP_DEFAULT_CMD_TIMEOUT_MS",
-        "300000",
-        "default command timeout",
-    ),
-    (
-        "MCP_INTERACTIVE_CMD_TIMEOUT_MS",
-        "120000",
-        "default interactive command timeout",
-    ),
-    (
-        "MAX_CONNECTIONS_PER_SERVER",
-        "5",
-        "pooled SSH connections per server, at most",
-    ),
-    (
-        "MIN_CONNECTIONS_PER_SERVER",
-        "1",
-        "idle connections kept per server",
-    ),
-    (
-        "IDLE_TIMEOUT",
-        "300000",
-        "ms before an idle pooled connection is closed",
-    ),
-    (
-        "KEEP_ALIVE_INTERVAL",
-        "30000",
-        "ms between SSH keep-alives (0 disables)",
-    ),
+    ("MCP_DATA_DIR", "", "data directory (default: platform config dir for sshdeck)"),
+    ("MCP_SYNC_TIMEOUT_S", "25", "seconds a tool call waits before answering with a job id"),
+    ("MCP_DEFAULT_CMD_TIMEOUT_MS", "300000", "default command timeout"),
+    ("MCP_INTERACTIVE_CMD_TIMEOUT_MS", "120000", "default interactive command timeout"),
+    ("MAX_CONNECTIONS_PER_SERVER", "5", "pooled SSH connections per server, at most"),
+    ("MIN_CONNECTIONS_PER_SERVER", "1", "idle connections kept per server"),
+    ("IDLE_TIMEOUT", "300000", "ms before an idle pooled connection is closed"),
+    ("KEEP_ALIVE_INTERVAL", "30000", "ms between SSH keep-alives (0 disables)"),
     ("MAX_QUEUE_SIZE", "1000", "unfinished jobs accepted at once"),
-    (
-        "HISTORY_RETENTION",
-        "2678400000",
-        "ms finished jobs are kept",
-    ),
+    ("HISTORY_RETENTION", "2678400000", "ms finished jobs are kept"),
     ("MCP_DEBUG", "false", "debug logging"),
     ("LOG_LEVEL", "info", "error, warn, info, debug or trace"),
-    (
-        "SSH_CONNECT_TIMEOUT_MS",
-        "10000",
-        "TCP connect + handshake + auth timeout",
-    ),
-    (
-        "SSH_CHANNELS_PER_CONNECTION",
-        "8",
-        "concurrent channels per connection (1-9, sshd allows 10)",
-    ),
-    (
-        "EXEC_CAPTURE_LIMIT_BYTES",
-        "1048576",
-        "bytes of each stream kept in memory per command (head + tail)",
-    ),
-    (
-        "JOB_OUTPUT_LIMIT_BYTES",
-        "67108864",
-        "bytes of output kept in each job's log file",
-    ),
-    (
-        "JOB_AUTO_RETRIES",
-        "2",
-        "automatic retries when the connection failed before the command started",
-    ),
+    ("SSH_CONNECT_TIMEOUT_MS", "10000", "TCP connect + handshake + auth timeout"),
+    ("SSH_CHANNELS_PER_CONNECTION", "8", "concurrent channels per connection (1-9, sshd allows 10)"),
+    ("EXEC_CAPTURE_LIMIT_BYTES", "1048576", "bytes of each stream kept in memory per command (head + tail)"),
+    ("JOB_OUTPUT_LIMIT_BYTES", "67108864", "bytes of output kept in each job's log file"),
+    ("JOB_AUTO_RETRIES", "2", "automatic retries when the connection failed before the command started"),
     ("MCP_READONLY", "false", "refuse every mutating MCP tool"),
-    (
-        "MCP_INLINE_OUTPUT_BYTES",
-        "16384",
-        "bytes of each stream a tool result carries inline (head + tail)",
-    ),
+    ("MCP_INLINE_OUTPUT_BYTES", "16384", "bytes of each stream a tool result carries inline (head + tail)"),
 ];
 
 /// Log verbosity.
@@ -172,9 +112,7 @@ struct Sources {
 
 impl Sources {
     fn get(&self, name: &str) -> Option<(&str, &str)> {
-        self.layers
-            .iter()
-            .find_map(|(src, map)| map.get(name).map(|v| (src.as_str(), v.as_str())))
+        self.layers.iter().find_map(|(src, map)| map.get(name).map(|v| (src.as_str(), v.as_str())))
     }
 }
 
@@ -189,18 +127,12 @@ impl Settings {
     /// Like [`Settings::load`] with an explicit environment and working directory (for tests).
     pub fn load_from(env: &HashMap<String, String>, cwd: &Path) -> Result<Self> {
         let known = |k: &str| SETTINGS.iter().any(|(n, _, _)| *n == k);
-        let env_layer: HashMap<_, _> = env
-            .iter()
-            .filter(|(k, _)| known(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let env_layer: HashMap<_, _> =
+            env.iter().filter(|(k, _)| known(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
         let dotenv_path = cwd.join(".env");
         let dotenv_layer = read_dotenv(&dotenv_path)?;
         let mut sources = Sources {
-            layers: vec![
-                ("environment".to_string(), env_layer),
-                (dotenv_path.display().to_string(), dotenv_layer),
-            ],
+            layers: vec![("environment".to_string(), env_layer), (dotenv_path.display().to_string(), dotenv_layer)],
         };
         let data_dir = match sources.get("MCP_DATA_DIR") {
             Some((_, v)) if !v.trim().is_empty() => expand_tilde(v.trim()),
@@ -208,16 +140,10 @@ impl Settings {
         };
         let toml_path = data_dir.join("config.toml");
         let toml_layer = read_config_toml(&toml_path)?;
+        sources.layers.push((toml_path.display().to_string(), toml_layer));
         sources
             .layers
-            .push((toml_path.display().to_string(), toml_layer));
-        sources.layers.push((
-            "defaults".to_string(),
-            SETTINGS
-                .iter()
-                .map(|(n, d, _)| (n.to_string(), d.to_string()))
-                .collect(),
-        ));
+            .push(("defaults".to_string(), SETTINGS.iter().map(|(n, d, _)| (n.to_string(), d.to_string())).collect()));
         let p = Parser { sources: &sources };
 
         let debug = p.bool("MCP_DEBUG")?;
@@ -235,9 +161,7 @@ impl Settings {
         let max_conn = p.int("MAX_CONNECTIONS_PER_SERVER", 1, 64)?;
         let min_conn = p.int("MIN_CONNECTIONS_PER_SERVER", 0, 64)?;
         if min_conn > max_conn {
-            let (src, v) = sources
-                .get("MIN_CONNECTIONS_PER_SERVER")
-                .unwrap_or(("defaults", ""));
+            let (src, v) = sources.get("MIN_CONNECTIONS_PER_SERVER").unwrap_or(("defaults", ""));
             return Err(Error::InvalidSetting {
                 name: "MIN_CONNECTIONS_PER_SERVER".into(),
                 value: v.into(),
@@ -266,20 +190,14 @@ impl Settings {
             job_auto_retries: p.int("JOB_AUTO_RETRIES", 0, 10)? as u32,
             readonly: p.bool("MCP_READONLY")?,
             inline_output: p.int("MCP_INLINE_OUTPUT_BYTES", 256, 1 << 24)?,
-            agent_socket: env
-                .get("SSH_AUTH_SOCK")
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from),
+            agent_socket: env.get("SSH_AUTH_SOCK").filter(|s| !s.is_empty()).map(PathBuf::from),
         })
     }
 
     /// Defaults with the given data dir (tests, benchmarks).
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         let mut env = HashMap::new();
-        env.insert(
-            "MCP_DATA_DIR".to_string(),
-            data_dir.into().display().to_string(),
-        );
+        env.insert("MCP_DATA_DIR".to_string(), data_dir.into().display().to_string());
         // A directory without `.env`, so only the defaults apply.
         Self::load_from(&env, Path::new("/nonexistent-sshdeck-cwd")).expect("defaults are valid")
     }
@@ -290,11 +208,7 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn parse<T>(
-        &self,
-        name: &str,
-        f: impl Fn(&str) -> std::result::Result<T, String>,
-    ) -> Result<T> {
+    fn parse<T>(&self, name: &str, f: impl Fn(&str) -> std::result::Result<T, String>) -> Result<T> {
         let (src, raw) = self.sources.get(name).expect("every setting has a default");
         f(raw.trim()).map_err(|reason| Error::InvalidSetting {
             name: name.to_string(),
@@ -330,14 +244,14 @@ impl Parser<'_> {
 }
 
 fn default_data_dir() -> Result<PathBuf> {
-    directories::ProjectDirs::from("", "", "sshdeck")
-        .map(|d| d.config_dir().to_path_buf())
-        .ok_or_else(|| Error::InvalidSetting {
+    directories::ProjectDirs::from("", "", "sshdeck").map(|d| d.config_dir().to_path_buf()).ok_or_else(|| {
+        Error::InvalidSetting {
             name: "MCP_DATA_DIR".into(),
             value: String::new(),
             source_name: "defaults".into(),
             reason: "no home directory to derive a default from; set MCP_DATA_DIR".into(),
-        })
+        }
+    })
 }
 
 fn read_dotenv(path: &Path) -> Result<HashMap<String, String>> {
@@ -347,18 +261,12 @@ fn read_dotenv(path: &Path) -> Result<HashMap<String, String>> {
             return Ok(HashMap::new());
         }
         Err(e) => {
-            return Err(Error::DataCorrupt {
-                path: path.into(),
-                reason: e.to_string(),
-            });
+            return Err(Error::DataCorrupt { path: path.into(), reason: e.to_string() });
         }
     };
     let mut map = HashMap::new();
     for item in iter {
-        let (k, v) = item.map_err(|e| Error::DataCorrupt {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
+        let (k, v) = item.map_err(|e| Error::DataCorrupt { path: path.into(), reason: e.to_string() })?;
         map.insert(k, v);
     }
     Ok(map)
@@ -370,10 +278,8 @@ fn read_config_toml(path: &Path) -> Result<HashMap<String, String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
         Err(e) => return Err(Error::io("cannot read", path, e)),
     };
-    let table: toml::Table = toml::from_str(&text).map_err(|e| Error::DataCorrupt {
-        path: path.into(),
-        reason: e.to_string(),
-    })?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| Error::DataCorrupt { path: path.into(), reason: e.to_string() })?;
     let mut map = HashMap::new();
     for (key, value) in table {
         let name = key.to_ascii_uppercase();
@@ -399,20 +305,13 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn defaults_apply() {
         let tmp = tempfile::tempdir().unwrap();
-        let s = Settings::load_from(
-            &env(&[("MCP_DATA_DIR", tmp.path().to_str().unwrap())]),
-            tmp.path(),
-        )
-        .unwrap();
+        let s = Settings::load_from(&env(&[("MCP_DATA_DIR", tmp.path().to_str().unwrap())]), tmp.path()).unwrap();
         assert_eq!(s.max_connections_per_server, 5);
         assert_eq!(s.min_connections_per_server, 1);
         assert_eq!(s.idle_timeout, Duration::from_secs(300));
@@ -428,10 +327,7 @@ mod tests {
         std::fs::create_dir(&data).unwrap();
         std::fs::write(
             tmp.path().join(".env"),
-            format!(
-                "MCP_DATA_DIR={}\nMAX_CONNECTIONS_PER_SERVER=7\nIDLE_TIMEOUT=5000\n",
-                data.display()
-            ),
+            format!("MCP_DATA_DIR={}\nMAX_CONNECTIONS_PER_SERVER=7\nIDLE_TIMEOUT=5000\n", data.display()),
         )
         .unwrap();
         std::fs::write(
@@ -441,11 +337,7 @@ mod tests {
         .unwrap();
         let s = Settings::load_from(&env(&[("IDLE_TIMEOUT", "4000")]), tmp.path()).unwrap();
         assert_eq!(s.data_dir, data);
-        assert_eq!(
-            s.idle_timeout,
-            Duration::from_millis(4000),
-            "environment wins"
-        );
+        assert_eq!(s.idle_timeout, Duration::from_millis(4000), "environment wins");
         assert_eq!(s.max_connections_per_server, 7, ".env beats config.toml");
         assert_eq!(s.max_queue_size, 12, "config.toml beats defaults");
     }
@@ -454,37 +346,20 @@ mod tests {
     fn bad_values_name_the_variable_and_source() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_str().unwrap();
-        let err = Settings::load_from(
-            &env(&[
-                ("MCP_DATA_DIR", dir),
-                ("MAX_CONNECTIONS_PER_SERVER", "lots"),
-            ]),
-            tmp.path(),
-        )
-        .unwrap_err();
+        let err =
+            Settings::load_from(&env(&[("MCP_DATA_DIR", dir), ("MAX_CONNECTIONS_PER_SERVER", "lots")]), tmp.path())
+                .unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.contains("MAX_CONNECTIONS_PER_SERVER") && msg.contains("environment"),
-            "{msg}"
-        );
+        assert!(msg.contains("MAX_CONNECTIONS_PER_SERVER") && msg.contains("environment"), "{msg}");
         assert_eq!(err.code(), "INVALID_SETTING");
 
-        let err = Settings::load_from(
-            &env(&[("MCP_DATA_DIR", dir), ("MIN_CONNECTIONS_PER_SERVER", "6")]),
-            tmp.path(),
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("MIN_CONNECTIONS_PER_SERVER"),
-            "{err}"
-        );
+        let err = Settings::load_from(&env(&[("MCP_DATA_DIR", dir), ("MIN_CONNECTIONS_PER_SERVER", "6")]), tmp.path())
+            .unwrap_err();
+        assert!(err.to_string().contains("MIN_CONNECTIONS_PER_SERVER"), "{err}");
 
         std::fs::write(tmp.path().join("config.toml"), "max_conections = 3\n").unwrap();
         let err = Settings::load_from(&env(&[("MCP_DATA_DIR", dir)]), tmp.path()).unwrap_err();
-        assert!(
-            err.to_string().contains("max_conections") && err.to_string().contains("config.toml"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("max_conections") && err.to_string().contains("config.toml"), "{err}");
     }
 
     #[test]

@@ -27,10 +27,7 @@ impl DataDir {
         }
         let meta = fs::metadata(&root).map_err(|e| Error::io("cannot read data dir", &root, e))?;
         if !meta.is_dir() {
-            return Err(Error::InvalidArgument(format!(
-                "data dir {} is not a directory",
-                root.display()
-            )));
+            return Err(Error::InvalidArgument(format!("data dir {} is not a directory", root.display())));
         }
         if meta.permissions().mode() & 0o077 != 0 {
             tracing::info!(dir = %root.display(), "tightening data dir permissions to 0700");
@@ -96,12 +93,7 @@ pub fn atomic_write(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
+        let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
         // `mode` only applies at creation; a stale temp file may have other bits.
         f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(contents)?;
@@ -127,18 +119,14 @@ impl FileLock {
     /// Takes the exclusive lock guarding `target`, waiting for other holders.
     pub fn exclusive(target: &Path) -> Result<Self> {
         let lock = Self::open(target)?;
-        lock.file
-            .lock()
-            .map_err(|e| Error::io("cannot lock", &lock.path, e))?;
+        lock.file.lock().map_err(|e| Error::io("cannot lock", &lock.path, e))?;
         Ok(lock)
     }
 
     /// Takes the shared (reader) lock guarding `target`, waiting for a writer.
     pub fn shared(target: &Path) -> Result<Self> {
         let lock = Self::open(target)?;
-        lock.file
-            .lock_shared()
-            .map_err(|e| Error::io("cannot lock", &lock.path, e))?;
+        lock.file.lock_shared().map_err(|e| Error::io("cannot lock", &lock.path, e))?;
         Ok(lock)
     }
 
@@ -191,16 +179,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("a/b");
         let dd = DataDir::open(&dir).unwrap();
-        assert_eq!(
-            fs::metadata(dd.root()).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
+        assert_eq!(fs::metadata(dd.root()).unwrap().permissions().mode() & 0o777, 0o700);
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         DataDir::open(&dir).unwrap();
-        assert_eq!(
-            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
+        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
     }
 
     #[test]
@@ -210,14 +192,8 @@ mod tests {
         atomic_write(&f, b"one", 0o600).unwrap();
         atomic_write(&f, b"two", 0o600).unwrap();
         assert_eq!(fs::read(&f).unwrap(), b"two");
-        assert_eq!(
-            fs::metadata(&f).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        let leftovers: Vec<_> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        assert_eq!(fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+        let leftovers: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers.len(), 1, "{leftovers:?}");
     }
 
@@ -227,10 +203,7 @@ mod tests {
         let f = tmp.path().join("x");
         let guard = FileLock::exclusive(&f).unwrap();
         let other = FileLock::open(&f).unwrap();
-        assert!(
-            other.file.try_lock().is_err(),
-            "second exclusive lock must fail while held"
-        );
+        assert!(other.file.try_lock().is_err(), "second exclusive lock must fail while held");
         drop(guard);
         assert!(other.file.try_lock().is_ok());
     }

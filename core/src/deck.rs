@@ -12,9 +12,11 @@ use crate::config::Settings;
 use crate::data_dir::DataDir;
 use crate::error::{Error, Result};
 use crate::exec::{ExecOptions, ExecOutput, Stream};
+use crate::interact::Rule;
 use crate::jobs::{Job, JobEvent, JobId, JobLimits, JobSpec, Jobs};
 use crate::policy::Policy;
 use crate::pool::{Pool, PoolLimits, PoolStats};
+use crate::secret::Secret;
 use crate::servers::{Added, Registry, Server, ServerConfig};
 use crate::ssh::{ConnectOptions, KnownHosts, Target, resolve_jumps};
 
@@ -79,16 +81,7 @@ impl Deck {
             },
             program,
         )?;
-        let deck = Deck {
-            inner: Arc::new(Inner {
-                settings,
-                data_dir,
-                registry,
-                pool,
-                jobs,
-                stop: Notify::new(),
-            }),
-        };
+        let deck = Deck { inner: Arc::new(Inner { settings, data_dir, registry, pool, jobs, stop: Notify::new() }) };
         deck.spawn_maintenance();
         Ok(deck)
     }
@@ -157,22 +150,10 @@ impl Deck {
         let server = servers
             .iter()
             .find(|s| s.alias == alias)
-            .ok_or_else(|| Error::NotFound {
-                what: "server",
-                name: alias.to_string(),
-            })?;
-        let lookup = |a: &str| {
-            servers
-                .iter()
-                .find(|s| s.alias == a)
-                .map(|s| s.config.clone())
-        };
+            .ok_or_else(|| Error::NotFound { what: "server", name: alias.to_string() })?;
+        let lookup = |a: &str| servers.iter().find(|s| s.alias == a).map(|s| s.config.clone());
         let jumps = resolve_jumps(&server.config, &lookup)?;
-        Ok(Target {
-            alias: alias.to_string(),
-            config: server.config.clone(),
-            jumps,
-        })
+        Ok(Target { alias: alias.to_string(), config: server.config.clone(), jumps })
     }
 
     /// Default exec options from the settings (timeout, capture bound).
@@ -197,27 +178,36 @@ impl Deck {
             return Err(Error::InvalidArgument("command is empty".into()));
         }
         let target = self.target(alias)?;
-        self.inner
-            .pool
-            .exec(&target, command, opts, on_output)
-            .await
+        self.inner.pool.exec(&target, command, opts, on_output).await
     }
 
     /// Accepts a job (durably) and starts running it in this process. `sink` sees its output live.
     /// Fails at once, with no job recorded, for an unknown alias or an empty command.
-    pub fn submit(
+    pub fn submit(&self, alias: &str, spec: JobSpec, origin: &str, sink: Option<OutputSink>) -> Result<Job> {
+        self.submit_with_answers(alias, spec, origin, sink, Vec::new())
+    }
+
+    /// [`Deck::submit`] for an interactive job: `answers[i]` answers `prompts[i]`. Answers live only in
+    /// this process's memory, never in the job record, logs or results.
+    pub fn submit_with_answers(
         &self,
         alias: &str,
         spec: JobSpec,
         origin: &str,
         sink: Option<OutputSink>,
+        answers: Vec<Secret>,
     ) -> Result<Job> {
         self.check_spec(alias, &spec)?;
-        let job = self
-            .inner
-            .jobs
-            .accept(spec, vec![alias.to_string()], origin, None)?;
-        self.start(job.clone(), sink);
+        if let JobSpec::Interactive { prompts, .. } = &spec {
+            if prompts.len() != answers.len() {
+                return Err(Error::InvalidArgument("every prompt pattern needs an answer".into()));
+            }
+            for p in prompts {
+                Rule::new(&p.pattern, Secret::new(""), p.max)?;
+            }
+        }
+        let job = self.inner.jobs.accept(spec, vec![alias.to_string()], origin, None)?;
+        self.start(job.clone(), sink, answers);
         Ok(job)
     }
 
@@ -225,13 +215,17 @@ impl Deck {
     /// retried at most once (`ALREADY_RETRIED`).
     pub fn retry(&self, id: &JobId, origin: &str, sink: Option<OutputSink>) -> Result<Job> {
         let orig = self.inner.jobs.get(id)?;
+        if let JobSpec::Interactive { prompts, .. } = &orig.spec
+            && !prompts.is_empty()
+        {
+            return Err(Error::InvalidArgument(format!(
+                "job {id} answered prompts and its answers are not kept: run it again with its answers"
+            )));
+        }
         let alias = orig.targets.first().cloned().unwrap_or_default();
         self.check_spec(&alias, &orig.spec)?;
-        let job =
-            self.inner
-                .jobs
-                .accept(orig.spec.clone(), orig.targets.clone(), origin, Some(id))?;
-        self.start(job.clone(), sink);
+        let job = self.inner.jobs.accept(orig.spec.clone(), orig.targets.clone(), origin, Some(id))?;
+        self.start(job.clone(), sink, Vec::new());
         Ok(job)
     }
 
@@ -246,17 +240,13 @@ impl Deck {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         loop {
             let job = self.inner.jobs.get(id)?;
-            if job.status.is_terminal()
-                || deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
-            {
+            if job.status.is_terminal() || deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 return Ok(job);
             }
-            let until = deadline
-                .unwrap_or_else(|| tokio::time::Instant::now() + FOLLOW_EVERY)
-                .min(
-                    // Jobs of other processes change without an in-process event: look again regularly.
-                    tokio::time::Instant::now() + FOLLOW_EVERY,
-                );
+            let until = deadline.unwrap_or_else(|| tokio::time::Instant::now() + FOLLOW_EVERY).min(
+                // Jobs of other processes change without an in-process event: look again regularly.
+                tokio::time::Instant::now() + FOLLOW_EVERY,
+            );
             loop {
                 match tokio::time::timeout_at(until, rx.recv()).await {
                     Ok(Ok(JobEvent::Changed(j))) if j.id == *id => break,
@@ -317,10 +307,10 @@ impl Deck {
         Ok(())
     }
 
-    fn start(&self, job: Job, sink: Option<OutputSink>) {
+    fn start(&self, job: Job, sink: Option<OutputSink>, answers: Vec<Secret>) {
         let cancel = self.inner.jobs.register_local(&job.id);
         let deck = self.clone();
-        tokio::spawn(async move { run::run_job(deck, job, cancel, sink).await });
+        tokio::spawn(async move { run::run_job(deck, job, cancel, sink, answers).await });
     }
 }
 

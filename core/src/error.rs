@@ -130,6 +130,16 @@ pub enum Error {
         /// Output captured before the kill.
         partial: Box<ExecOutput>,
     },
+    /// An interactive command asked for a password nobody supplied; it was stopped.
+    #[error("command on {alias} asked {prompt:?} and no answer was supplied for it; it was stopped")]
+    PromptUnanswered {
+        /// Server alias.
+        alias: String,
+        /// The prompt.
+        prompt: String,
+        /// Output before it was stopped.
+        partial: Box<ExecOutput>,
+    },
     /// The server refused to open a channel or run the request.
     #[error("channel request refused by {host}: {reason}")]
     ChannelFailed {
@@ -200,6 +210,7 @@ impl Error {
             Error::HostKeyRevoked { .. } => "HOST_KEY_REVOKED",
             Error::CommandTimeout { .. } => "COMMAND_TIMEOUT",
             Error::Cancelled { .. } => "CANCELLED",
+            Error::PromptUnanswered { .. } => "PROMPT_UNANSWERED",
             Error::ChannelFailed { .. } => "CHANNEL_FAILED",
             Error::PolicyDenied { .. } => "POLICY_DENIED",
             Error::ReadOnly(_) => "READ_ONLY",
@@ -213,32 +224,21 @@ impl Error {
     /// True when the failure happened before any command reached the server, so running the request
     /// again cannot run anything twice.
     pub fn is_before_command(&self) -> bool {
-        matches!(
-            self,
-            Error::ConnectionFailed { .. } | Error::ChannelFailed { .. }
-        )
+        matches!(self, Error::ConnectionFailed { .. } | Error::ChannelFailed { .. })
     }
 
     /// Output captured before a timeout or cancel, if any.
     pub fn partial_output(&self) -> Option<&ExecOutput> {
         match self {
-            Error::CommandTimeout { partial, .. } | Error::Cancelled { partial, .. } => {
-                Some(partial)
-            }
+            Error::CommandTimeout { partial, .. }
+            | Error::Cancelled { partial, .. }
+            | Error::PromptUnanswered { partial, .. } => Some(partial),
             _ => None,
         }
     }
 
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
     }
 }
 
@@ -250,20 +250,9 @@ mod tests {
     fn codes_are_stable_and_distinct() {
         let errors = [
             Error::InvalidArgument("x".into()),
-            Error::NotFound {
-                what: "server",
-                name: "a".into(),
-            },
-            Error::ConnectionFailed {
-                host: "h".into(),
-                port: 22,
-                reason: "refused".into(),
-            },
-            Error::AuthFailed {
-                user: "u".into(),
-                host: "h".into(),
-                tried: "password".into(),
-            },
+            Error::NotFound { what: "server", name: "a".into() },
+            Error::ConnectionFailed { host: "h".into(), port: 22, reason: "refused".into() },
+            Error::AuthFailed { user: "u".into(), host: "h".into(), tried: "password".into() },
             Error::HostKeyMismatch {
                 host: "h".into(),
                 expected: "SHA256:a".into(),
@@ -272,20 +261,8 @@ mod tests {
             },
         ];
         let codes: Vec<_> = errors.iter().map(Error::code).collect();
-        assert_eq!(
-            codes,
-            [
-                "INVALID_ARGUMENT",
-                "NOT_FOUND",
-                "CONNECTION_FAILED",
-                "AUTH_FAILED",
-                "HOST_KEY_MISMATCH"
-            ]
-        );
+        assert_eq!(codes, ["INVALID_ARGUMENT", "NOT_FOUND", "CONNECTION_FAILED", "AUTH_FAILED", "HOST_KEY_MISMATCH"]);
         let msg = errors[4].to_string();
-        assert!(
-            msg.contains("SHA256:a") && msg.contains("SHA256:b") && msg.contains("for h"),
-            "{msg}"
-        );
+        assert!(msg.contains("SHA256:a") && msg.contains("SHA256:b") && msg.contains("for h"), "{msg}");
     }
 }

@@ -7,8 +7,11 @@ use russh::{ChannelMsg, Sig};
 use serde::Serialize;
 use tokio::sync::watch;
 
+use std::sync::{Arc, Mutex};
+
 use crate::capture::Captured;
 use crate::error::{Error, Result};
+use crate::interact::{Action, Interaction};
 
 /// Which stream a chunk of output came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,16 +34,13 @@ pub struct ExecOptions {
     pub stdin: Option<Vec<u8>>,
     /// When this turns `true`, the command is killed and the call returns `CANCELLED`.
     pub cancel: Option<watch::Receiver<bool>>,
+    /// Run on a PTY and answer prompts (output is ANSI-stripped; stdout and stderr merge).
+    pub interaction: Option<Arc<Mutex<Interaction>>>,
 }
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        ExecOptions {
-            timeout: None,
-            capture_limit: 1 << 20,
-            stdin: None,
-            cancel: None,
-        }
+        ExecOptions { timeout: None, capture_limit: 1 << 20, stdin: None, cancel: None, interaction: None }
     }
 }
 
@@ -129,22 +129,27 @@ pub(crate) async fn run(
 ) -> Result<ExecOutput> {
     let started = Instant::now();
     let mut out = ExecOutput::new(opts.capture_limit);
-    let lost = |e: russh::Error| Error::ConnectionLost {
-        host: host.to_string(),
-        reason: e.to_string(),
-    };
+    let lost = |e: russh::Error| Error::ConnectionLost { host: host.to_string(), reason: e.to_string() };
+    let interaction = opts.interaction.take();
+    if interaction.is_some() {
+        channel.request_pty(false, "xterm", 200, 50, 0, 0, &[]).await.map_err(lost)?;
+    }
     channel.exec(true, command.as_bytes()).await.map_err(lost)?;
     if let Some(input) = opts.stdin.take() {
         channel.data(&input[..]).await.map_err(lost)?;
     }
-    // Without EOF a command that reads stdin would wait forever.
-    channel.eof().await.map_err(lost)?;
+    if interaction.is_none() {
+        // Without EOF a command that reads stdin would wait forever. (On a PTY, EOF would read as
+        // ^D at the next prompt, so an interactive command keeps its input open.)
+        channel.eof().await.map_err(lost)?;
+    }
 
     let deadline = opts.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut cancel = opts.cancel.take();
     enum Stop {
         Timeout,
         Cancel,
+        Unanswerable(String),
     }
     let stop = loop {
         let msg = tokio::select! {
@@ -153,6 +158,21 @@ pub(crate) async fn run(
             _ = cancelled(&mut cancel) => break Some(Stop::Cancel),
         };
         match msg {
+            Some(ChannelMsg::Data { data }) if interaction.is_some() => {
+                let (text, actions) = interaction.as_ref().expect("checked").lock().expect("lock").feed(&data);
+                out.stdout.push(text.as_bytes());
+                on_output(Stream::Stdout, text.as_bytes());
+                let mut unanswerable = None;
+                for a in actions {
+                    match a {
+                        Action::Send(answer) => channel.data(answer.as_bytes()).await.map_err(lost)?,
+                        Action::Unanswerable(prompt) => unanswerable = Some(prompt),
+                    }
+                }
+                if let Some(prompt) = unanswerable {
+                    break Some(Stop::Unanswerable(prompt));
+                }
+            }
             Some(msg) => {
                 if let Some(e) = absorb(&mut out, msg, host, on_output) {
                     return Err(e);
@@ -166,15 +186,11 @@ pub(crate) async fn run(
         out.duration = started.elapsed();
         let partial = Box::new(out);
         return Err(match stop {
-            Stop::Timeout => Error::CommandTimeout {
-                alias: alias.to_string(),
-                timeout: opts.timeout.unwrap_or_default(),
-                partial,
-            },
-            Stop::Cancel => Error::Cancelled {
-                alias: alias.to_string(),
-                partial,
-            },
+            Stop::Timeout => {
+                Error::CommandTimeout { alias: alias.to_string(), timeout: opts.timeout.unwrap_or_default(), partial }
+            }
+            Stop::Cancel => Error::Cancelled { alias: alias.to_string(), partial },
+            Stop::Unanswerable(prompt) => Error::PromptUnanswered { alias: alias.to_string(), prompt, partial },
         });
     }
     out.duration = started.elapsed();
@@ -204,14 +220,9 @@ fn absorb(
             on_output(Stream::Stderr, &data);
         }
         ChannelMsg::ExitStatus { exit_status } => out.exit_code = Some(exit_status),
-        ChannelMsg::ExitSignal { signal_name, .. } => {
-            out.exit_signal = Some(signal_name_str(&signal_name))
-        }
+        ChannelMsg::ExitSignal { signal_name, .. } => out.exit_signal = Some(signal_name_str(&signal_name)),
         ChannelMsg::Failure => {
-            return Some(Error::ChannelFailed {
-                host: host.to_string(),
-                reason: "exec request refused".into(),
-            });
+            return Some(Error::ChannelFailed { host: host.to_string(), reason: "exec request refused".into() });
         }
         _ => {}
     }

@@ -23,8 +23,7 @@ use crate::exec::Stream;
 use crate::pool::PoolStats;
 use journal::{Cursor, Event, Journal, ReadOutcome};
 pub use model::{
-    Job, JobId, JobKind, JobResult, JobSpec, JobStatus, Owner, Step, StepResult, format_time,
-    now_ms,
+    Job, JobId, JobKind, JobResult, JobSpec, JobStatus, Owner, PromptRule, Step, StepResult, format_time, now_ms,
 };
 use runtime::{Heartbeat, Liveness, Runtime};
 pub use table::{Filter, Page, Stats, Table};
@@ -133,17 +132,9 @@ impl Jobs {
     /// Accepts a job: durable (fsynced) when this returns. `QUEUE_FULL` when too many are unfinished.
     /// With `retry_of`, the original must be finished, not completed and not already retried; it is
     /// marked as retried in the same write.
-    pub fn accept(
-        &self,
-        spec: JobSpec,
-        targets: Vec<String>,
-        origin: &str,
-        retry_of: Option<&JobId>,
-    ) -> Result<Job> {
+    pub fn accept(&self, spec: JobSpec, targets: Vec<String>, origin: &str, retry_of: Option<&JobId>) -> Result<Job> {
         if targets.is_empty() {
-            return Err(Error::InvalidArgument(
-                "a job needs at least one target".into(),
-            ));
+            return Err(Error::InvalidArgument("a job needs at least one target".into()));
         }
         let job = Job {
             id: JobId::random(),
@@ -167,35 +158,19 @@ impl Jobs {
             if table.unfinished() >= max {
                 return Err(Error::QueueFull { max });
             }
-            let mut events = vec![Event::Accepted {
-                job: Box::new(job.clone()),
-            }];
+            let mut events = vec![Event::Accepted { job: Box::new(job.clone()) }];
             if let Some(orig) = retry_of {
-                let o = table.get(orig).ok_or_else(|| Error::NotFound {
-                    what: "job",
-                    name: orig.to_string(),
-                })?;
+                let o = table.get(orig).ok_or_else(|| Error::NotFound { what: "job", name: orig.to_string() })?;
                 if let Some(by) = &o.retried_by {
-                    return Err(Error::AlreadyRetried {
-                        id: orig.to_string(),
-                        by: by.to_string(),
-                    });
+                    return Err(Error::AlreadyRetried { id: orig.to_string(), by: by.to_string() });
                 }
                 if !o.status.is_terminal() {
-                    return Err(Error::InvalidArgument(format!(
-                        "job {orig} is still {}",
-                        o.status.as_str()
-                    )));
+                    return Err(Error::InvalidArgument(format!("job {orig} is still {}", o.status.as_str())));
                 }
                 if o.status == JobStatus::Completed {
-                    return Err(Error::InvalidArgument(format!(
-                        "job {orig} completed; submit it again instead"
-                    )));
+                    return Err(Error::InvalidArgument(format!("job {orig} completed; submit it again instead")));
                 }
-                events.push(Event::Retried {
-                    id: orig.clone(),
-                    by: job.id.clone(),
-                });
+                events.push(Event::Retried { id: orig.clone(), by: job.id.clone() });
             }
             Ok((events, ()))
         })?;
@@ -204,23 +179,14 @@ impl Jobs {
 
     /// Records that an attempt started.
     pub fn start(&self, id: &JobId, attempt: u32) -> Result<()> {
-        let ev = Event::Started {
-            id: id.clone(),
-            at: now_ms(),
-            attempt,
-        };
+        let ev = Event::Started { id: id.clone(), at: now_ms(), attempt };
         self.with_lock(false, |_| Ok((vec![ev], ())))
     }
 
     /// Records the end of a job (fsynced).
     pub fn finish(&self, id: &JobId, status: JobStatus, result: JobResult) -> Result<()> {
         debug_assert!(status.is_terminal());
-        let ev = Event::Finished {
-            id: id.clone(),
-            at: now_ms(),
-            status,
-            result,
-        };
+        let ev = Event::Finished { id: id.clone(), at: now_ms(), status, result };
         self.with_lock(true, |_| Ok((vec![ev], ())))?;
         self.inner.local.lock().expect("lock").remove(id);
         Ok(())
@@ -230,17 +196,11 @@ impl Jobs {
     /// second. Returns the job as it is now (already terminal: nothing to do).
     pub fn request_cancel(&self, id: &JobId) -> Result<Job> {
         let job = self.with_lock(true, |table| {
-            let j = table.get(id).ok_or_else(|| Error::NotFound {
-                what: "job",
-                name: id.to_string(),
-            })?;
+            let j = table.get(id).ok_or_else(|| Error::NotFound { what: "job", name: id.to_string() })?;
             let ev = if j.status.is_terminal() || j.cancel_requested {
                 vec![]
             } else {
-                vec![Event::CancelRequested {
-                    id: id.clone(),
-                    at: now_ms(),
-                }]
+                vec![Event::CancelRequested { id: id.clone(), at: now_ms() }]
             };
             Ok((ev, ()))
         });
@@ -251,11 +211,7 @@ impl Jobs {
     /// Registers a job this process runs; the receiver turns `true` when a cancel is requested.
     pub fn register_local(&self, id: &JobId) -> watch::Receiver<bool> {
         let (tx, rx) = watch::channel(false);
-        self.inner
-            .local
-            .lock()
-            .expect("lock")
-            .insert(id.clone(), tx);
+        self.inner.local.lock().expect("lock").insert(id.clone(), tx);
         // A cancel may already be on record.
         if self.get(id).is_ok_and(|j| j.cancel_requested) {
             self.signal_local_cancel(id);
@@ -271,27 +227,14 @@ impl Jobs {
 
     /// Ids of jobs this process is running.
     pub fn local_jobs(&self) -> Vec<JobId> {
-        self.inner
-            .local
-            .lock()
-            .expect("lock")
-            .keys()
-            .cloned()
-            .collect()
+        self.inner.local.lock().expect("lock").keys().cloned().collect()
     }
 
     /// One job, as of the latest journal.
     pub fn get(&self, id: &JobId) -> Result<Job> {
         self.refresh()?;
         let shared = self.inner.shared.lock().expect("lock");
-        shared
-            .table
-            .get(id)
-            .cloned()
-            .ok_or_else(|| Error::NotFound {
-                what: "job",
-                name: id.to_string(),
-            })
+        shared.table.get(id).cloned().ok_or_else(|| Error::NotFound { what: "job", name: id.to_string() })
     }
 
     /// A page of jobs, newest first.
@@ -318,11 +261,7 @@ impl Jobs {
 
     pub(crate) fn publish_output(&self, id: &JobId, stream: Stream, data: &[u8]) {
         if self.inner.events.receiver_count() > 0 {
-            let _ = self.inner.events.send(JobEvent::Output {
-                id: id.clone(),
-                stream,
-                data: Arc::from(data),
-            });
+            let _ = self.inner.events.send(JobEvent::Output { id: id.clone(), stream, data: Arc::from(data) });
         }
     }
 
@@ -363,24 +302,12 @@ impl Jobs {
             let mut verdicts: HashMap<Owner, Liveness> = HashMap::new();
             let mut events = Vec::new();
             let mut ids = Vec::new();
-            for j in table
-                .iter()
-                .filter(|j| !j.status.is_terminal() && j.owner != me)
-            {
-                let v = *verdicts
-                    .entry(j.owner.clone())
-                    .or_insert_with(|| runtime.is_alive(&j.owner));
+            for j in table.iter().filter(|j| !j.status.is_terminal() && j.owner != me) {
+                let v = *verdicts.entry(j.owner.clone()).or_insert_with(|| runtime.is_alive(&j.owner));
                 if let Liveness::Dead(why) = v {
-                    let reason = format!(
-                        "owner {} (pid {}) died: {why}",
-                        j.owner.program, j.owner.pid
-                    );
+                    let reason = format!("owner {} (pid {}) died: {why}", j.owner.program, j.owner.pid);
                     tracing::warn!(job = %j.id, %reason, "marking job crashed");
-                    events.push(Event::Crashed {
-                        id: j.id.clone(),
-                        at: now_ms(),
-                        reason,
-                    });
+                    events.push(Event::Crashed { id: j.id.clone(), at: now_ms(), reason });
                     ids.push(j.id.clone());
                 }
             }
@@ -393,10 +320,7 @@ impl Jobs {
         let cutoff = now_ms().saturating_sub(self.inner.limits.retention_ms);
         let due = self.inner.journal.size() > COMPACT_AT_BYTES || {
             let shared = self.inner.shared.lock().expect("lock");
-            shared
-                .table
-                .iter()
-                .any(|j| j.status.is_terminal() && j.finished_at.unwrap_or(j.created_at) < cutoff)
+            shared.table.iter().any(|j| j.status.is_terminal() && j.finished_at.unwrap_or(j.created_at) < cutoff)
         };
         if due { self.compact() } else { Ok(()) }
     }
@@ -415,29 +339,19 @@ impl Jobs {
         for id in &dropped {
             let _ = std::fs::remove_file(self.output_path(id));
         }
-        tracing::info!(
-            dropped = dropped.len(),
-            kept = table.iter().count(),
-            "journal compacted"
-        );
+        tracing::info!(dropped = dropped.len(), kept = table.iter().count(), "journal compacted");
         Ok(())
     }
 
     /// Runs `decide` on the latest state under the journal lock and appends the events it returns.
-    fn with_lock<T>(
-        &self,
-        sync: bool,
-        decide: impl FnOnce(&Table) -> Result<(Vec<Event>, T)>,
-    ) -> Result<T> {
+    fn with_lock<T>(&self, sync: bool, decide: impl FnOnce(&Table) -> Result<(Vec<Event>, T)>) -> Result<T> {
         let mut shared = self.inner.shared.lock().expect("lock");
         let _lock = FileLock::exclusive(self.inner.journal.path())?;
         self.catch_up(&mut shared)?;
         let (events, out) = decide(&shared.table)?;
         if !events.is_empty() || self.inner.journal.size() > 0 {
             // An empty append still repairs a torn tail.
-            self.inner
-                .journal
-                .append(&events, sync && !events.is_empty())?;
+            self.inner.journal.append(&events, sync && !events.is_empty())?;
         }
         self.catch_up(&mut shared)?;
         Ok(out)
@@ -470,10 +384,7 @@ impl Jobs {
             if self.inner.events.receiver_count() > 0
                 && let Some(j) = shared.table.get(&id)
             {
-                let _ = self
-                    .inner
-                    .events
-                    .send(JobEvent::Changed(Box::new(j.clone())));
+                let _ = self.inner.events.send(JobEvent::Changed(Box::new(j.clone())));
             }
         }
         Ok(())

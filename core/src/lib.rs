@@ -8,6 +8,7 @@ pub mod data_dir;
 mod deck;
 pub mod error;
 pub mod exec;
+pub mod interact;
 pub mod jobs;
 pub mod logging;
 mod pattern;

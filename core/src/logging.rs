@@ -23,22 +23,10 @@ pub fn init(settings: &Settings, data_dir: &DataDir, program: &str) -> Result<Wo
         .filename_suffix("log")
         .max_log_files(KEEP_FILES)
         .build(&dir)
-        .map_err(|e| {
-            Error::io(
-                "cannot open log file in",
-                &dir,
-                std::io::Error::other(e.to_string()),
-            )
-        })?;
+        .map_err(|e| Error::io("cannot open log file in", &dir, std::io::Error::other(e.to_string())))?;
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let level = settings.log_level.as_str();
-    let filter = EnvFilter::new(format!(
-        "warn,sshdeck_core={level},sshdeck={level},sshdeck_mcp={level}"
-    ));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false)
-        .try_init();
+    let filter = EnvFilter::new(format!("warn,sshdeck_core={level},sshdeck={level},sshdeck_mcp={level}"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(false).try_init();
     Ok(guard)
 }

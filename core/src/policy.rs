@@ -32,9 +32,7 @@ pub struct Policy {
 impl Policy {
     /// The policy of the data dir at `root`.
     pub fn new(root: &Path) -> Self {
-        Policy {
-            path: root.join(POLICY_FILE),
-        }
+        Policy { path: root.join(POLICY_FILE) }
     }
 
     /// `POLICY_DENIED` when `command` matches a deny pattern. An unreadable or invalid policy file
@@ -45,19 +43,12 @@ impl Policy {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(Error::io("cannot read command policy", &self.path, e)),
         };
-        let file: PolicyFile = toml::from_str(&text).map_err(|e| Error::DataCorrupt {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
-        let set = RegexSet::new(&file.deny).map_err(|e| Error::DataCorrupt {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
+        let file: PolicyFile =
+            toml::from_str(&text).map_err(|e| Error::DataCorrupt { path: self.path.clone(), reason: e.to_string() })?;
+        let set = RegexSet::new(&file.deny)
+            .map_err(|e| Error::DataCorrupt { path: self.path.clone(), reason: e.to_string() })?;
         if let Some(i) = set.matches(command).iter().next() {
-            return Err(Error::PolicyDenied {
-                pattern: file.deny[i].clone(),
-                path: self.path.clone(),
-            });
+            return Err(Error::PolicyDenied { pattern: file.deny[i].clone(), path: self.path.clone() });
         }
         Ok(())
     }
@@ -72,24 +63,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let p = Policy::new(tmp.path());
         assert!(p.check("rm -rf /").is_ok(), "no file: everything allowed");
-        std::fs::write(
-            tmp.path().join(POLICY_FILE),
-            "deny = ['\\brm\\s+-rf\\s+/(\\s|$)', 'shutdown']\n",
-        )
-        .unwrap();
+        std::fs::write(tmp.path().join(POLICY_FILE), "deny = ['\\brm\\s+-rf\\s+/(\\s|$)', 'shutdown']\n").unwrap();
         let err = p.check("sudo rm -rf / ").unwrap_err();
         assert_eq!(err.code(), "POLICY_DENIED");
         assert!(err.to_string().contains("rm"), "{err}");
         assert!(p.check("rm -rf /tmp/x").is_ok());
-        assert_eq!(
-            p.check("echo x; shutdown -h now").unwrap_err().code(),
-            "POLICY_DENIED"
-        );
+        assert_eq!(p.check("echo x; shutdown -h now").unwrap_err().code(), "POLICY_DENIED");
         std::fs::write(tmp.path().join(POLICY_FILE), "deny = ['(unclosed']\n").unwrap();
-        assert_eq!(
-            p.check("ls").unwrap_err().code(),
-            "DATA_CORRUPT",
-            "a broken policy refuses, not allows"
-        );
+        assert_eq!(p.check("ls").unwrap_err().code(), "DATA_CORRUPT", "a broken policy refuses, not allows");
     }
 }

@@ -98,13 +98,8 @@ impl Drop for Lease {
     fn drop(&mut self) {
         *self.conn.idle_since.lock().expect("lock") = Instant::now();
         self.conn.in_use.fetch_sub(1, Ordering::AcqRel);
-        self.server
-            .counters
-            .channels_in_use
-            .fetch_sub(1, Ordering::AcqRel);
-        if self.server.retired.load(Ordering::Acquire)
-            && self.conn.in_use.load(Ordering::Acquire) == 0
-        {
+        self.server.counters.channels_in_use.fetch_sub(1, Ordering::AcqRel);
+        if self.server.retired.load(Ordering::Acquire) && self.conn.in_use.load(Ordering::Acquire) == 0 {
             self.server.close_idle(0);
         }
         self.server.notify.notify_waiters();
@@ -125,8 +120,7 @@ impl Pool {
             }),
         };
         let weak = Arc::downgrade(&pool.inner);
-        let period = (pool.inner.limits.idle_timeout / 4)
-            .clamp(Duration::from_millis(250), Duration::from_secs(30));
+        let period = (pool.inner.limits.idle_timeout / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.tick().await;
@@ -149,10 +143,7 @@ impl Pool {
     ) -> Result<ExecOutput> {
         let lease = self.acquire(target).await?;
         let result = lease.session().exec(command, opts, on_output).await;
-        if result
-            .as_ref()
-            .is_err_and(|e| e.code() == "CONNECTION_LOST")
-        {
+        if result.as_ref().is_err_and(|e| e.code() == "CONNECTION_LOST") {
             lease.server.counters.lost.fetch_add(1, Ordering::Relaxed);
         }
         result
@@ -171,21 +162,13 @@ impl Pool {
                 let best = st
                     .conns
                     .iter()
-                    .filter(|c| {
-                        c.in_use.load(Ordering::Acquire) < self.inner.limits.channels_per_connection
-                    })
+                    .filter(|c| c.in_use.load(Ordering::Acquire) < self.inner.limits.channels_per_connection)
                     .min_by_key(|c| c.in_use.load(Ordering::Acquire));
                 if let Some(conn) = best {
                     conn.in_use.fetch_add(1, Ordering::AcqRel);
-                    server
-                        .counters
-                        .channels_in_use
-                        .fetch_add(1, Ordering::AcqRel);
+                    server.counters.channels_in_use.fetch_add(1, Ordering::AcqRel);
                     server.counters.reused.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Lease {
-                        conn: conn.clone(),
-                        server: server.clone(),
-                    });
+                    return Ok(Lease { conn: conn.clone(), server: server.clone() });
                 }
                 if st.conns.len() + st.connecting < self.inner.limits.max_connections {
                     st.connecting += 1;
@@ -210,16 +193,10 @@ impl Pool {
                         idle_since: Mutex::new(Instant::now()),
                     });
                     st.conns.push(conn.clone());
-                    server
-                        .counters
-                        .channels_in_use
-                        .fetch_add(1, Ordering::AcqRel);
+                    server.counters.channels_in_use.fetch_add(1, Ordering::AcqRel);
                     drop(st);
                     server.notify.notify_waiters();
-                    return Ok(Lease {
-                        conn,
-                        server: server.clone(),
-                    });
+                    return Ok(Lease { conn, server: server.clone() });
                 }
                 Err(e) => {
                     drop(st);
@@ -269,10 +246,7 @@ impl Pool {
             state: Mutex::new(State::default()),
             notify: Notify::new(),
             retired: AtomicBool::new(false),
-            counters: servers
-                .get(&target.alias)
-                .map(|old| old.counters.carry_over())
-                .unwrap_or_default(),
+            counters: servers.get(&target.alias).map(|old| old.counters.carry_over()).unwrap_or_default(),
         });
         servers.insert(target.alias.clone(), fresh.clone());
         fresh
@@ -280,19 +254,9 @@ impl Pool {
 
     /// Closes connections idle longer than the idle timeout, keeping the minimum per server.
     pub fn reap(&self) {
-        let servers: Vec<_> = self
-            .inner
-            .servers
-            .lock()
-            .expect("lock")
-            .values()
-            .cloned()
-            .collect();
+        let servers: Vec<_> = self.inner.servers.lock().expect("lock").values().cloned().collect();
         for s in servers {
-            s.close_idle_older_than(
-                self.inner.limits.idle_timeout,
-                self.inner.limits.min_connections,
-            );
+            s.close_idle_older_than(self.inner.limits.idle_timeout, self.inner.limits.min_connections);
         }
     }
 
@@ -307,14 +271,7 @@ impl Pool {
 
     /// Closes every connection.
     pub async fn shutdown(&self) {
-        let servers: Vec<_> = self
-            .inner
-            .servers
-            .lock()
-            .expect("lock")
-            .drain()
-            .map(|(_, s)| s)
-            .collect();
+        let servers: Vec<_> = self.inner.servers.lock().expect("lock").drain().map(|(_, s)| s).collect();
         for s in servers {
             let conns: Vec<_> = std::mem::take(&mut s.state.lock().expect("lock").conns);
             for c in conns {
@@ -354,8 +311,8 @@ impl ServerPool {
             st.conns.retain(|c| !c.session.is_closed());
             let mut live = st.conns.len();
             st.conns.retain(|c| {
-                let idle = c.in_use.load(Ordering::Acquire) == 0
-                    && c.idle_since.lock().expect("lock").elapsed() >= idle_for;
+                let idle =
+                    c.in_use.load(Ordering::Acquire) == 0 && c.idle_since.lock().expect("lock").elapsed() >= idle_for;
                 if idle && live > keep {
                     live -= 1;
                     closing.push(c.clone());
@@ -368,9 +325,7 @@ impl ServerPool {
         if closing.is_empty() {
             return;
         }
-        self.counters
-            .reaped
-            .fetch_add(closing.len() as u64, Ordering::Relaxed);
+        self.counters.reaped.fetch_add(closing.len() as u64, Ordering::Relaxed);
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
                 for c in closing {

@@ -36,9 +36,9 @@ impl HostKeyPolicy {
             "strict" | "yes" => Ok(Self::Strict),
             "accept-new" | "accept_new" => Ok(Self::AcceptNew),
             "off" | "no" => Ok(Self::Off),
-            other => Err(Error::InvalidArgument(format!(
-                "host-key policy {other:?}: expected strict, accept-new or off"
-            ))),
+            other => {
+                Err(Error::InvalidArgument(format!("host-key policy {other:?}: expected strict, accept-new or off")))
+            }
         }
     }
 
@@ -127,24 +127,14 @@ impl ServerConfig {
         if self.host.is_empty() || self.host.len() > 253 {
             return bad("host must be 1 to 253 characters".into());
         }
-        if self.host.starts_with('-')
-            || !self
-                .host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-_:[]%".contains(c))
+        if self.host.starts_with('-') || !self.host.chars().all(|c| c.is_ascii_alphanumeric() || ".-_:[]%".contains(c))
         {
-            return bad(format!(
-                "host {:?} is not a valid host name or IP address",
-                self.host
-            ));
+            return bad(format!("host {:?} is not a valid host name or IP address", self.host));
         }
         if self.user.is_empty()
             || self.user.len() > 64
             || self.user.starts_with('-')
-            || self
-                .user
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == '@' || c == ':')
+            || self.user.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@' || c == ':')
         {
             return bad(format!("user {:?} is not a valid user name", self.user));
         }
@@ -161,17 +151,13 @@ impl ServerConfig {
         }
         for tag in &self.tags {
             if !is_name(tag) {
-                return bad(format!(
-                    "tag {tag:?} must be letters, digits, '.', '_' or '-'"
-                ));
+                return bad(format!("tag {tag:?} must be letters, digits, '.', '_' or '-'"));
             }
         }
         if let Some(j) = &self.proxy_jump
             && (j.trim().is_empty() || j.chars().any(char::is_whitespace))
         {
-            return bad(format!(
-                "proxyJump {j:?} must be aliases or [user@]host[:port], comma-separated"
-            ));
+            return bad(format!("proxyJump {j:?} must be aliases or [user@]host[:port], comma-separated"));
         }
         Ok(())
     }
@@ -246,9 +232,7 @@ pub fn validate_alias(alias: &str) -> Result<()> {
 }
 
 fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
 /// Whether [`Registry::add`] created a new entry or replaced one.
@@ -269,9 +253,7 @@ pub struct Registry {
 impl Registry {
     /// The registry of a data dir.
     pub fn new(data_dir: &DataDir) -> Self {
-        Registry {
-            path: data_dir.servers_file(),
-        }
+        Registry { path: data_dir.servers_file() }
     }
 
     /// The file path.
@@ -282,11 +264,7 @@ impl Registry {
     /// Every server, by alias.
     pub fn list(&self) -> Result<Vec<Server>> {
         let _lock = FileLock::shared(&self.path)?;
-        Ok(self
-            .read()?
-            .into_iter()
-            .map(|(alias, config)| Server { alias, config })
-            .collect())
+        Ok(self.read()?.into_iter().map(|(alias, config)| Server { alias, config }).collect())
     }
 
     /// One server, or `NOT_FOUND`.
@@ -294,14 +272,8 @@ impl Registry {
         let _lock = FileLock::shared(&self.path)?;
         let mut map = self.read()?;
         map.remove(alias)
-            .map(|config| Server {
-                alias: alias.to_string(),
-                config,
-            })
-            .ok_or_else(|| Error::NotFound {
-                what: "server",
-                name: alias.to_string(),
-            })
+            .map(|config| Server { alias: alias.to_string(), config })
+            .ok_or_else(|| Error::NotFound { what: "server", name: alias.to_string() })
     }
 
     /// Adds a server; an existing alias is replaced only when `replace` is true, else `ALREADY_EXISTS`.
@@ -310,10 +282,7 @@ impl Registry {
         config.validate()?;
         self.modify(|map| {
             if map.contains_key(alias) && !replace {
-                return Err(Error::AlreadyExists {
-                    what: "server",
-                    name: alias.to_string(),
-                });
+                return Err(Error::AlreadyExists { what: "server", name: alias.to_string() });
             }
             Ok(match map.insert(alias.to_string(), config) {
                 Some(_) => Added::Replaced,
@@ -326,34 +295,21 @@ impl Registry {
     pub fn remove(&self, alias: &str) -> Result<Server> {
         self.modify(|map| {
             map.remove(alias)
-                .map(|config| Server {
-                    alias: alias.to_string(),
-                    config,
-                })
-                .ok_or_else(|| Error::NotFound {
-                    what: "server",
-                    name: alias.to_string(),
-                })
+                .map(|config| Server { alias: alias.to_string(), config })
+                .ok_or_else(|| Error::NotFound { what: "server", name: alias.to_string() })
         })
     }
 
     /// Adds many servers in one locked write. Invalid entries are skipped with their reason; existing
     /// aliases are kept unless `replace`.
-    pub fn import(
-        &self,
-        entries: Vec<(String, ServerConfig)>,
-        replace: bool,
-    ) -> Result<ImportReport> {
+    pub fn import(&self, entries: Vec<(String, ServerConfig)>, replace: bool) -> Result<ImportReport> {
         self.modify(|map| {
             let mut report = ImportReport::default();
             for (alias, config) in entries {
                 if let Err(e) = validate_alias(&alias).and_then(|_| config.validate()) {
                     report.skipped.push((alias, e.to_string()));
                 } else if map.contains_key(&alias) && !replace {
-                    report.skipped.push((
-                        alias,
-                        "already registered (use replace to overwrite)".into(),
-                    ));
+                    report.skipped.push((alias, "already registered (use replace to overwrite)".into()));
                 } else if map.insert(alias.clone(), config).is_some() {
                     report.replaced.push(alias);
                 } else {
@@ -364,10 +320,7 @@ impl Registry {
         })
     }
 
-    fn modify<T>(
-        &self,
-        f: impl FnOnce(&mut BTreeMap<String, ServerConfig>) -> Result<T>,
-    ) -> Result<T> {
+    fn modify<T>(&self, f: impl FnOnce(&mut BTreeMap<String, ServerConfig>) -> Result<T>) -> Result<T> {
         let _lock = FileLock::exclusive(&self.path)?;
         let mut map = self.read()?;
         let out = f(&mut map)?;
@@ -380,10 +333,8 @@ impl Registry {
     fn read(&self) -> Result<BTreeMap<String, ServerConfig>> {
         match std::fs::read(&self.path) {
             Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(BTreeMap::new()),
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::DataCorrupt {
-                path: self.path.clone(),
-                reason: e.to_string(),
-            }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| Error::DataCorrupt { path: self.path.clone(), reason: e.to_string() }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
             Err(e) => Err(Error::io("cannot read", &self.path, e)),
         }
@@ -409,10 +360,7 @@ mod tests {
         c.password = Some(Secret::new("s3cret"));
         c.tags = vec!["web".into()];
         assert_eq!(reg.add("web1", c.clone(), false).unwrap(), Added::Created);
-        assert_eq!(
-            reg.add("web1", c.clone(), false).unwrap_err().code(),
-            "ALREADY_EXISTS"
-        );
+        assert_eq!(reg.add("web1", c.clone(), false).unwrap_err().code(), "ALREADY_EXISTS");
         assert_eq!(reg.add("web1", c.clone(), true).unwrap(), Added::Replaced);
         assert_eq!(reg.get("web1").unwrap().config, c);
         assert_eq!(reg.list().unwrap().len(), 1);
@@ -428,15 +376,9 @@ mod tests {
         let mut c = ServerConfig::new("h", "u");
         c.key_path = Some("/k".into());
         c.passphrase = Some(Secret::new("pass-phrase-xyz"));
-        let s = ServerSummary::from(&Server {
-            alias: "a".into(),
-            config: c,
-        });
+        let s = ServerSummary::from(&Server { alias: "a".into(), config: c });
         let json = serde_json::to_string(&s).unwrap();
-        assert!(
-            !json.contains("pass-phrase-xyz") && json.contains("\"hasPassphrase\":true"),
-            "{json}"
-        );
+        assert!(!json.contains("pass-phrase-xyz") && json.contains("\"hasPassphrase\":true"), "{json}");
     }
 
     #[test]
@@ -447,30 +389,9 @@ mod tests {
             ("a", ServerConfig::new("", "u"), "host"),
             ("a", ServerConfig::new("-oProxyCommand=x", "u"), "host"),
             ("a", ServerConfig::new("h", "u v"), "user"),
-            (
-                "a",
-                ServerConfig {
-                    port: 0,
-                    ..ServerConfig::new("h", "u")
-                },
-                "port",
-            ),
-            (
-                "a",
-                ServerConfig {
-                    passphrase: Some(Secret::new("p")),
-                    ..ServerConfig::new("h", "u")
-                },
-                "passphrase",
-            ),
-            (
-                "a",
-                ServerConfig {
-                    tags: vec!["a b".into()],
-                    ..ServerConfig::new("h", "u")
-                },
-                "tag",
-            ),
+            ("a", ServerConfig { port: 0, ..ServerConfig::new("h", "u") }, "port"),
+            ("a", ServerConfig { passphrase: Some(Secret::new("p")), ..ServerConfig::new("h", "u") }, "passphrase"),
+            ("a", ServerConfig { tags: vec!["a b".into()], ..ServerConfig::new("h", "u") }, "tag"),
         ];
         for (alias, cfg, field) in cases {
             let err = reg.add(alias, cfg.clone(), false).unwrap_err();
@@ -485,12 +406,7 @@ mod tests {
         let (_tmp, reg) = registry();
         std::fs::write(reg.path(), b"{not json").unwrap();
         assert_eq!(reg.list().unwrap_err().code(), "DATA_CORRUPT");
-        assert_eq!(
-            reg.add("a", ServerConfig::new("h", "u"), false)
-                .unwrap_err()
-                .code(),
-            "DATA_CORRUPT"
-        );
+        assert_eq!(reg.add("a", ServerConfig::new("h", "u"), false).unwrap_err().code(), "DATA_CORRUPT");
         assert_eq!(std::fs::read(reg.path()).unwrap(), b"{not json");
     }
 
@@ -502,8 +418,7 @@ mod tests {
                 let reg = reg.clone();
                 s.spawn(move || {
                     for i in 0..10 {
-                        reg.add(&format!("s{t}-{i}"), ServerConfig::new("h", "u"), false)
-                            .unwrap();
+                        reg.add(&format!("s{t}-{i}"), ServerConfig::new("h", "u"), false).unwrap();
                     }
                 });
             }

@@ -66,10 +66,7 @@ impl From<russh::Error> for HandlerError {
 impl client::Handler for Verifier {
     type Error = HandlerError;
 
-    async fn check_server_key(
-        &mut self,
-        key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
+    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
         let key = match key {
             PublicKeyOrCertificate::PublicKey { key, .. } => key,
             // We do not advertise certificate algorithms, so a certificate here is unexpected.
@@ -81,42 +78,23 @@ impl client::Handler for Verifier {
         }
         let name = KnownHosts::host_name(&self.host, self.port);
         let refuse = |e: Error| Err(HandlerError::HostKey(e));
-        match self
-            .known_hosts
-            .check(&self.host, self.port, key)
-            .map_err(HandlerError::HostKey)?
-        {
+        match self.known_hosts.check(&self.host, self.port, key).map_err(HandlerError::HostKey)? {
             Verdict::Known => Ok(true),
-            Verdict::Revoked(at) => refuse(Error::HostKeyRevoked {
-                host: name,
-                fingerprint: fingerprint(key),
-                known_at: at,
-            }),
+            Verdict::Revoked(at) => {
+                refuse(Error::HostKeyRevoked { host: name, fingerprint: fingerprint(key), known_at: at })
+            }
             Verdict::Mismatch(on_record) => refuse(Error::HostKeyMismatch {
                 host: name,
-                expected: on_record
-                    .iter()
-                    .map(|(fp, _)| fp.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                expected: on_record.iter().map(|(fp, _)| fp.as_str()).collect::<Vec<_>>().join(", "),
                 actual: fingerprint(key),
-                known_at: on_record
-                    .iter()
-                    .map(|(_, at)| at.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known_at: on_record.iter().map(|(_, at)| at.as_str()).collect::<Vec<_>>().join(", "),
             }),
             Verdict::Unknown if self.policy == HostKeyPolicy::Strict => {
-                refuse(Error::HostKeyUnknown {
-                    host: name,
-                    fingerprint: fingerprint(key),
-                })
+                refuse(Error::HostKeyUnknown { host: name, fingerprint: fingerprint(key) })
             }
             Verdict::Unknown => {
                 tracing::info!(host = %name, fingerprint = %fingerprint(key), "learned new host key");
-                self.known_hosts
-                    .learn(&self.host, self.port, key)
-                    .map_err(HandlerError::HostKey)?;
+                self.known_hosts.learn(&self.host, self.port, key).map_err(HandlerError::HostKey)?;
                 Ok(true)
             }
         }
@@ -135,10 +113,7 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("alias", &self.alias)
-            .field("host", &self.host)
-            .finish()
+        f.debug_struct("Session").field("alias", &self.alias).field("host", &self.host).finish()
     }
 }
 
@@ -146,18 +121,9 @@ impl Session {
     /// Connects to `target` through its bastions, verifying every host key and authenticating.
     pub async fn connect(target: &Target, opts: &ConnectOptions) -> Result<Session> {
         let mut via: Option<Session> = None;
-        for (i, hop) in target
-            .jumps
-            .iter()
-            .chain(std::iter::once(&target.config))
-            .enumerate()
-        {
+        for (i, hop) in target.jumps.iter().chain(std::iter::once(&target.config)).enumerate() {
             let is_last = i == target.jumps.len();
-            let alias = if is_last {
-                target.alias.clone()
-            } else {
-                format!("{} (jump {})", target.alias, i + 1)
-            };
+            let alias = if is_last { target.alias.clone() } else { format!("{} (jump {})", target.alias, i + 1) };
             let session = match via.take() {
                 None => connect_hop(&alias, hop, opts, None).await?,
                 Some(bastion) => connect_hop(&alias, hop, opts, Some(bastion)).await?,
@@ -174,19 +140,12 @@ impl Session {
 
     /// Opens a session channel.
     pub async fn open_channel(&self) -> Result<russh::Channel<client::Msg>> {
-        self.handle
-            .channel_open_session()
-            .await
-            .map_err(|e| match e {
-                russh::Error::ChannelOpenFailure(reason) => Error::ChannelFailed {
-                    host: self.host.clone(),
-                    reason: format!("{reason:?}"),
-                },
-                other => Error::ConnectionLost {
-                    host: self.host.clone(),
-                    reason: other.to_string(),
-                },
-            })
+        self.handle.channel_open_session().await.map_err(|e| match e {
+            russh::Error::ChannelOpenFailure(reason) => {
+                Error::ChannelFailed { host: self.host.clone(), reason: format!("{reason:?}") }
+            }
+            other => Error::ConnectionLost { host: self.host.clone(), reason: other.to_string() },
+        })
     }
 
     /// Runs `command` on a new channel of this session.
@@ -207,29 +166,13 @@ impl Session {
 
     /// Closes the connection politely.
     pub async fn close(&self) {
-        let _ = self
-            .handle
-            .disconnect(russh::Disconnect::ByApplication, "", "en")
-            .await;
+        let _ = self.handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
     }
 }
 
-async fn connect_hop(
-    alias: &str,
-    cfg: &ServerConfig,
-    opts: &ConnectOptions,
-    via: Option<Session>,
-) -> Result<Session> {
-    let host = cfg
-        .host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let failed = |reason: String| Error::ConnectionFailed {
-        host: cfg.host.clone(),
-        port: cfg.port,
-        reason,
-    };
+async fn connect_hop(alias: &str, cfg: &ServerConfig, opts: &ConnectOptions, via: Option<Session>) -> Result<Session> {
+    let host = cfg.host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let failed = |reason: String| Error::ConnectionFailed { host: cfg.host.clone(), port: cfg.port, reason };
     let fut = async {
         let mut config = client::Config {
             nodelay: true,
@@ -240,14 +183,7 @@ async fn connect_hop(
         let recorded = opts.known_hosts.algorithms_for(&cfg.host, cfg.port);
         if !recorded.is_empty() {
             let mut order = recorded.clone();
-            order.extend(
-                config
-                    .preferred
-                    .key
-                    .iter()
-                    .filter(|a| !recorded.contains(a))
-                    .cloned(),
-            );
+            order.extend(config.preferred.key.iter().filter(|a| !recorded.contains(a)).cloned());
             config.preferred.key = Cow::Owned(order);
         }
         let config = Arc::new(config);
@@ -270,12 +206,7 @@ async fn connect_hop(
                     .handle
                     .channel_open_direct_tcpip(host.as_str(), u32::from(cfg.port), "127.0.0.1", 0)
                     .await
-                    .map_err(|e| {
-                        failed(format!(
-                            "jump host {} refused to forward: {e}",
-                            bastion.host
-                        ))
-                    })?;
+                    .map_err(|e| failed(format!("jump host {} refused to forward: {e}", bastion.host)))?;
                 client::connect_stream(config, channel.into_stream(), verifier).await
             }
         };
@@ -288,18 +219,8 @@ async fn connect_hop(
     };
     let handle = tokio::time::timeout(opts.timeout, fut)
         .await
-        .map_err(|_| {
-            failed(format!(
-                "timed out after {:.1}s",
-                opts.timeout.as_secs_f64()
-            ))
-        })??;
-    Ok(Session {
-        handle,
-        alias: alias.to_string(),
-        host: cfg.host.clone(),
-        _via: via.map(Box::new),
-    })
+        .map_err(|_| failed(format!("timed out after {:.1}s", opts.timeout.as_secs_f64())))??;
+    Ok(Session { handle, alias: alias.to_string(), host: cfg.host.clone(), _via: via.map(Box::new) })
 }
 
 /// Resolves `config.proxy_jump` into bastion configs, first hop first. Each hop is a registry alias
@@ -319,9 +240,7 @@ pub fn resolve_jumps(
             return Ok(());
         };
         if depth > 8 {
-            return Err(Error::InvalidArgument(
-                "proxyJump chain is longer than 8 hops or loops".into(),
-            ));
+            return Err(Error::InvalidArgument("proxyJump chain is longer than 8 hops or loops".into()));
         }
         for hop in spec.split(',').map(str::trim).filter(|h| !h.is_empty()) {
             let hop_cfg = match lookup(hop) {
@@ -329,10 +248,7 @@ pub fn resolve_jumps(
                 None => parse_jump(hop, config)?,
             };
             walk(&hop_cfg, lookup, depth + 1, out)?;
-            out.push(ServerConfig {
-                proxy_jump: None,
-                ..hop_cfg
-            });
+            out.push(ServerConfig { proxy_jump: None, ..hop_cfg });
         }
         Ok(())
     }
@@ -359,19 +275,10 @@ fn parse_jump(spec: &str, target: &ServerConfig) -> Result<ServerConfig> {
         }
     };
     let port = match port {
-        Some(p) => p
-            .parse()
-            .map_err(|_| Error::InvalidArgument(format!("proxyJump {spec:?}: bad port {p:?}")))?,
+        Some(p) => p.parse().map_err(|_| Error::InvalidArgument(format!("proxyJump {spec:?}: bad port {p:?}")))?,
         None => 22,
     };
-    let cfg = ServerConfig {
-        host,
-        user,
-        port,
-        proxy_jump: None,
-        tags: vec![],
-        ..target.clone()
-    };
+    let cfg = ServerConfig { host, user, port, proxy_jump: None, tags: vec![], ..target.clone() };
     cfg.validate()?;
     Ok(cfg)
 }
@@ -382,45 +289,21 @@ mod tests {
 
     #[test]
     fn jumps_resolve_aliases_and_literals() {
-        let bastion = ServerConfig {
-            port: 2222,
-            ..ServerConfig::new("bastion.example.com", "ops")
-        };
-        let inner = ServerConfig {
-            proxy_jump: Some("bastion".into()),
-            ..ServerConfig::new("10.0.0.2", "ops")
-        };
+        let bastion = ServerConfig { port: 2222, ..ServerConfig::new("bastion.example.com", "ops") };
+        let inner = ServerConfig { proxy_jump: Some("bastion".into()), ..ServerConfig::new("10.0.0.2", "ops") };
         let lookup = |a: &str| match a {
             "bastion" => Some(bastion.clone()),
             "inner" => Some(inner.clone()),
             _ => None,
         };
-        let target = ServerConfig {
-            proxy_jump: Some("inner,admin@[::1]:2200".into()),
-            ..ServerConfig::new("db", "me")
-        };
+        let target =
+            ServerConfig { proxy_jump: Some("inner,admin@[::1]:2200".into()), ..ServerConfig::new("db", "me") };
         let jumps = resolve_jumps(&target, &lookup).unwrap();
-        let hops: Vec<_> = jumps
-            .iter()
-            .map(|j| (j.user.as_str(), j.host.as_str(), j.port))
-            .collect();
-        assert_eq!(
-            hops,
-            [
-                ("ops", "bastion.example.com", 2222),
-                ("ops", "10.0.0.2", 22),
-                ("admin", "::1", 2200)
-            ]
-        );
+        let hops: Vec<_> = jumps.iter().map(|j| (j.user.as_str(), j.host.as_str(), j.port)).collect();
+        assert_eq!(hops, [("ops", "bastion.example.com", 2222), ("ops", "10.0.0.2", 22), ("admin", "::1", 2200)]);
 
-        let looping = ServerConfig {
-            proxy_jump: Some("self".into()),
-            ..ServerConfig::new("h", "u")
-        };
+        let looping = ServerConfig { proxy_jump: Some("self".into()), ..ServerConfig::new("h", "u") };
         let lookup = |_: &str| Some(looping.clone());
-        assert_eq!(
-            resolve_jumps(&looping, &lookup).unwrap_err().code(),
-            "INVALID_ARGUMENT"
-        );
+        assert_eq!(resolve_jumps(&looping, &lookup).unwrap_err().code(), "INVALID_ARGUMENT");
     }
 }

@@ -28,10 +28,7 @@ pub struct Env {
 
 /// Settings for a fresh data dir, with `overrides` as environment variables.
 pub fn settings(data: &Path, overrides: &[(&str, &str)]) -> Settings {
-    let mut env: HashMap<String, String> = overrides
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut env: HashMap<String, String> = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     env.insert("MCP_DATA_DIR".into(), data.display().to_string());
     Settings::load_from(&env, Path::new("/nonexistent")).expect("valid settings")
 }
@@ -59,8 +56,7 @@ pub fn env() -> Env {
 
 /// Runs a command and returns its output, ignoring streamed chunks.
 pub async fn run(deck: &Deck, alias: &str, cmd: &str) -> Result<sshdeck_core::exec::ExecOutput> {
-    deck.exec(alias, cmd, deck.exec_options(), &mut |_, _| {})
-        .await
+    deck.exec(alias, cmd, deck.exec_options(), &mut |_, _| {}).await
 }
 
 pub fn code(r: Result<impl Sized>) -> &'static str {

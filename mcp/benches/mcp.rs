@@ -14,10 +14,7 @@ use serde_json::json;
 use sshdeck_testkit::Sshd;
 
 fn main() {
-    let n: usize = std::env::var("BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
+    let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let sshd = Sshd::start().expect("sshd");
 
     let spawn: Vec<Duration> = (0..20)
@@ -74,10 +71,7 @@ fn main() {
         s.sort();
         s[(s.len() - 1) * p / 100]
     };
-    println!(
-        "sshdeck-mcp benchmark, n = {n}, loopback sshd port {}",
-        sshd.port()
-    );
+    println!("sshdeck-mcp benchmark, n = {n}, loopback sshd port {}", sshd.port());
     println!("{:<44} {:>8} {:>8}", "", "p50 ms", "p95 ms");
     println!(
         "{:<44} {:>8.2} {:>8.2}",
@@ -85,12 +79,7 @@ fn main() {
         ms(pct(&spawn, 50)),
         ms(pct(&spawn, 95))
     );
-    println!(
-        "{:<44} {:>8.2} {:>8.2}",
-        "task_exec `echo hi` round trip (warm)",
-        ms(pct(&ours, 50)),
-        ms(pct(&ours, 95))
-    );
+    println!("{:<44} {:>8.2} {:>8.2}", "task_exec `echo hi` round trip (warm)", ms(pct(&ours, 50)), ms(pct(&ours, 95)));
     println!(
         "{:<44} {:>8.2} {:>8.2}",
         "OpenSSH ControlMaster `echo hi` (warm)",

@@ -12,10 +12,7 @@ use sshdeck_core::config::Settings;
 
 fn main() -> Result<()> {
     let settings = Settings::load()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let deck = Deck::open(settings, "sshdeck-mcp")?;
         let _log = sshdeck_core::logging::init(deck.settings(), deck.data_dir(), "sshdeck-mcp")?;

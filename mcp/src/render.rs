@@ -70,21 +70,14 @@ pub fn job(j: &Job, inline: Option<Inline<'_>>) -> Map<String, Value> {
     if let Some(i) = inline {
         put("stdout", json!(i.stdout.text()));
         put("stderr", json!(i.stderr.text()));
-        put(
-            "truncated",
-            json!(i.stdout.truncated() || i.stderr.truncated()),
-        );
+        put("truncated", json!(i.stdout.truncated() || i.stderr.truncated()));
     }
     m
 }
 
 /// Per-step results of a sequence, with each step's captured output when this process ran it.
 pub fn steps(j: &Job, outputs: &[(Captured, Captured)]) -> Value {
-    let steps = j
-        .result
-        .as_ref()
-        .map(|r| r.steps.as_slice())
-        .unwrap_or_default();
+    let steps = j.result.as_ref().map(|r| r.steps.as_slice()).unwrap_or_default();
     Value::Array(
         steps
             .iter()
@@ -126,11 +119,7 @@ pub fn job_text(m: &Map<String, Value>) -> String {
         t.push_str(&format!(", {d} ms"));
     }
     if let Some(e) = m.get("error") {
-        t.push_str(&format!(
-            "\nerror[{}]: {}",
-            e["code"].as_str().unwrap_or(""),
-            e["message"].as_str().unwrap_or("")
-        ));
+        t.push_str(&format!("\nerror[{}]: {}", e["code"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")));
     }
     for (k, label) in [("reminder", "reminder"), ("message", "note")] {
         if let Some(v) = m.get(k).and_then(Value::as_str) {
@@ -139,14 +128,8 @@ pub fn job_text(m: &Map<String, Value>) -> String {
     }
     if let Some(steps) = m.get("steps").and_then(Value::as_array) {
         for (i, s) in steps.iter().enumerate() {
-            let code = s
-                .get("exitCode")
-                .map_or_else(|| "-".to_string(), Value::to_string);
-            t.push_str(&format!(
-                "\n[step {}] exit {code}: {}",
-                i + 1,
-                s["command"].as_str().unwrap_or("")
-            ));
+            let code = s.get("exitCode").map_or_else(|| "-".to_string(), Value::to_string);
+            t.push_str(&format!("\n[step {}] exit {code}: {}", i + 1, s["command"].as_str().unwrap_or("")));
             for k in ["stdout", "stderr"] {
                 if let Some(v) = s.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()) {
                     t.push_str(&format!("\n  {k}: {}", v.trim_end().replace('\n', "\n  ")));

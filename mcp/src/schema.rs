@@ -45,11 +45,7 @@ const ALIAS: &str = "Server alias";
 const RAPPEL: &str = "Seconds after which task_status/task_wait remind that the job still runs";
 
 fn job_props() -> Value {
-    let (st, int, b) = (
-        json!({"type": "string"}),
-        json!({"type": "integer"}),
-        json!({"type": "boolean"}),
-    );
+    let (st, int, b) = (json!({"type": "string"}), json!({"type": "integer"}), json!({"type": "boolean"}));
     json!({
         "id": st, "status": st, "exitCode": int, "durationMs": int, "stdout": st, "stderr": st,
         "truncated": b, "timedOut": b, "outputTail": st, "message": st
@@ -133,15 +129,29 @@ pub fn sequence_out() -> Arc<JsonObject> {
     output(props)
 }
 
+pub fn interactive_in() -> Arc<JsonObject> {
+    input(
+        json!({
+            "alias": s(ALIAS),
+            "cmd": s("Command, run on a PTY"),
+            "responses": {"type": "object", "description": "Regex of a prompt -> answer (or {answer, max}); every match is answered; answers are never recorded", "additionalProperties": {"anyOf": [
+                {"type": "string"},
+                {"type": "object", "properties": {"answer": {"type": "string"}, "max": {"type": "integer"}}, "required": ["answer"]}
+            ]}},
+            "autoRespond": boolean("Answer yes/no confirmations; never passwords"),
+            "timeout": int("Timeout in ms (MCP_INTERACTIVE_CMD_TIMEOUT_MS)"),
+            "rappel": int(RAPPEL)
+        }),
+        &["alias", "cmd"],
+    )
+}
+
 pub fn id_in() -> Arc<JsonObject> {
     input(json!({"id": s("Job id")}), &["id"])
 }
 
 pub fn wait_in() -> Arc<JsonObject> {
-    input(
-        json!({"id": s("Job id"), "timeout": int("Seconds to wait (25, max 300)")}),
-        &["id"],
-    )
+    input(json!({"id": s("Job id"), "timeout": int("Seconds to wait (25, max 300)")}), &["id"])
 }
 
 pub fn queue_in() -> Arc<JsonObject> {
@@ -155,10 +165,7 @@ pub fn queue_in() -> Arc<JsonObject> {
 }
 
 pub fn history_in() -> Arc<JsonObject> {
-    input(
-        json!({"alias": s("Filter by server"), "limit": int("Max jobs (20)"), "offset": int("Skip")}),
-        &[],
-    )
+    input(json!({"alias": s("Filter by server"), "limit": int("Max jobs (20)"), "offset": int("Skip")}), &[])
 }
 
 pub fn empty_in() -> Arc<JsonObject> {

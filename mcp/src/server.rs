@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rmcp::handler::server::tool::{ToolCallContext, ToolRouter};
-use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig,
-};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, Implementation, ServerCapabilities, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
 use sshdeck_core::Deck;
@@ -27,10 +25,7 @@ impl Sshdeck {
     pub fn new(deck: Deck) -> Self {
         Sshdeck {
             deck,
-            tool_router: Self::servers_router()
-                + Self::tasks_router()
-                + Self::jobs_router()
-                + Self::service_router(),
+            tool_router: Self::servers_router() + Self::tasks_router() + Self::jobs_router() + Self::service_router(),
             reminders: Arc::default(),
         }
     }
@@ -66,15 +61,9 @@ impl ServerHandler for Sshdeck {
         let response = self.tool_router.call(tcc).await?;
         Ok(match response {
             // rmcp reports arguments that do not deserialize as a bare text error: give it our shape.
-            CallToolResponse::Complete(r)
-                if r.is_error == Some(true) && r.structured_content.is_none() =>
-            {
-                let message = r
-                    .content
-                    .iter()
-                    .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+            CallToolResponse::Complete(r) if r.is_error == Some(true) && r.structured_content.is_none() => {
+                let message =
+                    r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join(" ");
                 crate::render::error(&sshdeck_core::Error::InvalidArgument(message)).into()
             }
             other => other,

@@ -23,24 +23,19 @@ fn inspector(data: &std::path::Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]
 fn mcp_inspector_lists_tools_and_runs_a_command() {
     let sshd = Sshd::start().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let servers = json!({"web": {"host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(), "keyPath": sshd.keys().ed25519}});
+    let servers =
+        json!({"web": {"host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(), "keyPath": sshd.keys().ed25519}});
     std::fs::write(data.path().join("servers.json"), servers.to_string()).unwrap();
 
     let list = inspector(data.path(), &["--method", "tools/list"]);
-    let names: Vec<&str> = list["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
+    let names: Vec<&str> = list["tools"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
     for want in ["task_exec", "task_status", "server_list", "queue_stats"] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
@@ -61,9 +56,5 @@ fn mcp_inspector_lists_tools_and_runs_a_command() {
     assert_eq!(r["isError"], false, "{r}");
     assert_eq!(r["structuredContent"]["exitCode"], 0, "{r}");
     assert_eq!(r["structuredContent"]["status"], "completed", "{r}");
-    assert_eq!(
-        r["structuredContent"]["stdout"],
-        format!("from-inspector\n{}\n", sshd.user()),
-        "{r}"
-    );
+    assert_eq!(r["structuredContent"]["stdout"], format!("from-inspector\n{}\n", sshd.user()), "{r}");
 }

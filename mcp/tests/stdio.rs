@@ -30,21 +30,13 @@ fn tools_list_matches_golden_and_stays_small() {
     let result = &r["result"];
     let compact = serde_json::to_string(result).unwrap();
     let pretty = serde_json::to_string_pretty(result).unwrap() + "\n";
-    let golden =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tools_list.json");
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tools_list.json");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&golden, &pretty).unwrap();
     }
     let want = std::fs::read_to_string(&golden).expect("golden file (UPDATE_GOLDEN=1 to create)");
-    assert_eq!(
-        pretty, want,
-        "tools/list changed: review and run with UPDATE_GOLDEN=1"
-    );
-    assert!(
-        compact.len() <= 12 * 1024,
-        "tools/list is {} bytes",
-        compact.len()
-    );
+    assert_eq!(pretty, want, "tools/list changed: review and run with UPDATE_GOLDEN=1");
+    assert!(compact.len() <= 12 * 1024, "tools/list is {} bytes", compact.len());
     assert!(!compact.contains("$ref"));
     for t in result["tools"].as_array().unwrap() {
         assert_eq!(t["inputSchema"]["type"], "object", "{}", t["name"]);
@@ -59,52 +51,30 @@ fn every_tool_against_a_real_server() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
     add_server(&mut c, &sshd, "web");
-    let r = c.call(
-        "server_add",
-        json!({"alias": "pw", "host": "127.0.0.1", "user": "x", "password": "Sekret-Walrus-55"}),
-    );
+    let r =
+        c.call("server_add", json!({"alias": "pw", "host": "127.0.0.1", "user": "x", "password": "Sekret-Walrus-55"}));
     assert_eq!(structured(&r)["action"], "created");
     let r = c.call("server_list", json!({}));
-    assert!(
-        !r.to_string().contains("Sekret-Walrus-55"),
-        "secret shown: {r}"
-    );
+    assert!(!r.to_string().contains("Sekret-Walrus-55"), "secret shown: {r}");
     assert_eq!(structured(&r)["servers"].as_array().unwrap().len(), 2);
 
     // Success: exit code, stdout, stderr, duration.
-    let r = c.call(
-        "task_exec",
-        json!({"alias": "web", "cmd": "echo hello; echo warn >&2"}),
-    );
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "echo hello; echo warn >&2"}));
     let s = structured(&r);
     assert_eq!(
-        (
-            r["isError"].as_bool(),
-            s["status"].as_str(),
-            s["exitCode"].as_u64()
-        ),
+        (r["isError"].as_bool(), s["status"].as_str(), s["exitCode"].as_u64()),
         (Some(false), Some("completed"), Some(0))
     );
-    assert_eq!(
-        (s["stdout"].as_str(), s["stderr"].as_str()),
-        (Some("hello\n"), Some("warn\n"))
-    );
+    assert_eq!((s["stdout"].as_str(), s["stderr"].as_str()), (Some("hello\n"), Some("warn\n")));
     assert!(s["durationMs"].is_u64() && s["id"].as_str().unwrap().len() == 13);
     assert!(r["content"][0]["text"].as_str().unwrap().contains("hello"));
     let ok_id = s["id"].as_str().unwrap().to_string();
 
     // A non-zero exit is an error result with the exit code and stderr.
-    let r = c.call(
-        "task_exec",
-        json!({"alias": "web", "cmd": "echo bad >&2; exit 3"}),
-    );
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "echo bad >&2; exit 3"}));
     let s = structured(&r);
     assert_eq!(
-        (
-            r["isError"].as_bool(),
-            s["status"].as_str(),
-            s["exitCode"].as_u64()
-        ),
+        (r["isError"].as_bool(), s["status"].as_str(), s["exitCode"].as_u64()),
         (Some(true), Some("failed"), Some(3))
     );
     assert_eq!(s["stderr"], "bad\n");
@@ -112,24 +82,20 @@ fn every_tool_against_a_real_server() {
 
     // A timeout kills the command on the server.
     let file = sshd.scratch().join("mcp-timeout");
-    let r = c.call("task_exec", json!({"alias": "web", "cmd": format!("sleep 3; touch {}", file.display()), "timeout": 1000}));
+    let r = c.call(
+        "task_exec",
+        json!({"alias": "web", "cmd": format!("sleep 3; touch {}", file.display()), "timeout": 1000}),
+    );
     let s = structured(&r);
     assert_eq!(
-        (
-            r["isError"].as_bool(),
-            s["status"].as_str(),
-            s["timedOut"].as_bool()
-        ),
+        (r["isError"].as_bool(), s["status"].as_str(), s["timedOut"].as_bool()),
         (Some(true), Some("timed_out"), Some(true))
     );
     assert_eq!(s["error"]["code"], "COMMAND_TIMEOUT");
 
     let r = c.call("task_status", json!({"id": ok_id}));
     assert_eq!(
-        (
-            structured(&r)["status"].as_str(),
-            structured(&r)["outputTail"].as_str()
-        ),
+        (structured(&r)["status"].as_str(), structured(&r)["outputTail"].as_str()),
         (Some("completed"), Some("hello\nwarn\n"))
     );
     let r = c.call("task_retry", json!({"id": failed_id}));
@@ -137,36 +103,18 @@ fn every_tool_against_a_real_server() {
     let r = c.call("task_retry", json!({"id": failed_id}));
     assert_eq!(structured(&r)["error"]["code"], "ALREADY_RETRIED");
     let r = c.call("task_history", json!({"alias": "web", "limit": 2}));
-    assert_eq!(
-        (
-            structured(&r)["total"].as_u64(),
-            structured(&r)["jobs"].as_array().unwrap().len()
-        ),
-        (Some(4), 2)
-    );
+    assert_eq!((structured(&r)["total"].as_u64(), structured(&r)["jobs"].as_array().unwrap().len()), (Some(4), 2));
     let r = c.call("queue_stats", json!({}));
     assert_eq!(structured(&r)["byStatus"]["timed_out"], 1);
     assert_eq!(structured(&r)["byType"]["exec"], 4);
     let r = c.call("task_queue", json!({}));
     assert_eq!(structured(&r)["total"], 0);
     let r = c.call("pool_stats", json!({}));
-    assert!(
-        structured(&r)["servers"][0]["opened"].as_u64().unwrap() >= 1,
-        "{r}"
-    );
+    assert!(structured(&r)["servers"][0]["opened"].as_u64().unwrap() >= 1, "{r}");
     let r = c.call("system_diagnostics", json!({"verbose": true}));
-    assert_eq!(
-        (
-            structured(&r)["servers"].as_u64(),
-            structured(&r)["jobs"]["total"].as_u64()
-        ),
-        (Some(2), Some(4))
-    );
+    assert_eq!((structured(&r)["servers"].as_u64(), structured(&r)["jobs"]["total"].as_u64()), (Some(2), Some(4)));
     assert_eq!(structured(&r)["settings"]["maxConnectionsPerServer"], 5);
-    let r = c.call(
-        "task_logs",
-        json!({"level": "info", "search": "job finished", "limit": 3}),
-    );
+    let r = c.call("task_logs", json!({"level": "info", "search": "job finished", "limit": 3}));
     assert_eq!(structured(&r)["lines"].as_array().unwrap().len(), 3, "{r}");
     let r = c.call("server_remove", json!({"alias": "pw"}));
     assert_eq!(structured(&r)["action"], "removed");
@@ -180,42 +128,21 @@ fn long_jobs_go_to_the_background_and_remind() {
     let mut c = Client::start(&[("MCP_SYNC_TIMEOUT_S", "1")]);
     add_server(&mut c, &sshd, "web");
     let t = Instant::now();
-    let r = c.call(
-        "task_exec",
-        json!({"alias": "web", "cmd": "sleep 2.5; echo done", "rappel": 1}),
-    );
-    assert!(
-        t.elapsed() < Duration::from_secs(2),
-        "answered after the sync timeout"
-    );
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "sleep 2.5; echo done", "rappel": 1}));
+    assert!(t.elapsed() < Duration::from_secs(2), "answered after the sync timeout");
     let s = structured(&r);
-    assert_eq!(
-        (r["isError"].as_bool(), s["status"].as_str()),
-        (Some(false), Some("running"))
-    );
+    assert_eq!((r["isError"].as_bool(), s["status"].as_str()), (Some(false), Some("running")));
     assert!(s["message"].as_str().unwrap().contains("task_wait"));
     let id = s["id"].as_str().unwrap().to_string();
     std::thread::sleep(Duration::from_millis(300));
     let r = c.call("task_status", json!({"id": id}));
-    assert!(
-        structured(&r)["reminder"]
-            .as_str()
-            .unwrap_or("")
-            .contains("still running"),
-        "{r}"
-    );
+    assert!(structured(&r)["reminder"].as_str().unwrap_or("").contains("still running"), "{r}");
     let r = c.call("task_wait", json!({"id": id, "timeout": 10}));
     assert_eq!(
-        (
-            structured(&r)["status"].as_str(),
-            structured(&r)["outputTail"].as_str()
-        ),
+        (structured(&r)["status"].as_str(), structured(&r)["outputTail"].as_str()),
         (Some("completed"), Some("done\n"))
     );
-    assert!(
-        structured(&r)["reminder"].is_null(),
-        "no reminder once finished"
-    );
+    assert!(structured(&r)["reminder"].is_null(), "no reminder once finished");
 }
 
 #[test]
@@ -231,26 +158,16 @@ fn cancellation_kills_the_command_and_progress_is_reported() {
         json!({"progressToken": "p1"}),
     );
     assert_eq!(structured(&r)["stdout"], "1\n2\n3\n4\n");
-    let progress: Vec<Value> = c
-        .notifications()
-        .into_iter()
-        .filter(|n| n["method"] == "notifications/progress")
-        .collect();
+    let progress: Vec<Value> =
+        c.notifications().into_iter().filter(|n| n["method"] == "notifications/progress").collect();
     assert!(progress.len() >= 2, "{progress:?}");
-    assert!(
-        progress
-            .iter()
-            .all(|p| p["params"]["progressToken"] == "p1")
-    );
+    assert!(progress.iter().all(|p| p["params"]["progressToken"] == "p1"));
 
     // Cancel: the client abandons the request; the job is cancelled and its command killed.
     let file = sshd.scratch().join("mcp-cancelled");
     let id = c.send_request("tools/call", json!({"name": "task_exec", "arguments": {"alias": "web", "cmd": format!("sleep 2; touch {}", file.display())}}));
     std::thread::sleep(Duration::from_millis(500));
-    c.notify(
-        "notifications/cancelled",
-        json!({"requestId": id, "reason": "test"}),
-    );
+    c.notify("notifications/cancelled", json!({"requestId": id, "reason": "test"}));
     std::thread::sleep(Duration::from_millis(1000));
     let r = c.call("task_history", json!({"limit": 1}));
     let job = &structured(&r)["jobs"][0];
@@ -264,83 +181,33 @@ fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
     add_server(&mut c, &sshd, "web");
-    let r = c.request(
-        "tools/call",
-        json!({"name": "no_such_tool", "arguments": {}}),
-    );
-    assert!(
-        r["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("no_such_tool")
-            || r["error"].is_object(),
-        "{r}"
-    );
+    let r = c.request("tools/call", json!({"name": "no_such_tool", "arguments": {}}));
+    assert!(r["error"]["message"].as_str().unwrap().contains("no_such_tool") || r["error"].is_object(), "{r}");
     let r = c.call("task_exec", json!({"alias": "web"}));
     assert_eq!(
-        (
-            r["isError"].as_bool(),
-            structured(&r)["error"]["code"].as_str()
-        ),
+        (r["isError"].as_bool(), structured(&r)["error"]["code"].as_str()),
         (Some(true), Some("INVALID_ARGUMENT"))
     );
-    assert!(
-        structured(&r)["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("cmd"),
-        "missing argument named: {r}"
-    );
+    assert!(structured(&r)["error"]["message"].as_str().unwrap().contains("cmd"), "missing argument named: {r}");
     let r = c.call("task_exec", json!({"alias": "web", "cmd": 5}));
-    assert_eq!(
-        structured(&r)["error"]["code"],
-        "INVALID_ARGUMENT",
-        "wrong type: {r}"
-    );
-    let r = c.call(
-        "task_exec",
-        json!({"alias": "web", "cmd": "true", "bogus": 1}),
-    );
-    assert_eq!(
-        structured(&r)["error"]["code"],
-        "INVALID_ARGUMENT",
-        "unknown argument: {r}"
-    );
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT", "wrong type: {r}");
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "true", "bogus": 1}));
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT", "unknown argument: {r}");
     let r = c.call("task_exec", json!({"alias": "nope", "cmd": "true"}));
-    assert_eq!(
-        (
-            r["isError"].as_bool(),
-            structured(&r)["error"]["code"].as_str()
-        ),
-        (Some(true), Some("NOT_FOUND"))
-    );
+    assert_eq!((r["isError"].as_bool(), structured(&r)["error"]["code"].as_str()), (Some(true), Some("NOT_FOUND")));
     let r = c.call("task_status", json!({"id": "zzzzzzzzzzzzz"}));
     assert_eq!(structured(&r)["error"]["code"], "NOT_FOUND");
     let r = c.call("task_status", json!({"id": "bad"}));
     assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
-    let r = c.call(
-        "task_exec",
-        json!({"alias": "web", "cmd": "x".repeat(1 << 20)}),
-    );
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "x".repeat(1 << 20)}));
     assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
-    assert!(
-        structured(&r)["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("limit")
-    );
-    let r = c.call(
-        "task_exec",
-        json!({"alias": "web", "cmd": "printf 'ok\\377\\376'"}),
-    );
+    assert!(structured(&r)["error"]["message"].as_str().unwrap().contains("limit"));
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "printf 'ok\\377\\376'"}));
     assert_eq!(structured(&r)["stdout"], "ok\u{fffd}\u{fffd}");
     c.send_raw("this is not json\n");
     c.send_raw("{\"jsonrpc\":\"2.0\",\"id\":\n");
     let r = c.request("tools/list", json!({}));
-    assert!(
-        r["result"]["tools"].is_array(),
-        "still serving after malformed lines: {r}"
-    );
+    assert!(r["result"]["tools"].is_array(), "still serving after malformed lines: {r}");
 }
 
 #[test]
@@ -348,25 +215,15 @@ fn read_only_mode_and_command_policy_refuse_centrally() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
     add_server(&mut c, &sshd, "web");
-    std::fs::write(
-        c.data_dir().join("policy.toml"),
-        "deny = ['\\brm\\s+-rf\\b']\n",
-    )
-    .unwrap();
-    let r = c.call(
-        "task_exec",
-        json!({"alias": "web", "cmd": "rm -rf /tmp/nothing"}),
-    );
+    std::fs::write(c.data_dir().join("policy.toml"), "deny = ['\\brm\\s+-rf\\b']\n").unwrap();
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "rm -rf /tmp/nothing"}));
     assert_eq!(structured(&r)["error"]["code"], "POLICY_DENIED");
     drop(c);
 
     let mut ro = Client::start(&[("MCP_READONLY", "1")]);
     for (tool, args) in [
         ("task_exec", json!({"alias": "web", "cmd": "true"})),
-        (
-            "server_add",
-            json!({"alias": "x", "host": "h", "user": "u"}),
-        ),
+        ("server_add", json!({"alias": "x", "host": "h", "user": "u"})),
         ("server_remove", json!({"alias": "web"})),
         ("task_cancel", json!({"id": "zzzzzzzzzzzzz"})),
         ("task_retry", json!({"id": "zzzzzzzzzzzzz"})),
@@ -389,19 +246,12 @@ fn sequences_report_each_step() {
     );
     let s = structured(&r);
     assert_eq!(
-        (
-            r["isError"].as_bool(),
-            s["status"].as_str(),
-            s["exitCode"].as_u64()
-        ),
+        (r["isError"].as_bool(), s["status"].as_str(), s["exitCode"].as_u64()),
         (Some(true), Some("failed"), Some(4))
     );
     let steps = s["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 2, "stopped at the failing step: {r}");
-    assert_eq!(
-        (steps[0]["stdout"].as_str(), steps[1]["stderr"].as_str()),
-        (Some("one\n"), Some("two\n"))
-    );
+    assert_eq!((steps[0]["stdout"].as_str(), steps[1]["stderr"].as_str()), (Some("one\n"), Some("two\n")));
 
     let r = c.call(
         "task_exec_sequence",
@@ -410,22 +260,63 @@ fn sequences_report_each_step() {
     let s = structured(&r);
     assert_eq!(s["steps"].as_array().unwrap().len(), 2);
     assert_eq!(s["steps"][1]["stdout"], "after\n");
-    assert_eq!(
-        s["status"], "failed",
-        "a failed step is reported even when the sequence went on"
+    assert_eq!(s["status"], "failed", "a failed step is reported even when the sequence went on");
+
+    let r = c.call("task_exec_sequence", json!({"alias": "web", "commands": ["true", "echo ok"]}));
+    assert_eq!((r["isError"].as_bool(), structured(&r)["status"].as_str()), (Some(false), Some("completed")));
+    let r = c.call("task_exec_sequence", json!({"alias": "web", "commands": []}));
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
+}
+
+#[test]
+fn interactive_answers_prompts_and_never_shows_answers() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+    let cmd = r#"read -p "Proceed? [Y/n] " a; echo "a:$a"; read -p "Name: " n; echo "name:$n"; read -s -p "Password: " p; echo; echo "len:${#p}""#;
+    let r = c.call(
+        "task_exec_interactive",
+        json!({"alias": "web", "cmd": cmd, "autoRespond": true,
+               "responses": {"Name: ": "bob", "Password: ": {"answer": "Pw-Mcp-Heron-7", "max": 1}}}),
     );
+    let s = structured(&r);
+    assert_eq!(
+        (r["isError"].as_bool(), s["status"].as_str(), s["exitCode"].as_u64()),
+        (Some(false), Some("completed"), Some(0)),
+        "{r}"
+    );
+    let out = s["stdout"].as_str().unwrap();
+    assert!(out.contains("a:Y") || out.contains("a:y"), "{out}");
+    assert!(out.contains("name:bob") && out.contains("len:14"), "{out}");
+    let id = s["id"].as_str().unwrap().to_string();
 
     let r = c.call(
-        "task_exec_sequence",
-        json!({"alias": "web", "commands": ["true", "echo ok"]}),
+        "task_exec_interactive",
+        json!({"alias": "web", "cmd": "read -s -p 'Password: ' p", "autoRespond": true}),
     );
-    assert_eq!(
-        (r["isError"].as_bool(), structured(&r)["status"].as_str()),
-        (Some(false), Some("completed"))
-    );
-    let r = c.call(
-        "task_exec_sequence",
-        json!({"alias": "web", "commands": []}),
-    );
+    assert_eq!(structured(&r)["error"]["code"], "PROMPT_UNANSWERED", "{r}");
+    let r = c.call("task_exec_interactive", json!({"alias": "web", "cmd": "true", "responses": {"(bad": "x"}}));
     assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
+
+    let mut seen = vec![
+        c.call("task_status", json!({"id": id})),
+        c.call("task_history", json!({})),
+        c.call("task_logs", json!({"limit": 500})),
+        c.call("task_retry", json!({"id": id})),
+    ];
+    seen.extend(c.notifications());
+    for v in &seen {
+        assert!(!v.to_string().contains("Pw-Mcp-Heron-7"), "answer shown: {v}");
+    }
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            if e.path().is_dir() { walk(&e.path(), out) } else { out.push(e.path()) }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&c.data_dir(), &mut files);
+    for f in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert!(!text.contains("Pw-Mcp-Heron-7"), "answer leaked into {}", f.display());
+    }
 }

@@ -82,15 +82,7 @@ impl SshdBuilder {
         if is_root() {
             fs::create_dir_all("/run/sshd")?;
         }
-        let mut sshd = Sshd {
-            dir,
-            port: 0,
-            child: None,
-            user,
-            keys,
-            builder: self,
-            scratch,
-        };
+        let mut sshd = Sshd { dir, port: 0, child: None, user, keys, builder: self, scratch };
         sshd.generate_host_key()?;
         let mut last_err = None;
         for _ in 0..5 {
@@ -159,12 +151,8 @@ impl Sshd {
 
     /// The host public key, as `ssh-ed25519 AAAA…`.
     pub fn host_public_key(&self) -> String {
-        let text =
-            fs::read_to_string(self.dir.path().join("host_ed25519.pub")).expect("host key exists");
-        text.split_whitespace()
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" ")
+        let text = fs::read_to_string(self.dir.path().join("host_ed25519.pub")).expect("host key exists");
+        text.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
     }
 
     /// A `known_hosts` line for this daemon.
@@ -184,11 +172,7 @@ impl Sshd {
             let mut pids = descendants(child.id());
             pids.push(child.id());
             let args: Vec<String> = pids.iter().map(u32::to_string).collect();
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .args(&args)
-                .stderr(Stdio::null())
-                .status();
+            let _ = Command::new("kill").arg("-KILL").args(&args).stderr(Stdio::null()).status();
             let _ = child.wait();
         }
     }
@@ -223,14 +207,7 @@ impl Sshd {
         let mut c = Command::new("ssh");
         c.args(["-F", "/dev/null", "-p", &self.port.to_string(), "-i"])
             .arg(&self.keys.ed25519)
-            .args([
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=yes",
-            ])
+            .args(["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"])
             .arg("-o")
             .arg(format!("UserKnownHostsFile={}", kh.display()))
             .arg("-l")
@@ -267,10 +244,7 @@ impl Sshd {
         }
         let config_path = d.join("sshd_config");
         fs::write(&config_path, config)?;
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(d.join("sshd.log"))?;
+        let log = fs::OpenOptions::new().create(true).append(true).open(d.join("sshd.log"))?;
         let child = Command::new(sshd_path()?)
             .args(["-D", "-e", "-f"])
             .arg(&config_path)
@@ -285,25 +259,13 @@ impl Sshd {
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return Ok(());
             }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 self.child = None;
-                bail!(
-                    "sshd exited with {status} on port {}:\n{}",
-                    self.port,
-                    self.log()
-                );
+                bail!("sshd exited with {status} on port {}:\n{}", self.port, self.log());
             }
             if Instant::now() > deadline {
                 self.kill_all();
-                bail!(
-                    "sshd did not listen on port {} within 10 s:\n{}",
-                    self.port,
-                    self.log()
-                );
+                bail!("sshd did not listen on port {} within 10 s:\n{}", self.port, self.log());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -337,11 +299,7 @@ impl Agent {
             .stderr(Stdio::null())
             .spawn()
             .context("spawning ssh-agent")?;
-        let mut agent = Agent {
-            _dir: dir,
-            socket,
-            child,
-        };
+        let mut agent = Agent { _dir: dir, socket, child };
         let deadline = Instant::now() + Duration::from_secs(5);
         while !agent.socket.exists() {
             if Instant::now() > deadline {
@@ -391,11 +349,7 @@ pub fn sshd_path() -> Result<PathBuf> {
 pub fn is_root() -> bool {
     fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
         .unwrap_or(false)
 }
 
@@ -405,9 +359,7 @@ fn login_user() -> Result<String> {
         return Ok(String::from_utf8(out.stdout)?.trim().to_string());
     }
     static ONCE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
-    ONCE.get_or_init(|| ensure_test_user().map_err(|e| format!("{e:#}")))
-        .clone()
-        .map_err(anyhow::Error::msg)?;
+    ONCE.get_or_init(|| ensure_test_user().map_err(|e| format!("{e:#}"))).clone().map_err(anyhow::Error::msg)?;
     Ok(TEST_USER.to_string())
 }
 
@@ -415,30 +367,16 @@ fn login_user() -> Result<String> {
 /// test processes run in parallel).
 fn ensure_test_user() -> Result<()> {
     let _lock = machine_lock()?;
-    let exists = Command::new("id")
-        .arg(TEST_USER)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?
-        .success();
+    let exists = Command::new("id").arg(TEST_USER).stdout(Stdio::null()).stderr(Stdio::null()).status()?.success();
     if !exists {
-        let st = Command::new("useradd")
-            .args(["-m", "-s", "/bin/bash", "-p", "*", TEST_USER])
-            .status()?;
+        let st = Command::new("useradd").args(["-m", "-s", "/bin/bash", "-p", "*", TEST_USER]).status()?;
         if !st.success() {
             bail!("useradd {TEST_USER} failed");
         }
     }
-    let mut child = Command::new("chpasswd")
-        .stdin(Stdio::piped())
-        .spawn()
-        .context("chpasswd")?;
+    let mut child = Command::new("chpasswd").stdin(Stdio::piped()).spawn().context("chpasswd")?;
     use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(format!("{TEST_USER}:{TEST_PASSWORD}\n").as_bytes())?;
+    child.stdin.take().expect("piped").write_all(format!("{TEST_USER}:{TEST_PASSWORD}\n").as_bytes())?;
     if !child.wait()?.success() {
         bail!("chpasswd for {TEST_USER} failed");
     }
@@ -447,15 +385,11 @@ fn ensure_test_user() -> Result<()> {
 
 fn client_keys() -> Result<&'static ClientKeys> {
     static KEYS: OnceLock<std::result::Result<ClientKeys, String>> = OnceLock::new();
-    KEYS.get_or_init(|| make_client_keys().map_err(|e| format!("{e:#}")))
-        .as_ref()
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    KEYS.get_or_init(|| make_client_keys().map_err(|e| format!("{e:#}"))).as_ref().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn make_client_keys() -> Result<ClientKeys> {
-    let uid = fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
-        .unwrap_or(0);
+    let uid = fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("sshdeck-testkit-keys-{uid}-v1"));
     let keys = ClientKeys {
         ed25519: dir.join("id_ed25519"),
@@ -482,29 +416,13 @@ fn make_client_keys() -> Result<ClientKeys> {
 
 fn keygen(path: &Path, kind: &str, passphrase: &str) -> Result<()> {
     let mut c = Command::new("ssh-keygen");
-    c.args([
-        "-q",
-        "-t",
-        kind,
-        "-N",
-        passphrase,
-        "-C",
-        "sshdeck-test",
-        "-f",
-    ])
-    .arg(path);
+    c.args(["-q", "-t", kind, "-N", passphrase, "-C", "sshdeck-test", "-f"]).arg(path);
     if kind == "rsa" {
         c.args(["-b", "3072"]);
     }
-    let out = c
-        .stdin(Stdio::null())
-        .output()
-        .context("running ssh-keygen")?;
+    let out = c.stdin(Stdio::null()).output().context("running ssh-keygen")?;
     if !out.status.success() {
-        bail!(
-            "ssh-keygen -t {kind} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("ssh-keygen -t {kind} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     Ok(())
 }
@@ -533,10 +451,7 @@ fn descendants(pid: u32) -> Vec<u32> {
                 continue;
             };
             let mut stat = String::new();
-            if fs::File::open(e.path().join("stat"))
-                .and_then(|mut f| f.read_to_string(&mut stat))
-                .is_err()
-            {
+            if fs::File::open(e.path().join("stat")).and_then(|mut f| f.read_to_string(&mut stat)).is_err() {
                 continue;
             }
             // Field 4 (ppid) follows the parenthesised command name, which may contain spaces.

@@ -30,11 +30,7 @@ pub fn spawn(args: &[String], json: bool) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     if let Some(id) = v["id"].as_str() {
         if json {
-            writeln!(
-                out,
-                "{}",
-                json!({"ok": true, "id": id, "status": "running"})
-            )?;
+            writeln!(out, "{}", json!({"ok": true, "id": id, "status": "running"}))?;
         } else {
             writeln!(out, "{id}")?;
         }
@@ -43,11 +39,7 @@ pub fn spawn(args: &[String], json: bool) -> Result<i32> {
     let code = v["error"]["code"].as_str().unwrap_or("INTERNAL");
     let message = v["error"]["message"].as_str().unwrap_or("unknown error");
     if json {
-        writeln!(
-            out,
-            "{}",
-            json!({"ok": false, "error": {"code": code, "message": message}})
-        )?;
+        writeln!(out, "{}", json!({"ok": false, "error": {"code": code, "message": message}}))?;
     } else {
         writeln!(std::io::stderr(), "error[{code}]: {message}")?;
     }

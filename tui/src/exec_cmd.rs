@@ -22,18 +22,9 @@ enum Start<'a> {
 
 pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
     let command = args.command.join(" ");
-    let timeout_ms = args
-        .timeout
-        .as_deref()
-        .map(parse_duration)
-        .transpose()?
-        .map(|d| d.as_millis() as u64);
+    let timeout_ms = args.timeout.as_deref().map(parse_duration).transpose()?.map(|d| d.as_millis() as u64);
     if args.detach {
-        let mut child_args = vec![
-            "exec".to_string(),
-            args.alias.clone(),
-            "--detached-child".into(),
-        ];
+        let mut child_args = vec!["exec".to_string(), args.alias.clone(), "--detached-child".into()];
         if let Some(t) = &args.timeout {
             child_args.extend(["--timeout".into(), t.clone()]);
         }
@@ -41,31 +32,14 @@ pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
         child_args.extend(args.command.iter().cloned());
         return crate::detach::spawn(&child_args, args.json);
     }
-    let spec = JobSpec::Exec {
-        command,
-        timeout_ms,
-    };
-    run(
-        deck,
-        Start::Exec {
-            alias: &args.alias,
-            spec,
-        },
-        args.json,
-        args.detached_child,
-    )
-    .await
+    let spec = JobSpec::Exec { command, timeout_ms };
+    run(deck, Start::Exec { alias: &args.alias, spec }, args.json, args.detached_child).await
 }
 
 pub async fn retry(deck: &Deck, args: RetryArgs) -> Result<i32> {
     let id = JobId::parse(&args.id)?;
     if args.detach {
-        let child_args = vec![
-            "jobs".into(),
-            "retry".into(),
-            id.to_string(),
-            "--detached-child".into(),
-        ];
+        let child_args = vec!["jobs".into(), "retry".into(), id.to_string(), "--detached-child".into()];
         return crate::detach::spawn(&child_args, args.json);
     }
     run(deck, Start::Retry(id), args.json, args.detached_child).await
@@ -90,9 +64,7 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
                 return;
             }
             let _ = match s {
-                Stream::Stdout => std::io::stdout()
-                    .write_all(data)
-                    .and_then(|_| std::io::stdout().flush()),
+                Stream::Stdout => std::io::stdout().write_all(data).and_then(|_| std::io::stdout().flush()),
                 Stream::Stderr => std::io::stderr().write_all(data),
             };
         }))
@@ -102,12 +74,7 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
         Start::Retry(id) => deck.retry(&id, "cli", sink),
     };
     if detached_child {
-        crate::detach::report(
-            submitted
-                .as_ref()
-                .map(|j| j.id.to_string())
-                .map_err(|e| (e.code(), e.to_string())),
-        );
+        crate::detach::report(submitted.as_ref().map(|j| j.id.to_string()).map_err(|e| (e.code(), e.to_string())));
         let job = submitted?;
         deck.wait(&job.id, None).await?;
         return Ok(0);

@@ -60,12 +60,7 @@ pub async fn run(deck: &Deck, cmd: JobsCommand) -> Result<i32> {
                     json!({"ok": true, "id": job.id, "status": job.status, "already_finished": already})
                 )?;
             } else if already {
-                writeln!(
-                    out,
-                    "job {} already finished ({})",
-                    job.id,
-                    job.status.as_str()
-                )?;
+                writeln!(out, "job {} already finished ({})", job.id, job.status.as_str())?;
             } else {
                 writeln!(
                     out,
@@ -97,11 +92,7 @@ pub async fn run(deck: &Deck, cmd: JobsCommand) -> Result<i32> {
 
 fn list(deck: &Deck, a: ListArgs, out: &mut impl Write) -> Result<()> {
     let filter = Filter {
-        statuses: a
-            .status
-            .iter()
-            .map(|s| JobStatus::parse(s))
-            .collect::<Result<_, _>>()?,
+        statuses: a.status.iter().map(|s| JobStatus::parse(s)).collect::<Result<_, _>>()?,
         alias: a.alias,
         kind: a.kind.as_deref().map(JobKind::parse).transpose()?,
         offset: a.offset,
@@ -116,19 +107,9 @@ fn list(deck: &Deck, a: ListArgs, out: &mut impl Write) -> Result<()> {
         writeln!(out, "no jobs")?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "{:<13}  {:<9}  {:<12}  {:<20}  {:>9}  COMMAND",
-        "ID", "STATUS", "ALIAS", "CREATED", "DURATION"
-    )?;
+    writeln!(out, "{:<13}  {:<9}  {:<12}  {:<20}  {:>9}  COMMAND", "ID", "STATUS", "ALIAS", "CREATED", "DURATION")?;
     for j in &page.jobs {
-        let cmd: String = j
-            .spec
-            .summary()
-            .replace('\n', " ")
-            .chars()
-            .take(60)
-            .collect();
+        let cmd: String = j.spec.summary().replace('\n', " ").chars().take(60).collect();
         writeln!(
             out,
             "{:<13}  {:<9}  {:<12}  {:<20}  {:>9}  {cmd}",
@@ -140,13 +121,7 @@ fn list(deck: &Deck, a: ListArgs, out: &mut impl Write) -> Result<()> {
         )?;
     }
     if page.total > page.offset + page.jobs.len() {
-        writeln!(
-            out,
-            "({} of {}; --offset {} for more)",
-            page.jobs.len(),
-            page.total,
-            page.offset + page.jobs.len()
-        )?;
+        writeln!(out, "({} of {}; --offset {} for more)", page.jobs.len(), page.total, page.offset + page.jobs.len())?;
     }
     Ok(())
 }
@@ -156,26 +131,14 @@ fn duration(j: &Job) -> String {
         (Some(r), _) if j.status != JobStatus::Crashed => {
             format!("{:.2}s", r.duration_ms as f64 / 1000.0)
         }
-        (None, Some(start)) => format!(
-            "{:.0}s+",
-            sshdeck_core::jobs::now_ms().saturating_sub(start) as f64 / 1000.0
-        ),
+        (None, Some(start)) => format!("{:.0}s+", sshdeck_core::jobs::now_ms().saturating_sub(start) as f64 / 1000.0),
         _ => "-".into(),
     }
 }
 
 fn show(j: &Job, tail: &str, out: &mut impl Write) -> Result<()> {
     writeln!(out, "job       {}", j.id)?;
-    writeln!(
-        out,
-        "status    {}{}",
-        j.status.as_str(),
-        if j.cancel_requested {
-            " (cancel requested)"
-        } else {
-            ""
-        }
-    )?;
+    writeln!(out, "status    {}{}", j.status.as_str(), if j.cancel_requested { " (cancel requested)" } else { "" })?;
     writeln!(out, "kind      {}", j.kind.as_str())?;
     writeln!(out, "target    {}", j.targets.join(", "))?;
     writeln!(out, "command   {}", j.spec.summary())?;

@@ -34,8 +34,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             report::print_error(&e, json);
-            e.downcast_ref::<sshdeck_core::Error>()
-                .map_or(report::EXIT_ERROR, report::exit_code)
+            e.downcast_ref::<sshdeck_core::Error>().map_or(report::EXIT_ERROR, report::exit_code)
         }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(255))
@@ -44,18 +43,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     let Some(command) = cli.command else {
         let mut err = std::io::stderr();
-        writeln!(
-            err,
-            "The interactive console is not built yet; use a subcommand.\n"
-        )?;
+        writeln!(err, "The interactive console is not built yet; use a subcommand.\n")?;
         Cli::command().write_help(&mut err)?;
         return Ok(2);
     };
     let settings = Settings::load()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let deck = Deck::open(settings, "sshdeck")?;
         let _log = sshdeck_core::logging::init(deck.settings(), deck.data_dir(), "sshdeck")?;
@@ -84,10 +77,7 @@ fn print_settings(deck: &Deck) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "data dir: {}", deck.data_dir().root().display())?;
     writeln!(out, "{:#?}", deck.settings())?;
-    writeln!(
-        out,
-        "\nvariables (environment > ./.env > config.toml > default):"
-    )?;
+    writeln!(out, "\nvariables (environment > ./.env > config.toml > default):")?;
     for (name, default, meaning) in SETTINGS {
         writeln!(out, "  {name:<32} default {default:<12} {meaning}")?;
     }

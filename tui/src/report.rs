@@ -47,12 +47,8 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, Error> {
         (s, 1.0)
     };
     match num.trim().parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() && v * scale < 1e9 => {
-            Ok(std::time::Duration::from_secs_f64(v * scale))
-        }
-        _ => Err(Error::InvalidArgument(format!(
-            "timeout {s:?}: expected a positive number of seconds, or 500ms, 2m"
-        ))),
+        Ok(v) if v > 0.0 && v.is_finite() && v * scale < 1e9 => Ok(std::time::Duration::from_secs_f64(v * scale)),
+        _ => Err(Error::InvalidArgument(format!("timeout {s:?}: expected a positive number of seconds, or 500ms, 2m"))),
     }
 }
 

@@ -7,8 +7,7 @@ use sshdeck_core::Deck;
 use sshdeck_core::data_dir::{expand_tilde, home_dir};
 use sshdeck_core::secret::Secret;
 use sshdeck_core::servers::{
-    Added, HostKeyPolicy, ImportReport, ServerConfig, ServerSummary, parse_node_servers_json,
-    parse_ssh_config,
+    Added, HostKeyPolicy, ImportReport, ServerConfig, ServerSummary, parse_node_servers_json, parse_ssh_config,
 };
 
 use crate::cli::{AddArgs, ServersCommand};
@@ -23,11 +22,9 @@ pub fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
             if let Some(k) = &config.key_path
                 && !k.exists()
             {
-                return Err(sshdeck_core::Error::InvalidArgument(format!(
-                    "key file {} does not exist",
-                    k.display()
-                ))
-                .into());
+                return Err(
+                    sshdeck_core::Error::InvalidArgument(format!("key file {} does not exist", k.display())).into()
+                );
             }
             let what = match deck.add_server(&alias, config, force)? {
                 Added::Created => "added",
@@ -36,12 +33,7 @@ pub fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
             writeln!(out, "{what} {alias}")?;
         }
         ServersCommand::List { json } => {
-            let list: Vec<ServerSummary> = deck
-                .registry()
-                .list()?
-                .iter()
-                .map(ServerSummary::from)
-                .collect();
+            let list: Vec<ServerSummary> = deck.registry().list()?.iter().map(ServerSummary::from).collect();
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
             } else {
@@ -84,8 +76,7 @@ pub fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
 
 fn config_from(a: AddArgs) -> Result<ServerConfig> {
     let secret_from_env = |var: &str| -> Result<Secret> {
-        let v =
-            std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?;
+        let v = std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?;
         Ok(Secret::new(v))
     };
     let password = if a.password_stdin {
@@ -100,11 +91,7 @@ fn config_from(a: AddArgs) -> Result<ServerConfig> {
         user: a.user,
         port: a.port,
         key_path: a.key_path.map(|k| expand_tilde(&k.to_string_lossy())),
-        passphrase: a
-            .passphrase_env
-            .as_deref()
-            .map(secret_from_env)
-            .transpose()?,
+        passphrase: a.passphrase_env.as_deref().map(secret_from_env).transpose()?,
         password,
         agent: a.agent,
         host_key_policy: HostKeyPolicy::parse(&a.host_key_policy)?,
@@ -115,10 +102,7 @@ fn config_from(a: AddArgs) -> Result<ServerConfig> {
 
 fn print_table(out: &mut impl Write, list: &[ServerSummary]) -> Result<()> {
     if list.is_empty() {
-        writeln!(
-            out,
-            "no servers registered (add one with `sshdeck servers add`)"
-        )?;
+        writeln!(out, "no servers registered (add one with `sshdeck servers add`)")?;
         return Ok(());
     }
     let rows: Vec<[String; 6]> = list
@@ -142,24 +126,14 @@ fn print_table(out: &mut impl Write, list: &[ServerSummary]) -> Result<()> {
         }
     }
     for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let line: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
         writeln!(out, "{}", line.join("  ").trim_end())?;
     }
     Ok(())
 }
 
 fn print_report(out: &mut impl Write, r: &ImportReport) -> Result<()> {
-    writeln!(
-        out,
-        "added {}, replaced {}, skipped {}",
-        r.added.len(),
-        r.replaced.len(),
-        r.skipped.len()
-    )?;
+    writeln!(out, "added {}, replaced {}, skipped {}", r.added.len(), r.replaced.len(), r.skipped.len())?;
     for a in &r.added {
         writeln!(out, "  + {a}")?;
     }

@@ -13,10 +13,7 @@ struct Cli {
 
 impl Cli {
     fn new() -> Cli {
-        Cli {
-            data: tempfile::tempdir().unwrap(),
-            cwd: tempfile::tempdir().unwrap(),
-        }
+        Cli { data: tempfile::tempdir().unwrap(), cwd: tempfile::tempdir().unwrap() }
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
@@ -60,31 +57,19 @@ fn text(b: &[u8]) -> String {
 #[test]
 fn servers_add_list_remove() {
     let cli = Cli::new();
-    let out = cli.run(&[
-        "servers", "add", "web1", "--host", "10.0.0.5", "--user", "deploy", "--tag", "web",
-        "--port", "2222",
-    ]);
+    let out = cli
+        .run(&["servers", "add", "web1", "--host", "10.0.0.5", "--user", "deploy", "--tag", "web", "--port", "2222"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = cli.run(&["servers", "list"]);
     let listing = text(&out.stdout);
-    assert!(
-        listing.contains("web1") && listing.contains("deploy@10.0.0.5:2222"),
-        "{listing}"
-    );
+    assert!(listing.contains("web1") && listing.contains("deploy@10.0.0.5:2222"), "{listing}");
 
     let out = cli.run(&["servers", "add", "web1", "--host", "h", "--user", "u"]);
     assert_eq!(out.status.code(), Some(255));
-    assert!(
-        text(&out.stderr).starts_with("error[ALREADY_EXISTS]"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).starts_with("error[ALREADY_EXISTS]"), "{}", text(&out.stderr));
 
     let out = cli.run(&["servers", "add", "bad alias", "--host", "h", "--user", "u"]);
-    assert!(
-        text(&out.stderr).starts_with("error[INVALID_ARGUMENT]")
-            && text(&out.stderr).contains("alias")
-    );
+    assert!(text(&out.stderr).starts_with("error[INVALID_ARGUMENT]") && text(&out.stderr).contains("alias"));
 
     let out = cli.run(&["servers", "list", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -93,14 +78,8 @@ fn servers_add_list_remove() {
 
     assert!(cli.run(&["servers", "remove", "web1"]).status.success());
     let out = cli.run(&["servers", "remove", "web1"]);
-    assert!(
-        text(&out.stderr).starts_with("error[NOT_FOUND]"),
-        "{}",
-        text(&out.stderr)
-    );
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(cli.data.path()).unwrap().permissions(),
-    );
+    assert!(text(&out.stderr).starts_with("error[NOT_FOUND]"), "{}", text(&out.stderr));
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(cli.data.path()).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o700);
 }
 
@@ -108,38 +87,24 @@ fn servers_add_list_remove() {
 fn imports_ssh_config_and_node_json() {
     let cli = Cli::new();
     let cfg = cli.cwd.path().join("ssh_config");
-    std::fs::write(
-        &cfg,
-        "Host web1\n  HostName 10.1.0.11\n  User ops\n  Port 2200\n\nHost *\n  User fallback\n",
-    )
-    .unwrap();
-    let out = cli.run(&[
-        "servers",
-        "import-ssh-config",
-        "--file",
-        cfg.to_str().unwrap(),
-    ]);
-    assert!(
-        text(&out.stdout).contains("added 1"),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    std::fs::write(&cfg, "Host web1\n  HostName 10.1.0.11\n  User ops\n  Port 2200\n\nHost *\n  User fallback\n")
+        .unwrap();
+    let out = cli.run(&["servers", "import-ssh-config", "--file", cfg.to_str().unwrap()]);
+    assert!(text(&out.stdout).contains("added 1"), "{}{}", text(&out.stdout), text(&out.stderr));
 
     let json = cli.cwd.path().join("servers.json");
-    std::fs::write(&json, r#"{"prod_vps":{"host":"192.0.2.10","user":"admin","password":"Node-Pass-77"},"web1":{"host":"h","user":"u"}}"#).unwrap();
+    std::fs::write(
+        &json,
+        r#"{"prod_vps":{"host":"192.0.2.10","user":"admin","password":"Node-Pass-77"},"web1":{"host":"h","user":"u"}}"#,
+    )
+    .unwrap();
     let out = cli.run(&["servers", "import-json", json.to_str().unwrap()]);
     let report = text(&out.stdout);
-    assert!(
-        report.contains("added 1") && report.contains("skipped 1") && report.contains("web1"),
-        "{report}"
-    );
+    assert!(report.contains("added 1") && report.contains("skipped 1") && report.contains("web1"), "{report}");
     let out = cli.run(&["servers", "list", "--json"]);
     let listing = text(&out.stdout);
     assert!(
-        listing.contains("\"prod_vps\"")
-            && listing.contains("10.1.0.11")
-            && listing.contains("\"auth\": \"password\"")
+        listing.contains("\"prod_vps\"") && listing.contains("10.1.0.11") && listing.contains("\"auth\": \"password\"")
     );
     assert!(!listing.contains("Node-Pass-77"), "{listing}");
 }
@@ -149,15 +114,7 @@ fn exec_streams_output_and_returns_the_exit_code() {
     let sshd = Sshd::start().unwrap();
     let cli = Cli::new();
     cli.add_key_server("t", &sshd);
-    let out = cli.run(&[
-        "exec",
-        "t",
-        "--",
-        "echo",
-        "to-out;",
-        "echo to-err >&2;",
-        "exit 7",
-    ]);
+    let out = cli.run(&["exec", "t", "--", "echo", "to-out;", "echo to-err >&2;", "exit 7"]);
     assert_eq!(out.status.code(), Some(7));
     assert_eq!(text(&out.stdout), "to-out\n");
     assert_eq!(text(&out.stderr), "to-err\n");
@@ -165,14 +122,7 @@ fn exec_streams_output_and_returns_the_exit_code() {
     let out = cli.run(&["exec", "t", "--json", "--", "printf hi; exit 3"]);
     assert_eq!(out.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (
-            v["ok"].as_bool(),
-            v["exit_code"].as_u64(),
-            v["stdout"].as_str()
-        ),
-        (Some(false), Some(3), Some("hi"))
-    );
+    assert_eq!((v["ok"].as_bool(), v["exit_code"].as_u64(), v["stdout"].as_str()), (Some(false), Some(3), Some("hi")));
     assert_eq!(v["status"], "failed");
     assert_eq!(v["id"].as_str().map(str::len), Some(13));
 
@@ -180,11 +130,7 @@ fn exec_streams_output_and_returns_the_exit_code() {
     let cmd = format!("sleep 3; touch {}", file.display());
     let out = cli.run(&["exec", "t", "--timeout", "1", "--", &cmd]);
     assert_eq!(out.status.code(), Some(124));
-    assert!(
-        text(&out.stderr).starts_with("error[COMMAND_TIMEOUT]"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).starts_with("error[COMMAND_TIMEOUT]"), "{}", text(&out.stderr));
     std::thread::sleep(std::time::Duration::from_millis(3500));
     assert!(!file.exists());
 
@@ -198,9 +144,7 @@ fn files_except_registry(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for e in walk(dir) {
         if e.file_name().is_some_and(|n| n == "servers.json") {
-            let mode = std::os::unix::fs::PermissionsExt::mode(
-                &std::fs::metadata(&e).unwrap().permissions(),
-            );
+            let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&e).unwrap().permissions());
             assert_eq!(mode & 0o777, 0o600);
             continue;
         }
@@ -224,9 +168,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn no_secret_in_output_errors_or_logs() {
     let sshd = Sshd::builder().password_auth().start().unwrap();
-    let password = sshd
-        .password()
-        .expect("password tests need the harness to run as root (as CI does)");
+    let password = sshd.password().expect("password tests need the harness to run as root (as CI does)");
     let cli = Cli::new();
     let port = sshd.port().to_string();
     let wrong_pw = "Wrong-Pass-Zebra-91";
@@ -234,17 +176,7 @@ fn no_secret_in_output_errors_or_logs() {
     let enc = sshd.keys().encrypted.display().to_string();
     let trace = [("LOG_LEVEL", "trace"), ("MCP_DEBUG", "true")];
     let add = |alias: &str, extra: &[&str], env: &[(&str, &str)]| {
-        let mut args = vec![
-            "servers",
-            "add",
-            alias,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--user",
-            sshd.user(),
-        ];
+        let mut args = vec!["servers", "add", alias, "--host", "127.0.0.1", "--port", &port, "--user", sshd.user()];
         args.extend_from_slice(extra);
         let mut c = cli.cmd(&args);
         c.envs(env.iter().copied()).envs(trace);
@@ -255,16 +187,8 @@ fn no_secret_in_output_errors_or_logs() {
     let mut outputs = vec![
         add("good", &["--password-env", "PW"], &[("PW", password)]),
         add("badpw", &["--password-env", "PW"], &[("PW", wrong_pw)]),
-        add(
-            "goodkey",
-            &["--key", &enc, "--passphrase-env", "PP"],
-            &[("PP", KEY_PASSPHRASE)],
-        ),
-        add(
-            "badkey",
-            &["--key", &enc, "--passphrase-env", "PP"],
-            &[("PP", wrong_phrase)],
-        ),
+        add("goodkey", &["--key", &enc, "--passphrase-env", "PP"], &[("PP", KEY_PASSPHRASE)]),
+        add("badkey", &["--key", &enc, "--passphrase-env", "PP"], &[("PP", wrong_phrase)]),
     ];
     let mut c = cli.cmd(&[
         "servers",
@@ -278,24 +202,12 @@ fn no_secret_in_output_errors_or_logs() {
         sshd.user(),
         "--password-stdin",
     ]);
-    c.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
-    std::io::Write::write_all(
-        &mut child.stdin.take().unwrap(),
-        format!("{password}\n").as_bytes(),
-    )
-    .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{password}\n").as_bytes()).unwrap();
     outputs.push(child.wait_with_output().unwrap());
 
-    for (alias, want) in [
-        ("good", 0),
-        ("stdin", 0),
-        ("goodkey", 0),
-        ("badpw", 255),
-        ("badkey", 255),
-    ] {
+    for (alias, want) in [("good", 0), ("stdin", 0), ("goodkey", 0), ("badpw", 255), ("badkey", 255)] {
         for json in [false, true] {
             let mut args = vec!["exec", alias];
             if json {
@@ -305,12 +217,7 @@ fn no_secret_in_output_errors_or_logs() {
             let mut c = cli.cmd(&args);
             c.envs(trace);
             let out = c.output().unwrap();
-            assert_eq!(
-                out.status.code(),
-                Some(want),
-                "{alias}: {}",
-                text(&out.stderr)
-            );
+            assert_eq!(out.status.code(), Some(want), "{alias}: {}", text(&out.stderr));
             outputs.push(out);
         }
     }
@@ -319,26 +226,13 @@ fn no_secret_in_output_errors_or_logs() {
     outputs.push(cli.run(&["settings"]));
 
     let registry = std::fs::read_to_string(cli.data.path().join("servers.json")).unwrap();
-    assert!(
-        registry.contains(wrong_pw),
-        "the registry itself keeps the secret (0600)"
-    );
+    assert!(registry.contains(wrong_pw), "the registry itself keeps the secret (0600)");
     let logs = files_except_registry(cli.data.path());
-    assert!(
-        logs.iter()
-            .any(|(p, t)| p.contains("logs") && t.contains("AUTH_FAILED")),
-        "logs were written: {logs:?}"
-    );
-    assert!(
-        logs.iter().any(|(p, _)| p.ends_with("journal.jsonl")),
-        "the journal is searched too"
-    );
+    assert!(logs.iter().any(|(p, t)| p.contains("logs") && t.contains("AUTH_FAILED")), "logs were written: {logs:?}");
+    assert!(logs.iter().any(|(p, _)| p.ends_with("journal.jsonl")), "the journal is searched too");
     for secret in [password, wrong_pw, KEY_PASSPHRASE, wrong_phrase] {
         for o in &outputs {
-            assert!(
-                !text(&o.stdout).contains(secret) && !text(&o.stderr).contains(secret),
-                "secret leaked in output"
-            );
+            assert!(!text(&o.stdout).contains(secret) && !text(&o.stderr).contains(secret), "secret leaked in output");
         }
         for (path, content) in &logs {
             assert!(!content.contains(secret), "secret leaked into {path}");
@@ -347,8 +241,7 @@ fn no_secret_in_output_errors_or_logs() {
 }
 
 fn json_of(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
 }
 
 fn wait_status(cli: &Cli, id: &str, want: &str) -> serde_json::Value {
@@ -369,13 +262,7 @@ fn detached_jobs_can_be_followed_cancelled_and_retried() {
     cli.add_key_server("t", &sshd);
 
     // --detach returns at once with an id; the job goes on in a background sshdeck.
-    let out = cli.run(&[
-        "exec",
-        "t",
-        "--detach",
-        "--",
-        "for i in 1 2 3; do echo line$i; sleep 0.3; done",
-    ]);
+    let out = cli.run(&["exec", "t", "--detach", "--", "for i in 1 2 3; do echo line$i; sleep 0.3; done"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let id = text(&out.stdout).trim().to_string();
     assert_eq!(id.len(), 13, "{id:?}");
@@ -388,9 +275,7 @@ fn detached_jobs_can_be_followed_cancelled_and_retried() {
     // Cancel from this process a job run by the background one: the remote command dies.
     let file = sshd.scratch().join("cli-cancelled");
     let cmd = format!("sleep 3; touch {}", file.display());
-    let id = text(&cli.run(&["exec", "t", "--detach", "--", &cmd]).stdout)
-        .trim()
-        .to_string();
+    let id = text(&cli.run(&["exec", "t", "--detach", "--", &cmd]).stdout).trim().to_string();
     wait_status(&cli, &id, "running");
     let out = cli.run(&["jobs", "cancel", &id, "--json"]);
     assert_eq!(json_of(&out)["ok"], true);
@@ -402,16 +287,9 @@ fn detached_jobs_can_be_followed_cancelled_and_retried() {
     let failing = cli.run(&["exec", "t", "--json", "--", "echo try; exit 5"]);
     let first = json_of(&failing)["id"].as_str().unwrap().to_string();
     let out = cli.run(&["jobs", "retry", &first]);
-    assert_eq!(
-        (out.status.code(), text(&out.stdout)),
-        (Some(5), "try\n".to_string())
-    );
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(5), "try\n".to_string()));
     let out = cli.run(&["jobs", "retry", &first]);
-    assert!(
-        text(&out.stderr).starts_with("error[ALREADY_RETRIED]"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).starts_with("error[ALREADY_RETRIED]"), "{}", text(&out.stderr));
     let shown = json_of(&cli.run(&["jobs", "show", &first, "--json"]));
     assert!(shown["job"]["retried_by"].is_string());
 
@@ -421,15 +299,7 @@ fn detached_jobs_can_be_followed_cancelled_and_retried() {
     assert_eq!(stats["by_status"]["completed"], 1);
     assert_eq!(stats["by_status"]["cancelled"], 1);
     let out = cli.run(&["jobs", "show", "zzzzzzzzzzzzz"]);
-    assert!(
-        text(&out.stderr).starts_with("error[NOT_FOUND]"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).starts_with("error[NOT_FOUND]"), "{}", text(&out.stderr));
     let out = cli.run(&["jobs", "show", "nope"]);
-    assert!(
-        text(&out.stderr).starts_with("error[INVALID_ARGUMENT]"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).starts_with("error[INVALID_ARGUMENT]"), "{}", text(&out.stderr));
 }

@@ -1,5 +1,6 @@
 //! Running one accepted job: its steps (one for `exec`), attempts, output file, outcome.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -7,40 +8,49 @@ use tokio::sync::watch;
 use super::{Deck, OutputSink};
 use crate::error::Error;
 use crate::exec::{ExecOptions, ExecOutput};
+use crate::interact::{Interaction, Rule};
 use crate::jobs::output::OutputWriter;
 use crate::jobs::{Job, JobResult, JobSpec, JobStatus, StepResult};
+use crate::secret::Secret;
 
 /// First backoff before an automatic retry; doubles each time.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
-/// What one step is: command, timeout, whether a failure stops the job.
+/// What one step is: command, timeout, whether a failure stops the job, prompts to answer.
 struct StepPlan {
     command: String,
     timeout_ms: Option<u64>,
     continue_on_error: bool,
+    interaction: Option<Arc<Mutex<Interaction>>>,
 }
 
-fn plan(spec: &JobSpec) -> Vec<StepPlan> {
+fn plan(spec: &JobSpec, answers: Vec<Secret>, default_interactive_ms: u64) -> Vec<StepPlan> {
     match spec {
-        JobSpec::Exec {
-            command,
-            timeout_ms,
-        } => {
+        JobSpec::Exec { command, timeout_ms } => {
             vec![StepPlan {
                 command: command.clone(),
                 timeout_ms: *timeout_ms,
                 continue_on_error: false,
+                interaction: None,
             }]
         }
-        JobSpec::Sequence {
-            steps,
-            continue_on_error,
-        } => steps
+        JobSpec::Interactive { command, timeout_ms, prompts, auto_respond } => {
+            // Patterns were checked before the job was accepted.
+            let rules = prompts.iter().zip(answers).filter_map(|(p, a)| Rule::new(&p.pattern, a, p.max).ok()).collect();
+            vec![StepPlan {
+                command: command.clone(),
+                timeout_ms: Some(timeout_ms.unwrap_or(default_interactive_ms)),
+                continue_on_error: false,
+                interaction: Some(Arc::new(Mutex::new(Interaction::new(rules, *auto_respond)))),
+            }]
+        }
+        JobSpec::Sequence { steps, continue_on_error } => steps
             .iter()
             .map(|s| StepPlan {
                 command: s.command.clone(),
                 timeout_ms: s.timeout_ms,
                 continue_on_error: s.continue_on_error.unwrap_or(*continue_on_error),
+                interaction: None,
             })
             .collect(),
     }
@@ -51,11 +61,12 @@ pub(super) async fn run_job(
     job: Job,
     cancel: watch::Receiver<bool>,
     mut sink: Option<OutputSink>,
+    answers: Vec<Secret>,
 ) {
     let jobs = deck.jobs().clone();
     let id = job.id.clone();
     let alias = job.targets.first().cloned().unwrap_or_default();
-    let steps = plan(&job.spec);
+    let steps = plan(&job.spec, answers, deck.settings().interactive_cmd_timeout.as_millis() as u64);
     let is_sequence = matches!(job.spec, JobSpec::Sequence { .. });
     let mut writer = match OutputWriter::create(jobs.output_path(&id), jobs.limits().output_limit) {
         Ok(w) => Some(w),
@@ -73,15 +84,14 @@ pub(super) async fn run_job(
         outcomes.clear();
         for (index, step) in steps.iter().enumerate() {
             if is_sequence && let Some(w) = writer.as_mut() {
-                w.write(
-                    format!("[step {}/{}] $ {}\n", index + 1, steps.len(), step.command).as_bytes(),
-                );
+                w.write(format!("[step {}/{}] $ {}\n", index + 1, steps.len(), step.command).as_bytes());
             }
             let mut opts: ExecOptions = deck.exec_options();
             if let Some(ms) = step.timeout_ms {
                 opts.timeout = Some(Duration::from_millis(ms));
             }
             opts.cancel = Some(cancel.clone());
+            opts.interaction = step.interaction.clone();
             let mut on_output = |s, d: &[u8]| {
                 if let Some(w) = writer.as_mut() {
                     w.write(d);
@@ -160,10 +170,7 @@ fn succeeded(r: &Result<ExecOutput, Error>) -> bool {
 /// Status and result record for the steps that ran. The job completed only if every step ran and
 /// succeeded; otherwise the first failing step decides (a timeout makes it `timed_out`, a cancel
 /// `cancelled`).
-fn outcome(
-    outcomes: &[(String, Result<ExecOutput, Error>)],
-    is_sequence: bool,
-) -> (JobStatus, JobResult) {
+fn outcome(outcomes: &[(String, Result<ExecOutput, Error>)], is_sequence: bool) -> (JobStatus, JobResult) {
     let steps: Vec<StepResult> = outcomes.iter().map(|(c, r)| step_result(c, r)).collect();
     let first_failure = outcomes.iter().position(|(_, r)| !succeeded(r));
     let decisive = first_failure.unwrap_or(outcomes.len().saturating_sub(1));

@@ -114,15 +114,10 @@ impl Journal {
             }
             Err(e) => return Err(Error::io("cannot open", &self.path, e)),
         };
-        let meta = file
-            .metadata()
-            .map_err(|e| Error::io("cannot stat", &self.path, e))?;
+        let meta = file.metadata().map_err(|e| Error::io("cannot stat", &self.path, e))?;
         let reset = meta.ino() != cursor.inode || meta.len() < cursor.offset;
         if reset {
-            *cursor = Cursor {
-                inode: meta.ino(),
-                offset: 0,
-            };
+            *cursor = Cursor { inode: meta.ino(), offset: 0 };
         }
         let mut buf = Vec::new();
         file.seek(SeekFrom::Start(cursor.offset))
@@ -130,10 +125,7 @@ impl Journal {
             .map_err(|e| Error::io("cannot read", &self.path, e))?;
         let complete = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let mut events = Vec::new();
-        for line in buf[..complete]
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-        {
+        for line in buf[..complete].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             match serde_json::from_slice::<Event>(line) {
                 Ok(ev) => events.push(ev),
                 Err(e) => {
@@ -142,11 +134,7 @@ impl Journal {
             }
         }
         cursor.offset += complete as u64;
-        Ok(if reset {
-            ReadOutcome::Reset(events)
-        } else {
-            ReadOutcome::More(events)
-        })
+        Ok(if reset { ReadOutcome::Reset(events) } else { ReadOutcome::More(events) })
     }
 
     /// Appends events as one write. The caller holds the journal lock. With `sync`, the data is on disk
@@ -165,11 +153,9 @@ impl Journal {
             .open(&self.path)
             .map_err(|e| Error::io("cannot open", &self.path, e))?;
         repair_tail(&mut file).map_err(|e| Error::io("cannot repair", &self.path, e))?;
-        file.write_all(&bytes)
-            .map_err(|e| Error::io("cannot append to", &self.path, e))?;
+        file.write_all(&bytes).map_err(|e| Error::io("cannot append to", &self.path, e))?;
         if sync {
-            file.sync_data()
-                .map_err(|e| Error::io("cannot sync", &self.path, e))?;
+            file.sync_data().map_err(|e| Error::io("cannot sync", &self.path, e))?;
         }
         Ok(())
     }
@@ -217,10 +203,7 @@ fn repair_tail(file: &mut File) -> std::io::Result<()> {
         }
         end = start;
     }
-    tracing::warn!(
-        dropped = len - cut,
-        "cutting a torn journal line left by a killed writer"
-    );
+    tracing::warn!(dropped = len - cut, "cutting a torn journal line left by a killed writer");
     file.set_len(cut)?;
     file.sync_data()
 }
@@ -230,11 +213,7 @@ mod tests {
     use super::*;
 
     fn ev(n: u32) -> Event {
-        Event::Started {
-            id: JobId::parse("0000000000000").unwrap(),
-            at: u64::from(n),
-            attempt: n,
-        }
+        Event::Started { id: JobId::parse("0000000000000").unwrap(), at: u64::from(n), attempt: n }
     }
 
     #[test]
@@ -244,14 +223,10 @@ mod tests {
         let mut c = Cursor::default();
         assert!(matches!(j.read(&mut c).unwrap(), ReadOutcome::More(v) if v.is_empty()));
         j.append(&[ev(1), ev(2)], true).unwrap();
-        let ReadOutcome::Reset(v) = j.read(&mut c).unwrap() else {
-            panic!("first read of a new file")
-        };
+        let ReadOutcome::Reset(v) = j.read(&mut c).unwrap() else { panic!("first read of a new file") };
         assert_eq!(v, [ev(1), ev(2)]);
         j.append(&[ev(3)], false).unwrap();
-        let ReadOutcome::More(v) = j.read(&mut c).unwrap() else {
-            panic!()
-        };
+        let ReadOutcome::More(v) = j.read(&mut c).unwrap() else { panic!() };
         assert_eq!(v, [ev(3)]);
     }
 
@@ -264,21 +239,14 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(br#"{"e":"started","id":"00000"#).unwrap();
         let mut c = Cursor::default();
-        let ReadOutcome::Reset(v) = j.read(&mut c).unwrap() else {
-            panic!()
-        };
+        let ReadOutcome::Reset(v) = j.read(&mut c).unwrap() else { panic!() };
         assert_eq!(v, [ev(1)], "the torn line is not parsed");
         j.append(&[ev(2)], true).unwrap();
-        let ReadOutcome::More(v) = j.read(&mut c).unwrap() else {
-            panic!()
-        };
+        let ReadOutcome::More(v) = j.read(&mut c).unwrap() else { panic!() };
         assert_eq!(v, [ev(2)]);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2);
-        assert!(
-            text.lines()
-                .all(|l| serde_json::from_str::<Event>(l).is_ok())
-        );
+        assert!(text.lines().all(|l| serde_json::from_str::<Event>(l).is_ok()));
     }
 
     #[test]
@@ -289,9 +257,7 @@ mod tests {
         let mut c = Cursor::default();
         j.read(&mut c).unwrap();
         j.rewrite(&[ev(9)]).unwrap();
-        let ReadOutcome::Reset(v) = j.read(&mut c).unwrap() else {
-            panic!("compaction must reset")
-        };
+        let ReadOutcome::Reset(v) = j.read(&mut c).unwrap() else { panic!("compaction must reset") };
         assert_eq!(v, [ev(9)]);
     }
 }

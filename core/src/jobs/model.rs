@@ -34,9 +34,7 @@ impl JobId {
     pub fn parse(s: &str) -> Result<Self> {
         let lower = s.trim().to_ascii_lowercase();
         if lower.len() != ID_LEN || !lower.bytes().all(|b| ALPHABET.contains(&b)) {
-            return Err(Error::InvalidArgument(format!(
-                "{s:?} is not a job id ({ID_LEN} base32 characters)"
-            )));
+            return Err(Error::InvalidArgument(format!("{s:?} is not a job id ({ID_LEN} base32 characters)")));
         }
         Ok(JobId(lower))
     }
@@ -158,6 +156,16 @@ pub struct Step {
     pub continue_on_error: Option<bool>,
 }
 
+/// A prompt an interactive job answers (the answer itself is never recorded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptRule {
+    /// Regular expression.
+    pub pattern: String,
+    /// At most this many answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+}
+
 /// What to run. Holds no secret: credentials stay in the registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -169,6 +177,20 @@ pub enum JobSpec {
         /// Timeout in milliseconds.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_ms: Option<u64>,
+    },
+    /// A command on a PTY whose prompts are answered. The answers are not part of the record.
+    Interactive {
+        /// The command line.
+        command: String,
+        /// Timeout in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+        /// Prompt patterns (regular expressions), in the order the answers were given.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        prompts: Vec<PromptRule>,
+        /// Answer yes/no confirmations automatically.
+        #[serde(default)]
+        auto_respond: bool,
     },
     /// Commands run one after the other on the same server.
     Sequence {
@@ -186,13 +208,14 @@ impl JobSpec {
         match self {
             JobSpec::Exec { .. } => JobKind::Exec,
             JobSpec::Sequence { .. } => JobKind::Sequence,
+            JobSpec::Interactive { .. } => JobKind::Interactive,
         }
     }
 
     /// Every command line the job would run (for the command policy).
     pub fn commands(&self) -> Vec<&str> {
         match self {
-            JobSpec::Exec { command, .. } => vec![command.as_str()],
+            JobSpec::Exec { command, .. } | JobSpec::Interactive { command, .. } => vec![command.as_str()],
             JobSpec::Sequence { steps, .. } => steps.iter().map(|s| s.command.as_str()).collect(),
         }
     }
@@ -200,12 +223,8 @@ impl JobSpec {
     /// A one-line description (the command, or the steps joined by `; `).
     pub fn summary(&self) -> String {
         match self {
-            JobSpec::Exec { command, .. } => command.clone(),
-            JobSpec::Sequence { steps, .. } => steps
-                .iter()
-                .map(|s| s.command.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
+            JobSpec::Exec { command, .. } | JobSpec::Interactive { command, .. } => command.clone(),
+            JobSpec::Sequence { steps, .. } => steps.iter().map(|s| s.command.as_str()).collect::<Vec<_>>().join("; "),
         }
     }
 }
@@ -317,10 +336,7 @@ pub struct Job {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// `2026-11-21T15:46:00Z` for a millisecond timestamp (UTC).
@@ -337,12 +353,7 @@ pub fn format_time(ms: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]
@@ -356,14 +367,8 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), ID_LEN);
         assert_eq!(JobId::parse(&a.as_str().to_uppercase()).unwrap(), a);
-        assert_eq!(
-            JobId::parse("short").unwrap_err().code(),
-            "INVALID_ARGUMENT"
-        );
-        assert!(
-            JobId::parse("iiiiiiiiiiiii").is_err(),
-            "i is not in the alphabet"
-        );
+        assert_eq!(JobId::parse("short").unwrap_err().code(), "INVALID_ARGUMENT");
+        assert!(JobId::parse("iiiiiiiiiiiii").is_err(), "i is not in the alphabet");
     }
 
     #[test]
@@ -371,10 +376,7 @@ mod tests {
         assert_eq!(JobStatus::parse("timed_out").unwrap(), JobStatus::TimedOut);
         assert!(JobStatus::Crashed.is_terminal() && !JobStatus::Running.is_terminal());
         assert_eq!(JobKind::parse("EXEC").unwrap(), JobKind::Exec);
-        assert_eq!(
-            serde_json::to_string(&JobStatus::TimedOut).unwrap(),
-            "\"timed_out\""
-        );
+        assert_eq!(serde_json::to_string(&JobStatus::TimedOut).unwrap(), "\"timed_out\"");
     }
 
     #[test]

@@ -28,13 +28,7 @@ impl OutputWriter {
             .open(&path)
             .map_err(|e| Error::io("cannot create", &path, e))?;
         let written = file.metadata().map(|m| m.len()).unwrap_or(0);
-        Ok(OutputWriter {
-            path,
-            file,
-            written,
-            limit,
-            dropped: 0,
-        })
+        Ok(OutputWriter { path, file, written, limit, dropped: 0 })
     }
 
     /// Appends a chunk; past the limit the rest is counted, not written.
@@ -48,10 +42,7 @@ impl OutputWriter {
         self.put(now);
         if !rest.is_empty() {
             self.dropped += rest.len() as u64;
-            let marker = format!(
-                "\n[sshdeck: output cut at {} bytes; the rest is not kept]\n",
-                self.limit
-            );
+            let marker = format!("\n[sshdeck: output cut at {} bytes; the rest is not kept]\n", self.limit);
             self.put(marker.as_bytes());
         }
     }
@@ -86,9 +77,7 @@ pub fn read_tail(path: &Path, max: u64) -> Vec<u8> {
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let start = len.saturating_sub(max);
     let mut buf = Vec::new();
-    let _ = f
-        .seek(SeekFrom::Start(start))
-        .and_then(|_| f.read_to_end(&mut buf));
+    let _ = f.seek(SeekFrom::Start(start)).and_then(|_| f.read_to_end(&mut buf));
     buf
 }
 
@@ -115,10 +104,7 @@ impl OutputFollower {
             return vec![];
         }
         let mut buf = Vec::new();
-        if f.seek(SeekFrom::Start(self.offset))
-            .and_then(|_| f.take(len - self.offset).read_to_end(&mut buf))
-            .is_ok()
-        {
+        if f.seek(SeekFrom::Start(self.offset)).and_then(|_| f.take(len - self.offset).read_to_end(&mut buf)).is_ok() {
             self.offset += buf.len() as u64;
         }
         buf
@@ -141,10 +127,7 @@ mod tests {
         w.write(b"ignored");
         assert!(w.finish());
         let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
-        assert!(
-            text.starts_with("hello worl\n[sshdeck: output cut at 10 bytes"),
-            "{text}"
-        );
+        assert!(text.starts_with("hello worl\n[sshdeck: output cut at 10 bytes"), "{text}");
         assert!(String::from_utf8(f.poll()).unwrap().starts_with("worl\n"));
         assert_eq!(read_tail(&path, 4), b"pt]\n");
     }

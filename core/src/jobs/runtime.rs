@@ -111,15 +111,9 @@ pub enum Liveness {
 
 /// The process's start time in clock ticks since boot, field 22 of `/proc/<pid>/stat`.
 pub fn proc_start_ticks(pid: u32) -> Option<u64> {
-    let stat =
-        std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat")).ok()?;
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat")).ok()?;
     // Fields after the parenthesised name: state is field 3, so starttime (22) is index 19.
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(19)?
-        .parse()
-        .ok()
+    stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -130,11 +124,7 @@ mod tests {
     fn own_process_is_alive_and_others_are_not() {
         let tmp = tempfile::tempdir().unwrap();
         let rt = Runtime::new(tmp.path().to_path_buf());
-        let me = Owner {
-            pid: std::process::id(),
-            instance: "a".into(),
-            program: "test".into(),
-        };
+        let me = Owner { pid: std::process::id(), instance: "a".into(), program: "test".into() };
         let hb = Heartbeat {
             owner: me.clone(),
             started_at: now_ms(),
@@ -144,21 +134,12 @@ mod tests {
         };
         rt.beat(&hb).unwrap();
         assert_eq!(rt.is_alive(&me), Liveness::Alive);
-        let other_run = Owner {
-            instance: "b".into(),
-            ..me.clone()
-        };
+        let other_run = Owner { instance: "b".into(), ..me.clone() };
         assert!(matches!(rt.is_alive(&other_run), Liveness::Dead(_)));
-        let stale = Heartbeat {
-            last_beat: now_ms() - STALE_AFTER_MS - 1,
-            ..hb
-        };
+        let stale = Heartbeat { last_beat: now_ms() - STALE_AFTER_MS - 1, ..hb };
         rt.beat(&stale).unwrap();
         assert!(matches!(rt.is_alive(&me), Liveness::Dead(_)));
-        let never = Owner {
-            pid: 999_999_999,
-            ..me
-        };
+        let never = Owner { pid: 999_999_999, ..me };
         assert!(matches!(rt.is_alive(&never), Liveness::Dead(_)));
     }
 }

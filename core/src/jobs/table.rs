@@ -74,12 +74,7 @@ impl Table {
                     j.attempt = attempt;
                 }
             }
-            Event::Finished {
-                id,
-                at,
-                status,
-                result,
-            } => {
+            Event::Finished { id, at, status, result } => {
                 // A late result from an owner wrongly presumed dead beats the `crashed` guess.
                 if let Some(j) = self.jobs.get_mut(&id)
                     && (!j.status.is_terminal() || j.status == JobStatus::Crashed)
@@ -127,10 +122,7 @@ impl Table {
 
     /// Jobs not yet terminal.
     pub fn unfinished(&self) -> usize {
-        self.jobs
-            .values()
-            .filter(|j| !j.status.is_terminal())
-            .count()
+        self.jobs.values().filter(|j| !j.status.is_terminal()).count()
     }
 
     /// Matching jobs, newest first, paged.
@@ -145,33 +137,19 @@ impl Table {
             .filter(|j| f.kind.is_none_or(|k| j.kind == k))
             .collect();
         let total = matching.len();
-        let jobs = matching
-            .into_iter()
-            .skip(f.offset)
-            .take(f.limit)
-            .cloned()
-            .collect();
-        Page {
-            jobs,
-            total,
-            offset: f.offset,
-        }
+        let jobs = matching.into_iter().skip(f.offset).take(f.limit).cloned().collect();
+        Page { jobs, total, offset: f.offset }
     }
 
     /// Counts and rates.
     pub fn stats(&self) -> Stats {
-        let mut s = Stats {
-            total: self.jobs.len(),
-            ..Default::default()
-        };
+        let mut s = Stats { total: self.jobs.len(), ..Default::default() };
         for status in JobStatus::ALL {
             s.by_status.insert(status.as_str().to_string(), 0);
         }
         let (mut dur_sum, mut dur_n) = (0u64, 0u64);
         for j in self.jobs.values() {
-            *s.by_status
-                .entry(j.status.as_str().to_string())
-                .or_default() += 1;
+            *s.by_status.entry(j.status.as_str().to_string()).or_default() += 1;
             *s.by_kind.entry(j.kind.as_str().to_string()).or_default() += 1;
             if let Some(r) = &j.result
                 && j.status != JobStatus::Crashed
@@ -182,14 +160,9 @@ impl Table {
         }
         let count = |st: JobStatus| s.by_status[st.as_str()] as f64;
         let ok = count(JobStatus::Completed);
-        let finished =
-            ok + count(JobStatus::Failed) + count(JobStatus::TimedOut) + count(JobStatus::Crashed);
+        let finished = ok + count(JobStatus::Failed) + count(JobStatus::TimedOut) + count(JobStatus::Crashed);
         s.success_rate = if finished > 0.0 { ok / finished } else { 0.0 };
-        s.avg_duration_ms = if dur_n > 0 {
-            dur_sum as f64 / dur_n as f64
-        } else {
-            0.0
-        };
+        s.avg_duration_ms = if dur_n > 0 { dur_sum as f64 / dur_n as f64 } else { 0.0 };
         s
     }
 
@@ -210,10 +183,6 @@ impl Table {
 
     /// One snapshot event per job, in order (what compaction writes).
     pub fn snapshot(&self) -> Vec<Event> {
-        self.iter()
-            .map(|j| Event::Accepted {
-                job: Box::new(j.clone()),
-            })
-            .collect()
+        self.iter().map(|j| Event::Accepted { job: Box::new(j.clone()) }).collect()
     }
 }

@@ -61,11 +61,7 @@ impl Counters {
             lost: self.lost.load(Ordering::Relaxed),
             reaped: self.reaped.load(Ordering::Relaxed),
             connect_ms_last: ms(l.last),
-            connect_ms_avg: if opened == 0 {
-                0.0
-            } else {
-                ms(l.total) / opened as f64
-            },
+            connect_ms_avg: if opened == 0 { 0.0 } else { ms(l.total) / opened as f64 },
             connect_ms_max: ms(l.max),
         }
     }

@@ -29,14 +29,8 @@ struct Block {
 /// Parses OpenSSH client config text into one entry per literal `Host` name (wildcard-only blocks
 /// supply defaults, first value wins as in `ssh`). Reads `Host`, `HostName`, `Port`, `User`,
 /// `IdentityFile` and `ProxyJump`; returns the entries and warnings for what was left out.
-pub fn parse_ssh_config(
-    text: &str,
-    default_user: &str,
-) -> (Vec<(String, ServerConfig)>, Vec<String>) {
-    let mut blocks: Vec<Block> = vec![Block {
-        patterns: vec!["*".into()],
-        options: vec![],
-    }];
+pub fn parse_ssh_config(text: &str, default_user: &str) -> (Vec<(String, ServerConfig)>, Vec<String>) {
+    let mut blocks: Vec<Block> = vec![Block { patterns: vec!["*".into()], options: vec![] }];
     let mut warnings = Vec::new();
     let mut in_match = false;
     for (lineno, raw) in text.lines().enumerate() {
@@ -49,28 +43,15 @@ pub fn parse_ssh_config(
         match key.as_str() {
             "host" => {
                 in_match = false;
-                blocks.push(Block {
-                    patterns: value.split_whitespace().map(unquote).collect(),
-                    options: vec![],
-                });
+                blocks.push(Block { patterns: value.split_whitespace().map(unquote).collect(), options: vec![] });
             }
             "match" => {
                 in_match = true;
-                warnings.push(format!(
-                    "line {}: Match blocks are not supported; skipped",
-                    lineno + 1
-                ));
+                warnings.push(format!("line {}: Match blocks are not supported; skipped", lineno + 1));
             }
-            "include" => warnings.push(format!(
-                "line {}: Include is not followed; import that file too",
-                lineno + 1
-            )),
+            "include" => warnings.push(format!("line {}: Include is not followed; import that file too", lineno + 1)),
             _ if in_match => {}
-            _ => blocks
-                .last_mut()
-                .expect("root block")
-                .options
-                .push((key, unquote(value))),
+            _ => blocks.last_mut().expect("root block").options.push((key, unquote(value))),
         }
     }
     let mut aliases: Vec<String> = Vec::new();
@@ -91,13 +72,8 @@ pub fn parse_ssh_config(
                 }
             }
         }
-        let mut cfg = ServerConfig::new(
-            opts.get("hostname")
-                .copied()
-                .unwrap_or(&alias)
-                .replace("%h", &alias),
-            default_user,
-        );
+        let mut cfg =
+            ServerConfig::new(opts.get("hostname").copied().unwrap_or(&alias).replace("%h", &alias), default_user);
         if let Some(u) = opts.get("user") {
             cfg.user = u.to_string();
         }
@@ -124,9 +100,7 @@ pub fn parse_ssh_config(
 }
 
 fn split_keyword(line: &str) -> (&str, &str) {
-    let idx = line
-        .find(|c: char| c.is_whitespace() || c == '=')
-        .unwrap_or(line.len());
+    let idx = line.find(|c: char| c.is_whitespace() || c == '=').unwrap_or(line.len());
     let (k, rest) = line.split_at(idx);
     let rest = rest.trim_start();
     let rest = rest.strip_prefix('=').unwrap_or(rest).trim();
@@ -134,25 +108,19 @@ fn split_keyword(line: &str) -> (&str, &str) {
 }
 
 fn unquote(s: &str) -> String {
-    s.strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(s)
-        .to_string()
+    s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s).to_string()
 }
 
 fn expand_identity(path: &str, user: &str) -> PathBuf {
-    let home = home_dir()
-        .map(|h| h.display().to_string())
-        .unwrap_or_default();
+    let home = home_dir().map(|h| h.display().to_string()).unwrap_or_default();
     expand_tilde(&path.replace("%d", &home).replace("%u", user))
 }
 
 /// Parses the Node orchestrator's `servers.json` (`{alias: {host, user, port?, keyPath?, password?}}`).
 /// Our own file has the same shape, so it parses too.
 pub fn parse_node_servers_json(bytes: &[u8]) -> Result<Vec<(String, ServerConfig)>> {
-    let map: BTreeMap<String, ServerConfig> = serde_json::from_slice(bytes).map_err(|e| {
-        Error::InvalidArgument(format!("not a servers.json object keyed by alias: {e}"))
-    })?;
+    let map: BTreeMap<String, ServerConfig> = serde_json::from_slice(bytes)
+        .map_err(|e| Error::InvalidArgument(format!("not a servers.json object keyed by alias: {e}")))?;
     Ok(map
         .into_iter()
         .map(|(alias, mut c)| {
@@ -199,49 +167,24 @@ Host *
     #[test]
     fn ssh_config_first_value_wins_across_blocks() {
         let (entries, warnings) = parse_ssh_config(CONFIG, "me");
-        let get = |a: &str| {
-            entries
-                .iter()
-                .find(|(x, _)| x == a)
-                .map(|(_, c)| c.clone())
-                .unwrap()
-        };
+        let get = |a: &str| entries.iter().find(|(x, _)| x == a).map(|(_, c)| c.clone()).unwrap();
         let aliases: Vec<_> = entries.iter().map(|(a, _)| a.as_str()).collect();
         assert_eq!(aliases, ["web1", "web1.corp", "bastion", "db.corp"]);
 
         let web1 = get("web1");
-        assert_eq!(
-            (web1.host.as_str(), web1.user.as_str(), web1.port),
-            ("10.1.0.11", "everyone", 22)
-        );
+        assert_eq!((web1.host.as_str(), web1.user.as_str(), web1.port), ("10.1.0.11", "everyone", 22));
         assert!(web1.key_path.unwrap().ends_with(".ssh/web_ed25519"));
         assert_eq!(web1.proxy_jump.as_deref(), Some("bastion"));
 
         let corp = get("web1.corp");
-        assert_eq!(
-            (corp.user.as_str(), corp.port),
-            ("corpuser", 2200),
-            "the *.corp block comes first"
-        );
+        assert_eq!((corp.user.as_str(), corp.port), ("corpuser", 2200), "the *.corp block comes first");
 
         let bastion = get("bastion");
-        assert_eq!(
-            (bastion.host.as_str(), bastion.user.as_str(), bastion.port),
-            ("bastion.example.com", "ops", 2222)
-        );
+        assert_eq!((bastion.host.as_str(), bastion.user.as_str(), bastion.port), ("bastion.example.com", "ops", 2222));
 
         let db = get("db.corp");
-        assert_eq!(
-            (db.user.as_str(), db.port),
-            ("everyone", 22),
-            "negated pattern excludes db.corp"
-        );
-        assert!(
-            db.key_path
-                .unwrap()
-                .to_string_lossy()
-                .ends_with("/.ssh/db key")
-        );
+        assert_eq!((db.user.as_str(), db.port), ("everyone", 22), "negated pattern excludes db.corp");
+        assert!(db.key_path.unwrap().to_string_lossy().ends_with("/.ssh/db key"));
         assert!(warnings.iter().any(|w| w.contains("Match")), "{warnings:?}");
     }
 
@@ -255,9 +198,6 @@ Host *
         assert_eq!(entries[0].1.auth_kind(), "key");
         assert_eq!(entries[1].1.port, 2222);
         assert_eq!(entries[1].1.password.as_ref().unwrap().expose(), "pw");
-        assert_eq!(
-            parse_node_servers_json(b"[1,2]").unwrap_err().code(),
-            "INVALID_ARGUMENT"
-        );
+        assert_eq!(parse_node_servers_json(b"[1,2]").unwrap_err().code(), "INVALID_ARGUMENT");
     }
 }

@@ -24,12 +24,7 @@ pub(super) async fn authenticate(
         port: cfg.port,
         reason: format!("during authentication: {e}"),
     };
-    let rsa = handle
-        .best_supported_rsa_hash()
-        .await
-        .ok()
-        .flatten()
-        .flatten();
+    let rsa = handle.best_supported_rsa_hash().await.ok().flatten().flatten();
 
     let auto = cfg.auth_kind() == "auto";
     if cfg.agent || (auto && agent_socket.is_some()) {
@@ -70,10 +65,7 @@ pub(super) async fn authenticate(
     }
     if let Some(password) = &cfg.password {
         tried.push("password".into());
-        let res = handle
-            .authenticate_password(&cfg.user, password.expose())
-            .await
-            .map_err(lost)?;
+        let res = handle.authenticate_password(&cfg.user, password.expose()).await.map_err(lost)?;
         if res.success() {
             return Ok(());
         }
@@ -102,27 +94,18 @@ async fn agent_auth(
         tried: format!("agent ({reason})"),
     };
     let socket = socket.ok_or_else(|| agent_err("SSH_AUTH_SOCK is not set".into()))?;
-    let mut agent = AgentClient::connect_uds(socket).await.map_err(|e| {
-        agent_err(format!(
-            "cannot reach ssh-agent at {}: {e}",
-            socket.display()
-        ))
-    })?;
+    let mut agent = AgentClient::connect_uds(socket)
+        .await
+        .map_err(|e| agent_err(format!("cannot reach ssh-agent at {}: {e}", socket.display())))?;
     if let Some(binding) = handle.agent_session_binding() {
         // Needed for destination-constrained keys; older agents refuse it harmlessly.
         let _ = agent.bind_session(binding, false).await;
     }
-    let identities = agent
-        .request_identities()
-        .await
-        .map_err(|e| agent_err(e.to_string()))?;
+    let identities = agent.request_identities().await.map_err(|e| agent_err(e.to_string()))?;
     for identity in identities {
         let key = identity.public_key().into_owned();
         let hash = if key.algorithm().is_rsa() { rsa } else { None };
-        match handle
-            .authenticate_publickey_with(&cfg.user, key, hash, &mut agent)
-            .await
-        {
+        match handle.authenticate_publickey_with(&cfg.user, key, hash, &mut agent).await {
             Ok(AuthResult::Success) => return Ok(true),
             Ok(AuthResult::Failure { .. }) => {}
             Err(e) => tracing::debug!(error = %e, "agent could not sign"),
@@ -132,18 +115,11 @@ async fn agent_auth(
 }
 
 fn load_key(path: &Path, passphrase: Option<&str>) -> Result<russh::keys::PrivateKey> {
-    let invalid = |reason: String| Error::KeyInvalid {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let invalid = |reason: String| Error::KeyInvalid { path: path.to_path_buf(), reason };
     let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
     russh::keys::decode_secret_key(&text, passphrase).map_err(|e| match e {
-        russh::keys::Error::KeyIsEncrypted => {
-            invalid("the key is encrypted and no passphrase is set".into())
-        }
-        russh::keys::Error::SshKey(russh::keys::ssh_key::Error::Crypto) => {
-            invalid("wrong passphrase".into())
-        }
+        russh::keys::Error::KeyIsEncrypted => invalid("the key is encrypted and no passphrase is set".into()),
+        russh::keys::Error::SshKey(russh::keys::ssh_key::Error::Crypto) => invalid("wrong passphrase".into()),
         other => invalid(other.to_string()),
     })
 }
@@ -152,9 +128,5 @@ fn default_keys() -> Vec<PathBuf> {
     let Some(home) = home_dir() else {
         return vec![];
     };
-    ["id_ed25519", "id_ecdsa", "id_rsa"]
-        .iter()
-        .map(|n| home.join(".ssh").join(n))
-        .filter(|p| p.exists())
-        .collect()
+    ["id_ed25519", "id_ecdsa", "id_rsa"].iter().map(|n| home.join(".ssh").join(n)).filter(|p| p.exists()).collect()
 }

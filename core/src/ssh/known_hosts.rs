@@ -67,21 +67,14 @@ impl KnownHosts {
 
     /// The name a host is recorded under: `host`, or `[host]:port` when the port is not 22.
     pub fn host_name(host: &str, port: u16) -> String {
-        if port == 22 {
-            host.to_string()
-        } else {
-            format!("[{host}]:{port}")
-        }
+        if port == 22 { host.to_string() } else { format!("[{host}]:{port}") }
     }
 
     /// Checks `key` presented by `host:port`.
     pub fn check(&self, host: &str, port: u16, key: &PublicKey) -> Result<Verdict> {
         let name = Self::host_name(host, port);
         let entries = self.entries_for(&name)?;
-        if let Some(e) = entries
-            .iter()
-            .find(|e| e.revoked && e.key.key_data() == key.key_data())
-        {
+        if let Some(e) = entries.iter().find(|e| e.revoked && e.key.key_data() == key.key_data()) {
             return Ok(Verdict::Revoked(e.location.clone()));
         }
         let on_record: Vec<&Entry> = entries.iter().filter(|e| !e.revoked).collect();
@@ -91,22 +84,14 @@ impl KnownHosts {
         if on_record.is_empty() {
             return Ok(Verdict::Unknown);
         }
-        Ok(Verdict::Mismatch(
-            on_record
-                .iter()
-                .map(|e| (fingerprint(&e.key), e.location.clone()))
-                .collect(),
-        ))
+        Ok(Verdict::Mismatch(on_record.iter().map(|e| (fingerprint(&e.key), e.location.clone())).collect()))
     }
 
     /// Key algorithms on record for a host, so the handshake can prefer them (as OpenSSH does) and a
     /// host known by its ECDSA key is not reported as changed when it also offers ed25519.
     pub fn algorithms_for(&self, host: &str, port: u16) -> Vec<Algorithm> {
         let mut algos = Vec::new();
-        for e in self
-            .entries_for(&Self::host_name(host, port))
-            .unwrap_or_default()
-        {
+        for e in self.entries_for(&Self::host_name(host, port)).unwrap_or_default() {
             if !e.revoked && !algos.contains(&e.key.algorithm()) {
                 algos.push(e.key.algorithm());
             }
@@ -121,10 +106,7 @@ impl KnownHosts {
             "{} {} {}\n",
             Self::host_name(host, port),
             key.algorithm().as_str(),
-            BASE64.encode(
-                &key.to_bytes()
-                    .map_err(|e| Error::InvalidArgument(e.to_string()))?
-            )
+            BASE64.encode(&key.to_bytes().map_err(|e| Error::InvalidArgument(e.to_string()))?)
         );
         let mut f = OpenOptions::new()
             .create(true)
@@ -132,9 +114,7 @@ impl KnownHosts {
             .mode(0o600)
             .open(&self.own)
             .map_err(|e| Error::io("cannot open", &self.own, e))?;
-        f.write_all(line.as_bytes())
-            .and_then(|_| f.sync_data())
-            .map_err(|e| Error::io("cannot write", &self.own, e))
+        f.write_all(line.as_bytes()).and_then(|_| f.sync_data()).map_err(|e| Error::io("cannot write", &self.own, e))
     }
 
     fn entries_for(&self, name: &str) -> Result<Vec<Entry>> {
@@ -142,20 +122,13 @@ impl KnownHosts {
         for path in std::iter::once(&self.own).chain(&self.others) {
             let text = match std::fs::read_to_string(path) {
                 Ok(t) => t,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-                    ) =>
-                {
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied) => {
                     continue;
                 }
                 Err(e) => return Err(Error::io("cannot read", path, e)),
             };
             for (i, line) in text.lines().enumerate() {
-                if let Some(entry) =
-                    parse_line(line, name, || format!("{}:{}", path.display(), i + 1))
-                {
+                if let Some(entry) = parse_line(line, name, || format!("{}:{}", path.display(), i + 1)) {
                     out.push(entry);
                 }
             }
@@ -183,11 +156,7 @@ fn parse_line(line: &str, name: &str, location: impl Fn() -> String) -> Option<E
     let _algo = fields.next()?;
     let key = russh::keys::parse_public_key_base64(fields.next()?).ok()?;
     let applies = revoked || host_matches(first, name);
-    applies.then(|| Entry {
-        revoked,
-        key,
-        location: location(),
-    })
+    applies.then(|| Entry { revoked, key, location: location() })
 }
 
 fn host_matches(patterns: &str, name: &str) -> bool {
@@ -195,10 +164,7 @@ fn host_matches(patterns: &str, name: &str) -> bool {
         let Some((salt, hash)) = hashed.split_once('|') else {
             return false;
         };
-        let (Ok(salt), Ok(hash)) = (
-            BASE64.decode(salt.as_bytes()),
-            BASE64.decode(hash.as_bytes()),
-        ) else {
+        let (Ok(salt), Ok(hash)) = (BASE64.decode(salt.as_bytes()), BASE64.decode(hash.as_bytes())) else {
             return false;
         };
         let Ok(mut mac) = hmac::Hmac::<sha1::Sha1>::new_from_slice(&salt) else {
@@ -245,16 +211,9 @@ mod tests {
         assert_eq!(kh.check("web1", 22, &key(K1)).unwrap(), Verdict::Known);
         assert_eq!(kh.check("10.0.0.1", 22, &key(K1)).unwrap(), Verdict::Known);
         assert_eq!(kh.check("db", 2222, &key(K1)).unwrap(), Verdict::Known);
-        assert_eq!(
-            kh.check("db", 22, &key(K1)).unwrap(),
-            Verdict::Unknown,
-            "port is part of the name"
-        );
+        assert_eq!(kh.check("db", 22, &key(K1)).unwrap(), Verdict::Unknown, "port is part of the name");
         assert_eq!(kh.check("x.corp", 22, &key(K1)).unwrap(), Verdict::Known);
-        assert_eq!(
-            kh.check("bad.corp", 22, &key(K1)).unwrap(),
-            Verdict::Unknown
-        );
+        assert_eq!(kh.check("bad.corp", 22, &key(K1)).unwrap(), Verdict::Unknown);
         match kh.check("web1", 22, &key(K2)).unwrap() {
             Verdict::Mismatch(v) => {
                 assert!(v[0].0.starts_with("SHA256:") && v[0].1.ends_with("user:2"))
@@ -270,39 +229,19 @@ mod tests {
         let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&salt).unwrap();
         mac.update(b"[127.0.0.1]:2222");
         let hash = mac.finalize().into_bytes();
-        let line = format!(
-            "|1|{}|{} ssh-ed25519 {K1}\n",
-            BASE64.encode(&salt),
-            BASE64.encode(&hash)
-        );
+        let line = format!("|1|{}|{} ssh-ed25519 {K1}\n", BASE64.encode(&salt), BASE64.encode(&hash));
         let (_t, kh) = files("", &line);
-        assert_eq!(
-            kh.check("127.0.0.1", 2222, &key(K1)).unwrap(),
-            Verdict::Known
-        );
-        assert_eq!(
-            kh.check("127.0.0.1", 2223, &key(K1)).unwrap(),
-            Verdict::Unknown
-        );
-        assert!(matches!(
-            kh.check("127.0.0.1", 2222, &key(K2)).unwrap(),
-            Verdict::Mismatch(_)
-        ));
+        assert_eq!(kh.check("127.0.0.1", 2222, &key(K1)).unwrap(), Verdict::Known);
+        assert_eq!(kh.check("127.0.0.1", 2223, &key(K1)).unwrap(), Verdict::Unknown);
+        assert!(matches!(kh.check("127.0.0.1", 2222, &key(K2)).unwrap(), Verdict::Mismatch(_)));
     }
 
     #[test]
     fn revoked_and_cert_authority() {
         let own = format!("@revoked * ssh-ed25519 {K2}\n@cert-authority *.corp ssh-ed25519 {K1}\n");
         let (_t, kh) = files(&own, &format!("h ssh-ed25519 {K2}\n"));
-        assert!(matches!(
-            kh.check("h", 22, &key(K2)).unwrap(),
-            Verdict::Revoked(_)
-        ));
-        assert_eq!(
-            kh.check("a.corp", 22, &key(K1)).unwrap(),
-            Verdict::Unknown,
-            "CA lines are not host keys"
-        );
+        assert!(matches!(kh.check("h", 22, &key(K2)).unwrap(), Verdict::Revoked(_)));
+        assert_eq!(kh.check("a.corp", 22, &key(K1)).unwrap(), Verdict::Unknown, "CA lines are not host keys");
     }
 
     #[test]

@@ -10,21 +10,12 @@ async fn key_types_ed25519_ecdsa_rsa() {
     let e = env();
     let keys = e.sshd.keys().clone();
     for (alias, key) in [("ecdsa", &keys.ecdsa), ("rsa", &keys.rsa)] {
-        let cfg = ServerConfig {
-            key_path: Some(key.clone()),
-            ..key_config(&e.sshd)
-        };
+        let cfg = ServerConfig { key_path: Some(key.clone()), ..key_config(&e.sshd) };
         e.deck.add_server(alias, cfg, false).unwrap();
     }
     for alias in ["t", "ecdsa", "rsa"] {
-        let out = run(&e.deck, alias, "id -un")
-            .await
-            .unwrap_or_else(|err| panic!("{alias}: {err}"));
-        assert_eq!(
-            String::from_utf8(out.stdout.kept_bytes()).unwrap().trim(),
-            e.sshd.user(),
-            "{alias}"
-        );
+        let out = run(&e.deck, alias, "id -un").await.unwrap_or_else(|err| panic!("{alias}: {err}"));
+        assert_eq!(String::from_utf8(out.stdout.kept_bytes()).unwrap().trim(), e.sshd.user(), "{alias}");
         assert!(out.success());
     }
 }
@@ -38,12 +29,8 @@ async fn encrypted_key_needs_the_right_passphrase() {
         passphrase: p.map(Secret::new),
         ..key_config(&e.sshd)
     };
-    e.deck
-        .add_server("good", with(Some(KEY_PASSPHRASE)), false)
-        .unwrap();
-    e.deck
-        .add_server("wrong", with(Some("not-the-phrase-123")), false)
-        .unwrap();
+    e.deck.add_server("good", with(Some(KEY_PASSPHRASE)), false).unwrap();
+    e.deck.add_server("wrong", with(Some("not-the-phrase-123")), false).unwrap();
     e.deck.add_server("none", with(None), false).unwrap();
     assert!(run(&e.deck, "good", "true").await.unwrap().success());
     let err = run(&e.deck, "wrong", "true").await.unwrap_err();
@@ -61,11 +48,7 @@ async fn agent_auth() {
     let data = tempfile::tempdir().unwrap();
     let sock = agent.socket().display().to_string();
     let deck = Deck::open(settings(data.path(), &[("SSH_AUTH_SOCK", &sock)]), "test").unwrap();
-    let cfg = ServerConfig {
-        port: sshd.port(),
-        agent: true,
-        ..ServerConfig::new(sshd.host(), sshd.user())
-    };
+    let cfg = ServerConfig { port: sshd.port(), agent: true, ..ServerConfig::new(sshd.host(), sshd.user()) };
     deck.add_server("a", cfg, false).unwrap();
     assert!(run(&deck, "a", "true").await.unwrap().success());
 
@@ -81,9 +64,7 @@ async fn agent_auth() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_auth_and_wrong_password() {
     let sshd = Sshd::builder().password_auth().start().unwrap();
-    let password = sshd
-        .password()
-        .expect("password tests need the harness to run as root (as CI does)");
+    let password = sshd.password().expect("password tests need the harness to run as root (as CI does)");
     let e = env_with(sshd, &[]);
     let cfg = |p: &str| ServerConfig {
         port: e.sshd.port(),
@@ -91,26 +72,18 @@ async fn password_auth_and_wrong_password() {
         ..ServerConfig::new(e.sshd.host(), e.sshd.user())
     };
     e.deck.add_server("pw", cfg(password), false).unwrap();
-    e.deck
-        .add_server("badpw", cfg("Wrong-Secret-4711"), false)
-        .unwrap();
+    e.deck.add_server("badpw", cfg("Wrong-Secret-4711"), false).unwrap();
     assert!(run(&e.deck, "pw", "true").await.unwrap().success());
     let err = run(&e.deck, "badpw", "true").await.unwrap_err();
     assert_eq!(err.code(), "AUTH_FAILED");
     let msg = format!("{err} {err:?}");
-    assert!(
-        !msg.contains("Wrong-Secret-4711") && msg.contains("password"),
-        "{msg}"
-    );
+    assert!(!msg.contains("Wrong-Secret-4711") && msg.contains("password"), "{msg}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_key_fails_once_and_is_not_retried() {
     let e = env();
-    let cfg = ServerConfig {
-        key_path: Some(e.sshd.keys().unauthorized.clone()),
-        ..key_config(&e.sshd)
-    };
+    let cfg = ServerConfig { key_path: Some(e.sshd.keys().unauthorized.clone()), ..key_config(&e.sshd) };
     e.deck.add_server("bad", cfg, false).unwrap();
     assert_eq!(code(run(&e.deck, "bad", "true").await), "AUTH_FAILED");
     let stats = e.deck.pool_stats();
@@ -118,7 +91,7 @@ async fn wrong_key_fails_once_and_is_not_retried() {
     assert_eq!((s.failures, s.opened, s.connections), (1, 0, 0), "{s:?}");
     // The harness's readiness probe also connects, but closes before the key exchange.
     let log = e.sshd.log();
-    let ssh_connections = log.matches("Connection from 127.0.0.1").count()
-        - log.matches("kex_exchange_identification").count();
+    let ssh_connections =
+        log.matches("Connection from 127.0.0.1").count() - log.matches("kex_exchange_identification").count();
     assert_eq!(ssh_connections, 1, "exactly one SSH connection: {log}");
 }

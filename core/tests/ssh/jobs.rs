@@ -7,79 +7,42 @@ use sshdeck_testkit::Sshd;
 use crate::{env, env_with, key_config};
 
 pub fn exec(cmd: &str) -> JobSpec {
-    JobSpec::Exec {
-        command: cmd.into(),
-        timeout_ms: None,
-    }
+    JobSpec::Exec { command: cmd.into(), timeout_ms: None }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_runs_records_result_and_output() {
     let e = env();
-    let job = e
-        .deck
-        .submit("t", exec("echo hello; echo oops >&2; exit 4"), "test", None)
-        .unwrap();
+    let job = e.deck.submit("t", exec("echo hello; echo oops >&2; exit 4"), "test", None).unwrap();
     assert_eq!(job.status, JobStatus::Pending);
     assert_eq!(job.id.as_str().len(), 13);
-    let done = e
-        .deck
-        .wait(&job.id, Some(Duration::from_secs(10)))
-        .await
-        .unwrap();
+    let done = e.deck.wait(&job.id, Some(Duration::from_secs(10))).await.unwrap();
     assert_eq!(done.status, JobStatus::Failed);
     let r = done.result.unwrap();
-    assert_eq!(
-        (r.exit_code, r.stdout_bytes, r.stderr_bytes),
-        (Some(4), 6, 5)
-    );
+    assert_eq!((r.exit_code, r.stdout_bytes, r.stderr_bytes), (Some(4), 6, 5));
     let log = std::fs::read_to_string(e.deck.jobs().output_path(&job.id)).unwrap();
     assert!(log.contains("hello\n") && log.contains("oops\n"), "{log}");
 
     let ok = e.deck.submit("t", exec("true"), "test", None).unwrap();
-    assert_eq!(
-        e.deck.wait(&ok.id, None).await.unwrap().status,
-        JobStatus::Completed
-    );
+    assert_eq!(e.deck.wait(&ok.id, None).await.unwrap().status, JobStatus::Completed);
     let stats = e.deck.jobs().stats().unwrap();
-    assert_eq!(
-        (
-            stats.total,
-            stats.by_status["completed"],
-            stats.by_status["failed"]
-        ),
-        (2, 1, 1)
-    );
+    assert_eq!((stats.total, stats.by_status["completed"], stats.by_status["failed"]), (2, 1, 1));
     assert_eq!(stats.success_rate, 0.5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_and_cancel_statuses() {
     let e = env();
-    let spec = JobSpec::Exec {
-        command: "sleep 5".into(),
-        timeout_ms: Some(500),
-    };
+    let spec = JobSpec::Exec { command: "sleep 5".into(), timeout_ms: Some(500) };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
-    let done = e
-        .deck
-        .wait(&job.id, Some(Duration::from_secs(10)))
-        .await
-        .unwrap();
+    let done = e.deck.wait(&job.id, Some(Duration::from_secs(10))).await.unwrap();
     assert_eq!(done.status, JobStatus::TimedOut);
-    assert_eq!(
-        done.result.unwrap().error_code.as_deref(),
-        Some("COMMAND_TIMEOUT")
-    );
+    assert_eq!(done.result.unwrap().error_code.as_deref(), Some("COMMAND_TIMEOUT"));
 
     let job = e.deck.submit("t", exec("sleep 5"), "test", None).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     e.deck.cancel(&job.id).unwrap();
-    let done = e
-        .deck
-        .wait(&job.id, Some(Duration::from_secs(5)))
-        .await
-        .unwrap();
+    let done = e.deck.wait(&job.id, Some(Duration::from_secs(5))).await.unwrap();
     assert_eq!(done.status, JobStatus::Cancelled);
     assert!(done.cancel_requested);
 }
@@ -91,10 +54,7 @@ async fn retry_links_attempts_and_never_runs_twice() {
     e.deck.wait(&job.id, None).await.unwrap();
     let retry = e.deck.retry(&job.id, "test", None).unwrap();
     assert_eq!(retry.retry_of.as_ref(), Some(&job.id));
-    assert_eq!(
-        e.deck.jobs().get(&job.id).unwrap().retried_by.as_ref(),
-        Some(&retry.id)
-    );
+    assert_eq!(e.deck.jobs().get(&job.id).unwrap().retried_by.as_ref(), Some(&retry.id));
     let err = e.deck.retry(&job.id, "test", None).unwrap_err();
     assert_eq!(err.code(), "ALREADY_RETRIED", "{err}");
     assert!(err.to_string().contains(retry.id.as_str()));
@@ -102,53 +62,26 @@ async fn retry_links_attempts_and_never_runs_twice() {
 
     let ok = e.deck.submit("t", exec("true"), "test", None).unwrap();
     e.deck.wait(&ok.id, None).await.unwrap();
-    assert_eq!(
-        e.deck.retry(&ok.id, "test", None).unwrap_err().code(),
-        "INVALID_ARGUMENT"
-    );
+    assert_eq!(e.deck.retry(&ok.id, "test", None).unwrap_err().code(), "INVALID_ARGUMENT");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_failures_retry_automatically_but_exit_codes_do_not() {
     let e = env_with(Sshd::start().unwrap(), &[("JOB_AUTO_RETRIES", "2")]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    e.deck
-        .add_server(
-            "down",
-            ServerConfig {
-                port,
-                ..key_config(&e.sshd)
-            },
-            false,
-        )
-        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    e.deck.add_server("down", ServerConfig { port, ..key_config(&e.sshd) }, false).unwrap();
     let job = e.deck.submit("down", exec("true"), "test", None).unwrap();
-    let done = e
-        .deck
-        .wait(&job.id, Some(Duration::from_secs(20)))
-        .await
-        .unwrap();
+    let done = e.deck.wait(&job.id, Some(Duration::from_secs(20))).await.unwrap();
     assert_eq!(done.status, JobStatus::Failed);
     assert_eq!(done.attempt, 3, "1 try + 2 automatic retries");
-    assert_eq!(
-        done.result.unwrap().error_code.as_deref(),
-        Some("CONNECTION_FAILED")
-    );
+    assert_eq!(done.result.unwrap().error_code.as_deref(), Some("CONNECTION_FAILED"));
 
     let marker = e.sshd.scratch().join("ran-count");
     let cmd = format!("echo x >> {}; exit 9", marker.display());
     let job = e.deck.submit("t", exec(&cmd), "test", None).unwrap();
     let done = e.deck.wait(&job.id, None).await.unwrap();
     assert_eq!((done.status, done.attempt), (JobStatus::Failed, 1));
-    assert_eq!(
-        std::fs::read_to_string(&marker).unwrap(),
-        "x\n",
-        "ran exactly once"
-    );
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "x\n", "ran exactly once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,41 +89,13 @@ async fn queue_full_and_bad_submissions_record_nothing() {
     let e = env_with(Sshd::start().unwrap(), &[("MAX_QUEUE_SIZE", "2")]);
     let a = e.deck.submit("t", exec("sleep 1"), "test", None).unwrap();
     let _b = e.deck.submit("t", exec("sleep 1"), "test", None).unwrap();
-    let err = e
-        .deck
-        .submit("t", exec("sleep 1"), "test", None)
-        .unwrap_err();
+    let err = e.deck.submit("t", exec("sleep 1"), "test", None).unwrap_err();
     assert_eq!(err.code(), "QUEUE_FULL", "{err}");
-    assert_eq!(
-        e.deck
-            .submit("nope", exec("true"), "test", None)
-            .unwrap_err()
-            .code(),
-        "NOT_FOUND"
-    );
-    assert_eq!(
-        e.deck
-            .submit("t", exec(" "), "test", None)
-            .unwrap_err()
-            .code(),
-        "INVALID_ARGUMENT"
-    );
-    assert_eq!(
-        e.deck
-            .jobs()
-            .list(&Filter {
-                limit: 100,
-                ..Default::default()
-            })
-            .unwrap()
-            .total,
-        2
-    );
+    assert_eq!(e.deck.submit("nope", exec("true"), "test", None).unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(e.deck.submit("t", exec(" "), "test", None).unwrap_err().code(), "INVALID_ARGUMENT");
+    assert_eq!(e.deck.jobs().list(&Filter { limit: 100, ..Default::default() }).unwrap().total, 2);
     e.deck.wait(&a.id, None).await.unwrap();
-    assert!(
-        e.deck.submit("t", exec("true"), "test", None).is_ok(),
-        "room again once one finished"
-    );
+    assert!(e.deck.submit("t", exec("true"), "test", None).is_ok(), "room again once one finished");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,22 +103,11 @@ async fn queries_filter_and_page() {
     let e = env();
     let mut ids = Vec::new();
     for i in 0..5 {
-        let j = e
-            .deck
-            .submit("t", exec(&format!("exit {}", i % 2)), "test", None)
-            .unwrap();
+        let j = e.deck.submit("t", exec(&format!("exit {}", i % 2)), "test", None).unwrap();
         e.deck.wait(&j.id, None).await.unwrap();
         ids.push(j.id);
     }
-    let all = e
-        .deck
-        .jobs()
-        .list(&Filter {
-            limit: 2,
-            offset: 1,
-            ..Default::default()
-        })
-        .unwrap();
+    let all = e.deck.jobs().list(&Filter { limit: 2, offset: 1, ..Default::default() }).unwrap();
     assert_eq!(all.total, 5);
     assert_eq!(
         all.jobs.iter().map(|j| j.id.clone()).collect::<Vec<_>>(),
@@ -223,23 +117,10 @@ async fn queries_filter_and_page() {
     let failed = e
         .deck
         .jobs()
-        .list(&Filter {
-            statuses: vec![JobStatus::Failed],
-            alias: Some("t".into()),
-            limit: 10,
-            ..Default::default()
-        })
+        .list(&Filter { statuses: vec![JobStatus::Failed], alias: Some("t".into()), limit: 10, ..Default::default() })
         .unwrap();
     assert_eq!(failed.total, 2);
-    let none = e
-        .deck
-        .jobs()
-        .list(&Filter {
-            alias: Some("other".into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .unwrap();
+    let none = e.deck.jobs().list(&Filter { alias: Some("other".into()), limit: 10, ..Default::default() }).unwrap();
     assert_eq!(none.total, 0);
 }
 
@@ -257,37 +138,20 @@ async fn compaction_drops_old_history_and_followers_survive_it() {
     e.deck.wait(&fresh.id, None).await.unwrap();
     e.deck.jobs().compact().unwrap();
     assert_eq!(e.deck.jobs().get(&old.id).unwrap_err().code(), "NOT_FOUND");
-    assert!(
-        !e.deck.jobs().output_path(&old.id).exists(),
-        "its output went with it"
-    );
-    assert_eq!(
-        other.jobs().get(&old.id).unwrap_err().code(),
-        "NOT_FOUND",
-        "the follower reloaded"
-    );
-    assert_eq!(
-        other.jobs().get(&fresh.id).unwrap().status,
-        JobStatus::Completed
-    );
+    assert!(!e.deck.jobs().output_path(&old.id).exists(), "its output went with it");
+    assert_eq!(other.jobs().get(&old.id).unwrap_err().code(), "NOT_FOUND", "the follower reloaded");
+    assert_eq!(other.jobs().get(&fresh.id).unwrap().status, JobStatus::Completed);
     // Appends after compaction land in the new file and are seen by both.
     let after = other.submit("t", exec("true"), "test", None).unwrap();
     other.wait(&after.id, None).await.unwrap();
-    assert_eq!(
-        e.deck.jobs().get(&after.id).unwrap().status,
-        JobStatus::Completed
-    );
+    assert_eq!(e.deck.jobs().get(&after.id).unwrap().status, JobStatus::Completed);
     other.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sequences_stop_at_a_failure_unless_told_to_go_on() {
     use sshdeck_core::jobs::Step;
-    let step = |c: &str| Step {
-        command: c.into(),
-        timeout_ms: None,
-        continue_on_error: None,
-    };
+    let step = |c: &str| Step { command: c.into(), timeout_ms: None, continue_on_error: None };
     let e = env();
     let spec = JobSpec::Sequence {
         steps: vec![step("echo one"), step("exit 4"), step("echo three")],
@@ -296,10 +160,7 @@ async fn sequences_stop_at_a_failure_unless_told_to_go_on() {
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, None).await.unwrap();
     let r = done.result.unwrap();
-    assert_eq!(
-        (done.status, r.exit_code, r.steps.len()),
-        (JobStatus::Failed, Some(4), 2)
-    );
+    assert_eq!((done.status, r.exit_code, r.steps.len()), (JobStatus::Failed, Some(4), 2));
     let log = std::fs::read_to_string(e.deck.jobs().output_path(&job.id)).unwrap();
     assert_eq!(log, "[step 1/3] $ echo one\none\n[step 2/3] $ exit 4\n");
 
@@ -310,36 +171,68 @@ async fn sequences_stop_at_a_failure_unless_told_to_go_on() {
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, None).await.unwrap();
     let r = done.result.unwrap();
-    assert_eq!(
-        (done.status, r.steps.len()),
-        (JobStatus::Failed, 3),
-        "a failed step is never hidden"
-    );
+    assert_eq!((done.status, r.steps.len()), (JobStatus::Failed, 3), "a failed step is never hidden");
     assert_eq!(r.steps[2].stdout_bytes, 6);
 
-    let timed = Step {
-        command: "sleep 3".into(),
-        timeout_ms: Some(300),
-        continue_on_error: None,
-    };
-    let spec = JobSpec::Sequence {
-        steps: vec![step("true"), timed, step("echo never")],
-        continue_on_error: false,
-    };
+    let timed = Step { command: "sleep 3".into(), timeout_ms: Some(300), continue_on_error: None };
+    let spec = JobSpec::Sequence { steps: vec![step("true"), timed, step("echo never")], continue_on_error: false };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, None).await.unwrap();
-    assert_eq!(
-        (done.status, done.result.unwrap().steps.len()),
-        (JobStatus::TimedOut, 2)
-    );
+    assert_eq!((done.status, done.result.unwrap().steps.len()), (JobStatus::TimedOut, 2));
 
-    let spec = JobSpec::Sequence {
-        steps: vec![step("true"), step("echo ok")],
-        continue_on_error: false,
-    };
+    let spec = JobSpec::Sequence { steps: vec![step("true"), step("echo ok")], continue_on_error: false };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
-    assert_eq!(
-        e.deck.wait(&job.id, None).await.unwrap().status,
-        JobStatus::Completed
-    );
+    assert_eq!(e.deck.wait(&job.id, None).await.unwrap().status, JobStatus::Completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactive_prompts_are_answered_and_answers_never_recorded() {
+    use sshdeck_core::jobs::PromptRule;
+    use sshdeck_core::secret::Secret;
+    let e = env();
+    let script = r#"read -p "Continue? [y/N] " a; echo "got:$a"; read -p "Name: " n; echo "name:$n"; read -p "Name: " m; echo "again:$m"; read -s -p "Password: " p; echo; echo "pwlen:${#p}"; printf '\033[1;32mgreen\033[0m\n'; exit 3"#;
+    let spec = JobSpec::Interactive {
+        command: script.into(),
+        timeout_ms: Some(15_000),
+        prompts: vec![
+            PromptRule { pattern: "Name: ".into(), max: None },
+            PromptRule { pattern: "Password: ".into(), max: Some(1) },
+        ],
+        auto_respond: true,
+    };
+    let answers = vec![Secret::new("bob"), Secret::new("Pw-Zebra-123")];
+    let job = e.deck.submit_with_answers("t", spec, "test", None, answers).unwrap();
+    let done = e.deck.wait(&job.id, Some(Duration::from_secs(20))).await.unwrap();
+    assert_eq!((done.status, done.result.as_ref().unwrap().exit_code), (JobStatus::Failed, Some(3)), "{done:?}");
+    let log = std::fs::read_to_string(e.deck.jobs().output_path(&job.id)).unwrap();
+    for want in ["got:y", "name:bob", "again:bob", "pwlen:12", "green\n"] {
+        assert!(log.contains(want), "{want} missing from transcript {log:?}");
+    }
+    assert!(!log.contains('\x1b') && !log.contains('\r'), "escapes stripped: {log:?}");
+    for entry in walk(e.data.path()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
+        assert!(!text.contains("Pw-Zebra-123"), "answer leaked into {}", entry.display());
+    }
+    assert_eq!(e.deck.retry(&job.id, "test", None).unwrap_err().code(), "INVALID_ARGUMENT", "answers are not kept");
+
+    // A password prompt nobody answers stops the command at once instead of hanging until the timeout.
+    let spec = JobSpec::Interactive {
+        command: r#"read -s -p "[sudo] password for bob: " p; echo never"#.into(),
+        timeout_ms: Some(60_000),
+        prompts: vec![],
+        auto_respond: true,
+    };
+    let started = std::time::Instant::now();
+    let job = e.deck.submit("t", spec, "test", None).unwrap();
+    let done = e.deck.wait(&job.id, Some(Duration::from_secs(20))).await.unwrap();
+    assert_eq!(done.result.unwrap().error_code.as_deref(), Some("PROMPT_UNANSWERED"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() { v.extend(walk(&e.path())) } else { v.push(e.path()) }
+    }
+    v
 }

@@ -29,17 +29,9 @@ fn child_process_helper() {
     };
     let data = std::env::var(DATA).unwrap();
     let arg = std::env::var(ARG).unwrap_or_default();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async move {
-        let deck = Deck::open(
-            settings(Path::new(&data), &[("MAX_QUEUE_SIZE", "100000")]),
-            "child",
-        )
-        .unwrap();
+        let deck = Deck::open(settings(Path::new(&data), &[("MAX_QUEUE_SIZE", "100000")]), "child").unwrap();
         match role.as_str() {
             // Submit `arg` jobs as fast as possible, then wait for all.
             "submit" => {
@@ -51,10 +43,7 @@ fn child_process_helper() {
                     ids.push(j.id);
                 }
                 for id in ids {
-                    let j = deck
-                        .wait(&id, Some(Duration::from_secs(120)))
-                        .await
-                        .unwrap();
+                    let j = deck.wait(&id, Some(Duration::from_secs(120))).await.unwrap();
                     assert_eq!(j.status, JobStatus::Completed, "{j:?}");
                 }
             }
@@ -77,12 +66,7 @@ fn child_process_helper() {
 
 fn spawn_child(role: &str, data: &Path, arg: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "ssh::jobs_cross::child_process_helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "ssh::jobs_cross::child_process_helper", "--nocapture", "--test-threads=1"])
         .env(ROLE, role)
         .env(DATA, data)
         .env(ARG, arg)
@@ -102,25 +86,17 @@ fn id_on(line: &str) -> Option<String> {
 fn assert_journal_parses(data: &Path) -> Vec<Event> {
     let text = std::fs::read_to_string(data.join("jobs/journal.jsonl")).unwrap();
     text.lines()
-        .map(|l| {
-            serde_json::from_str::<Event>(l)
-                .unwrap_or_else(|e| panic!("unparseable journal line {l:?}: {e}"))
-        })
+        .map(|l| serde_json::from_str::<Event>(l).unwrap_or_else(|e| panic!("unparseable journal line {l:?}: {e}")))
         .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_submit_2000_jobs_each() {
-    let sshd = Sshd::builder()
-        .config_line("MaxStartups 50")
-        .start()
-        .unwrap();
+    let sshd = Sshd::builder().config_line("MaxStartups 50").start().unwrap();
     let data = tempfile::tempdir().unwrap();
     let deck = Deck::open(settings(data.path(), &[]), "test").unwrap();
     deck.add_server("t", key_config(&sshd), false).unwrap();
-    let children: Vec<Child> = (0..2)
-        .map(|_| spawn_child("submit", data.path(), "2000"))
-        .collect();
+    let children: Vec<Child> = (0..2).map(|_| spawn_child("submit", data.path(), "2000")).collect();
     let mut returned = Vec::new();
     for mut c in children {
         let out = BufReader::new(c.stdout.take().unwrap());
@@ -139,16 +115,9 @@ async fn two_processes_submit_2000_jobs_each() {
         }
     }
     assert_eq!(accepted.len(), 4000);
-    assert!(
-        accepted.values().all(|&n| n == 1),
-        "every id accepted exactly once"
-    );
+    assert!(accepted.values().all(|&n| n == 1), "every id accepted exactly once");
     let stats = deck.jobs().stats().unwrap();
-    assert_eq!(
-        (stats.total, stats.by_status["completed"]),
-        (4000, 4000),
-        "{stats:?}"
-    );
+    assert_eq!((stats.total, stats.by_status["completed"]), (4000, 4000), "{stats:?}");
     assert_eq!(stats.by_status.values().sum::<usize>(), stats.total);
     assert_eq!(stats.by_kind["exec"], 4000);
     deck.shutdown().await;
@@ -156,10 +125,7 @@ async fn two_processes_submit_2000_jobs_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_campaign_50_kills_lose_no_accepted_job() {
-    let sshd = Sshd::builder()
-        .config_line("MaxStartups 50")
-        .start()
-        .unwrap();
+    let sshd = Sshd::builder().config_line("MaxStartups 50").start().unwrap();
     let data = tempfile::tempdir().unwrap();
     {
         let deck = Deck::open(settings(data.path(), &[]), "test").unwrap();
@@ -182,52 +148,26 @@ async fn crash_campaign_50_kills_lose_no_accepted_job() {
         tokio::time::sleep(Duration::from_millis(seed % 300)).await;
         child.kill().unwrap();
         child.wait().unwrap();
-        returned.extend(
-            std::iter::once(line)
-                .chain(out.lines().map_while(Result::ok))
-                .filter_map(|l| id_on(&l)),
-        );
+        returned.extend(std::iter::once(line).chain(out.lines().map_while(Result::ok)).filter_map(|l| id_on(&l)));
 
         // A fresh open sees every returned id, no torn line, and nothing left running.
         let deck = Deck::open(settings(data.path(), &[]), "checker").unwrap();
         assert_journal_parses(data.path());
         for id in &returned {
-            let j = deck
-                .jobs()
-                .get(&JobId::parse(id).unwrap())
-                .unwrap_or_else(|e| panic!("round {round}: {id}: {e}"));
-            assert!(
-                j.status.is_terminal(),
-                "round {round}: {id} is {:?}",
-                j.status
-            );
+            let j = deck.jobs().get(&JobId::parse(id).unwrap()).unwrap_or_else(|e| panic!("round {round}: {id}: {e}"));
+            assert!(j.status.is_terminal(), "round {round}: {id} is {:?}", j.status);
         }
-        let page = deck
-            .jobs()
-            .list(&Filter {
-                limit: 100_000,
-                ..Default::default()
-            })
-            .unwrap();
+        let page = deck.jobs().list(&Filter { limit: 100_000, ..Default::default() }).unwrap();
         assert!(page.jobs.iter().all(|j| j.status.is_terminal()));
         deck.shutdown().await;
-        for entry in std::fs::read_dir(data.path().join("runtime"))
-            .unwrap()
-            .flatten()
-        {
+        for entry in std::fs::read_dir(data.path().join("runtime")).unwrap().flatten() {
             let bytes = std::fs::read(entry.path()).unwrap();
-            assert!(
-                serde_json::from_slice::<serde_json::Value>(&bytes).is_ok(),
-                "heartbeat parses"
-            );
+            assert!(serde_json::from_slice::<serde_json::Value>(&bytes).is_ok(), "heartbeat parses");
         }
     }
     let deck = Deck::open(settings(data.path(), &[]), "final").unwrap();
     let stats = deck.jobs().stats().unwrap();
-    assert!(
-        stats.by_status["crashed"] >= 1,
-        "some jobs were caught running: {stats:?}"
-    );
+    assert!(stats.by_status["crashed"] >= 1, "some jobs were caught running: {stats:?}");
     assert_eq!(stats.by_status["pending"] + stats.by_status["running"], 0);
     eprintln!("crash campaign: {} ids returned, {stats:?}", returned.len());
     deck.shutdown().await;
@@ -240,23 +180,11 @@ async fn cancel_from_another_process_kills_the_remote_command() {
     let deck = Deck::open(settings(data.path(), &[]), "test").unwrap();
     deck.add_server("t", key_config(&sshd), false).unwrap();
     let file = sshd.scratch().join("not-after-cancel");
-    let job = deck
-        .submit(
-            "t",
-            exec(&format!("sleep 2; touch {}", file.display())),
-            "test",
-            None,
-        )
-        .unwrap();
+    let job = deck.submit("t", exec(&format!("sleep 2; touch {}", file.display())), "test", None).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let status = spawn_child("cancel", data.path(), job.id.as_str())
-        .wait()
-        .unwrap();
+    let status = spawn_child("cancel", data.path(), job.id.as_str()).wait().unwrap();
     assert!(status.success());
-    let done = deck
-        .wait(&job.id, Some(Duration::from_secs(3)))
-        .await
-        .unwrap();
+    let done = deck.wait(&job.id, Some(Duration::from_secs(3))).await.unwrap();
     assert_eq!(done.status, JobStatus::Cancelled, "{done:?}");
     tokio::time::sleep(Duration::from_millis(2200)).await;
     assert!(!file.exists(), "the remote command was killed");

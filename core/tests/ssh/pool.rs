@@ -43,17 +43,10 @@ async fn twenty_concurrent_commands_stay_within_max_connections() {
     assert_eq!(ok, 20);
     let stats = e.deck.pool_stats();
     let s = &stats.servers[0];
-    assert!(
-        peak.load(Ordering::Relaxed) <= max,
-        "peak {} > max {max}",
-        peak.load(Ordering::Relaxed)
-    );
+    assert!(peak.load(Ordering::Relaxed) <= max, "peak {} > max {max}", peak.load(Ordering::Relaxed));
     assert!(s.opened as usize <= max, "{s:?}");
     assert_eq!(s.failures, 0);
-    eprintln!(
-        "20 concurrent `sleep 0.5; echo x`: {wall:?} wall, {} connections opened",
-        s.opened
-    );
+    eprintln!("20 concurrent `sleep 0.5; echo x`: {wall:?} wall, {} connections opened", s.opened);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,11 +67,7 @@ async fn sshd_killed_mid_command_then_pool_recovers() {
     let task = tokio::spawn(async move { run(&deck, "t", "sleep 5; echo late").await });
     tokio::time::sleep(Duration::from_millis(400)).await;
     e.sshd.kill_all();
-    let err = tokio::time::timeout(Duration::from_secs(10), task)
-        .await
-        .expect("fails promptly")
-        .unwrap()
-        .unwrap_err();
+    let err = tokio::time::timeout(Duration::from_secs(10), task).await.expect("fails promptly").unwrap().unwrap_err();
     assert_eq!(err.code(), "CONNECTION_LOST", "{err}");
 
     // While sshd is down: a clear connection error.
@@ -88,10 +77,7 @@ async fn sshd_killed_mid_command_then_pool_recovers() {
     let out = run(&e.deck, "t", "echo back").await.unwrap();
     assert_eq!(out.stdout.kept_bytes(), b"back\n");
     let s = &e.deck.pool_stats().servers[0];
-    assert_eq!(
-        s.opened, 2,
-        "a fresh connection replaced the dead one: {s:?}"
-    );
+    assert_eq!(s.opened, 2, "a fresh connection replaced the dead one: {s:?}");
     assert_eq!(s.connections, 1);
 }
 
@@ -99,10 +85,7 @@ async fn sshd_killed_mid_command_then_pool_recovers() {
 async fn changed_settings_never_reuse_an_old_connection() {
     let e = env();
     run(&e.deck, "t", "true").await.unwrap();
-    let cfg = ServerConfig {
-        tags: vec!["changed".into()],
-        ..key_config(&e.sshd)
-    };
+    let cfg = ServerConfig { tags: vec!["changed".into()], ..key_config(&e.sshd) };
     e.deck.add_server("t", cfg, true).unwrap();
     run(&e.deck, "t", "true").await.unwrap();
     let s = &e.deck.pool_stats().servers[0];
@@ -114,13 +97,7 @@ async fn changed_settings_never_reuse_an_old_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_are_reaped_down_to_the_minimum() {
-    let e = env_with(
-        Sshd::start().unwrap(),
-        &[
-            ("IDLE_TIMEOUT", "1000"),
-            ("MIN_CONNECTIONS_PER_SERVER", "0"),
-        ],
-    );
+    let e = env_with(Sshd::start().unwrap(), &[("IDLE_TIMEOUT", "1000"), ("MIN_CONNECTIONS_PER_SERVER", "0")]);
     let tasks: Vec<_> = (0..12)
         .map(|_| {
             let deck = e.deck.clone();
@@ -130,29 +107,16 @@ async fn idle_connections_are_reaped_down_to_the_minimum() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    assert!(
-        e.deck.pool_stats().servers[0].connections >= 2,
-        "12 at once needs 2 connections of 8 channels"
-    );
+    assert!(e.deck.pool_stats().servers[0].connections >= 2, "12 at once needs 2 connections of 8 channels");
     tokio::time::sleep(Duration::from_millis(2000)).await;
     let s = &e.deck.pool_stats().servers[0];
     assert_eq!(s.connections, 0, "{s:?}");
     assert!(s.reaped >= 2, "{s:?}");
 
-    let keep = env_with(
-        Sshd::start().unwrap(),
-        &[
-            ("IDLE_TIMEOUT", "1000"),
-            ("MIN_CONNECTIONS_PER_SERVER", "1"),
-        ],
-    );
+    let keep = env_with(Sshd::start().unwrap(), &[("IDLE_TIMEOUT", "1000"), ("MIN_CONNECTIONS_PER_SERVER", "1")]);
     run(&keep.deck, "t", "true").await.unwrap();
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    assert_eq!(
-        keep.deck.pool_stats().servers[0].connections,
-        1,
-        "the minimum is kept"
-    );
+    assert_eq!(keep.deck.pool_stats().servers[0].connections, 1, "the minimum is kept");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,20 +62,13 @@ impl Sshdeck {
         output_schema = schema::jobs_out(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn task_queue(
-        &self,
-        Parameters(p): Parameters<QueueParams>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn task_queue(&self, Parameters(p): Parameters<QueueParams>) -> Result<CallToolResult, ErrorData> {
         let statuses = match p.status.as_deref().map(JobStatus::parse).transpose() {
             Ok(Some(s)) => vec![s],
             Ok(None) => vec![JobStatus::Pending, JobStatus::Running],
             Err(e) => return Ok(render::error(&e)),
         };
-        Ok(self.page(Filter {
-            statuses,
-            limit: p.limit.unwrap_or(20).min(500),
-            ..Default::default()
-        }))
+        Ok(self.page(Filter { statuses, limit: p.limit.unwrap_or(20).min(500), ..Default::default() }))
     }
 
     #[tool(
@@ -84,10 +77,7 @@ impl Sshdeck {
         output_schema = schema::job_out(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn task_status(
-        &self,
-        Parameters(p): Parameters<IdParams>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn task_status(&self, Parameters(p): Parameters<IdParams>) -> Result<CallToolResult, ErrorData> {
         Ok(match self.job_by_id(&p.id) {
             Ok(job) => self.answer(&job, true),
             Err(e) => render::error(&e),
@@ -109,10 +99,7 @@ impl Sshdeck {
             Ok(id) => id,
             Err(e) => return Ok(render::error(&e)),
         };
-        let secs = p
-            .timeout
-            .unwrap_or(self.deck.settings().sync_timeout.as_secs())
-            .min(MAX_WAIT_S);
+        let secs = p.timeout.unwrap_or(self.deck.settings().sync_timeout.as_secs()).min(MAX_WAIT_S);
         let waited = tokio::select! {
             r = self.deck.wait(&id, Some(Duration::from_secs(secs))) => r,
             _ = ctx.ct.cancelled() => self.deck.jobs().get(&id),
@@ -129,10 +116,7 @@ impl Sshdeck {
         output_schema = schema::job_out(),
         annotations(destructive_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn task_cancel(
-        &self,
-        Parameters(p): Parameters<IdParams>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn task_cancel(&self, Parameters(p): Parameters<IdParams>) -> Result<CallToolResult, ErrorData> {
         let id = match JobId::parse(&p.id) {
             Ok(id) => id,
             Err(e) => return Ok(render::error(&e)),
@@ -141,24 +125,16 @@ impl Sshdeck {
             return Ok(render::error(&e));
         }
         // The owner kills the command within a second; report the outcome when it is known.
-        Ok(
-            match self.deck.wait(&id, Some(Duration::from_secs(3))).await {
-                Ok(job) => {
-                    let mut m = render::job(&job, None);
-                    if job.status.is_terminal() && job.status != JobStatus::Cancelled {
-                        m.insert(
-                            "message".into(),
-                            json!(format!(
-                                "job had already finished ({})",
-                                job.status.as_str()
-                            )),
-                        );
-                    }
-                    render::ok(Value::Object(m.clone()), render::job_text(&m))
+        Ok(match self.deck.wait(&id, Some(Duration::from_secs(3))).await {
+            Ok(job) => {
+                let mut m = render::job(&job, None);
+                if job.status.is_terminal() && job.status != JobStatus::Cancelled {
+                    m.insert("message".into(), json!(format!("job had already finished ({})", job.status.as_str())));
                 }
-                Err(e) => render::error(&e),
-            },
-        )
+                render::ok(Value::Object(m.clone()), render::job_text(&m))
+            }
+            Err(e) => render::error(&e),
+        })
     }
 
     #[tool(
@@ -167,10 +143,7 @@ impl Sshdeck {
         output_schema = schema::jobs_out(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn task_history(
-        &self,
-        Parameters(p): Parameters<HistoryParams>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn task_history(&self, Parameters(p): Parameters<HistoryParams>) -> Result<CallToolResult, ErrorData> {
         Ok(self.page(Filter {
             alias: p.alias,
             limit: p.limit.unwrap_or(20).min(500),
@@ -253,11 +226,7 @@ impl Sshdeck {
     fn page(&self, filter: Filter) -> CallToolResult {
         match self.deck.jobs().list(&filter) {
             Ok(page) => {
-                let jobs: Vec<Value> = page
-                    .jobs
-                    .iter()
-                    .map(|j| Value::Object(render::job(j, None)))
-                    .collect();
+                let jobs: Vec<Value> = page.jobs.iter().map(|j| Value::Object(render::job(j, None))).collect();
                 let mut text = format!("{} of {} jobs", jobs.len(), page.total);
                 for j in &page.jobs {
                     text.push_str(&format!(

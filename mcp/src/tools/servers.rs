@@ -49,16 +49,8 @@ impl Sshdeck {
         output_schema = schema::server_out(),
         annotations(destructive_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn server_add(
-        &self,
-        Parameters(p): Parameters<AddParams>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let policy = match p
-            .host_key_policy
-            .as_deref()
-            .map(HostKeyPolicy::parse)
-            .transpose()
-        {
+    async fn server_add(&self, Parameters(p): Parameters<AddParams>) -> Result<CallToolResult, ErrorData> {
+        let policy = match p.host_key_policy.as_deref().map(HostKeyPolicy::parse).transpose() {
             Ok(policy) => policy.unwrap_or_default(),
             Err(e) => return Ok(render::error(&e)),
         };
@@ -76,15 +68,8 @@ impl Sshdeck {
         };
         Ok(match self.deck.add_server(&p.alias, config, true) {
             Ok(added) => {
-                let action = if added == Added::Created {
-                    "created"
-                } else {
-                    "updated"
-                };
-                render::ok(
-                    json!({"alias": p.alias, "action": action}),
-                    format!("server {} {action}", p.alias),
-                )
+                let action = if added == Added::Created { "created" } else { "updated" };
+                render::ok(json!({"alias": p.alias, "action": action}), format!("server {} {action}", p.alias))
             }
             Err(e) => render::error(&e),
         })
@@ -105,11 +90,7 @@ impl Sshdeck {
                     .map(|s| format!("{}: {}@{}:{} ({})", s.alias, s.user, s.host, s.port, s.auth))
                     .collect::<Vec<_>>()
                     .join("\n");
-                let text = if text.is_empty() {
-                    "no servers registered".to_string()
-                } else {
-                    text
-                };
+                let text = if text.is_empty() { "no servers registered".to_string() } else { text };
                 render::ok(json!({"servers": servers}), text)
             }
             Err(e) => render::error(&e),
@@ -122,15 +103,9 @@ impl Sshdeck {
         output_schema = schema::server_out(),
         annotations(destructive_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn server_remove(
-        &self,
-        Parameters(p): Parameters<AliasParams>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn server_remove(&self, Parameters(p): Parameters<AliasParams>) -> Result<CallToolResult, ErrorData> {
         Ok(match self.deck.remove_server(&p.alias) {
-            Ok(_) => render::ok(
-                json!({"alias": p.alias, "action": "removed"}),
-                format!("server {} removed", p.alias),
-            ),
+            Ok(_) => render::ok(json!({"alias": p.alias, "action": "removed"}), format!("server {} removed", p.alias)),
             Err(e) => render::error(&e),
         })
     }

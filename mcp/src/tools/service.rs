@@ -48,10 +48,7 @@ impl Sshdeck {
         output_schema = schema::logs_out(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn task_logs(
-        &self,
-        Parameters(p): Parameters<LogsParams>,
-    ) -> Result<CallToolResult, ErrorData> {
+    async fn task_logs(&self, Parameters(p): Parameters<LogsParams>) -> Result<CallToolResult, ErrorData> {
         let min = match p.level.as_deref() {
             None => 0,
             Some(l) => match rank(l) {
@@ -78,12 +75,7 @@ impl Sshdeck {
                 };
                 lines.extend(
                     text.lines()
-                        .filter(|l| {
-                            l.split_whitespace()
-                                .nth(1)
-                                .and_then(rank)
-                                .is_some_and(|r| r >= min)
-                        })
+                        .filter(|l| l.split_whitespace().nth(1).and_then(rank).is_some_and(|r| r >= min))
                         .filter(|l| search.as_ref().is_none_or(|s| l.to_lowercase().contains(s)))
                         .map(str::to_string),
                 );
@@ -92,11 +84,7 @@ impl Sshdeck {
         // Lines start with an RFC 3339 time, so text order is time order across files.
         lines.sort();
         let lines: Vec<String> = lines.split_off(lines.len().saturating_sub(limit));
-        let text = if lines.is_empty() {
-            "no matching log lines".to_string()
-        } else {
-            lines.join("\n")
-        };
+        let text = if lines.is_empty() { "no matching log lines".to_string() } else { lines.join("\n") };
         Ok(render::ok(json!({"lines": lines}), text))
     }
 
@@ -125,10 +113,7 @@ impl Sshdeck {
             ));
         }
         text.push_str(&format!("{} sshdeck processes running", processes.len()));
-        Ok(render::ok(
-            json!({"servers": mine.servers, "processes": processes}),
-            text,
-        ))
+        Ok(render::ok(json!({"servers": mine.servers, "processes": processes}), text))
     }
 
     #[tool(
@@ -152,7 +137,9 @@ impl Sshdeck {
             .jobs()
             .processes()
             .into_iter()
-            .map(|hb| json!({"pid": hb.owner.pid, "program": hb.owner.program, "startedAt": format_time(hb.started_at)}))
+            .map(
+                |hb| json!({"pid": hb.owner.pid, "program": hb.owner.program, "startedAt": format_time(hb.started_at)}),
+            )
             .collect();
         let s = self.deck.settings();
         let mut v = json!({

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sshdeck_core::capture::Captured;
 use sshdeck_core::exec::Stream;
-use sshdeck_core::jobs::{JobId, JobSpec, Step};
+use sshdeck_core::jobs::{JobId, JobSpec, PromptRule, Step};
+use sshdeck_core::secret::Secret;
 
 use crate::render::{self, Inline};
 use crate::schema;
@@ -57,6 +58,32 @@ pub struct SequenceParams {
     rappel: Option<u64>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Response {
+    Answer(String),
+    Detailed {
+        answer: String,
+        #[serde(default)]
+        max: Option<u32>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InteractiveParams {
+    alias: String,
+    cmd: String,
+    #[serde(default)]
+    responses: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    auto_respond: Option<bool>,
+    #[serde(default)]
+    timeout: Option<u64>,
+    #[serde(default)]
+    rappel: Option<u64>,
+}
+
 /// Output of a job run for this call, captured as it arrives, per step (a plain command is step 0).
 #[derive(Clone)]
 pub struct Live {
@@ -67,11 +94,7 @@ pub struct Live {
 
 impl Live {
     pub fn new(limit: usize) -> Self {
-        Live {
-            steps: Arc::default(),
-            limit,
-            bytes: Arc::default(),
-        }
+        Live { steps: Arc::default(), limit, bytes: Arc::default() }
     }
 
     pub fn sink(&self) -> sshdeck_core::OutputSink {
@@ -103,10 +126,7 @@ impl Sshdeck {
         Parameters(p): Parameters<ExecParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let spec = JobSpec::Exec {
-            command: p.cmd,
-            timeout_ms: p.timeout,
-        };
+        let spec = JobSpec::Exec { command: p.cmd, timeout_ms: p.timeout };
         Ok(self.run_inline(&p.alias, spec, p.rappel, ctx).await)
     }
 
@@ -122,32 +142,57 @@ impl Sshdeck {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         if p.commands.is_empty() {
-            let e = sshdeck_core::Error::InvalidArgument(
-                "commands must hold at least one command".into(),
-            );
+            let e = sshdeck_core::Error::InvalidArgument("commands must hold at least one command".into());
             return Ok(render::error(&e));
         }
         let steps = p
             .commands
             .into_iter()
             .map(|c| match c {
-                CommandItem::Plain(command) => Step {
-                    command,
-                    timeout_ms: None,
-                    continue_on_error: None,
-                },
-                CommandItem::Detailed(d) => Step {
-                    command: d.command,
-                    timeout_ms: d.timeout,
-                    continue_on_error: d.continue_on_error,
-                },
+                CommandItem::Plain(command) => Step { command, timeout_ms: None, continue_on_error: None },
+                CommandItem::Detailed(d) => {
+                    Step { command: d.command, timeout_ms: d.timeout, continue_on_error: d.continue_on_error }
+                }
             })
             .collect();
-        let spec = JobSpec::Sequence {
-            steps,
-            continue_on_error: p.continue_on_error.unwrap_or(false),
-        };
+        let spec = JobSpec::Sequence { steps, continue_on_error: p.continue_on_error.unwrap_or(false) };
         Ok(self.run_inline(&p.alias, spec, p.rappel, ctx).await)
+    }
+
+    #[tool(
+        description = "Run a command on a PTY, answering its prompts (responses, autoRespond). Ends with the command's exit status.",
+        input_schema = schema::interactive_in(),
+        output_schema = schema::job_out(),
+        annotations(destructive_hint = true, idempotent_hint = false, open_world_hint = true)
+    )]
+    async fn task_exec_interactive(
+        &self,
+        Parameters(p): Parameters<InteractiveParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let mut prompts = Vec::new();
+        let mut answers = Vec::new();
+        for (pattern, value) in p.responses.unwrap_or_default() {
+            let (answer, max) = match serde_json::from_value::<Response>(value) {
+                Ok(Response::Answer(a)) => (a, None),
+                Ok(Response::Detailed { answer, max }) => (answer, max),
+                Err(_) => {
+                    let e = sshdeck_core::Error::InvalidArgument(format!(
+                        "response for {pattern:?} must be a string or {{answer, max}}"
+                    ));
+                    return Ok(render::error(&e));
+                }
+            };
+            prompts.push(PromptRule { pattern, max });
+            answers.push(Secret::new(answer));
+        }
+        let spec = JobSpec::Interactive {
+            command: p.cmd,
+            timeout_ms: p.timeout,
+            prompts,
+            auto_respond: p.auto_respond.unwrap_or(false),
+        };
+        Ok(self.run_inline_with_answers(&p.alias, spec, answers, p.rappel, ctx).await)
     }
 }
 
@@ -161,16 +206,24 @@ impl Sshdeck {
         rappel: Option<u64>,
         ctx: RequestContext<RoleServer>,
     ) -> CallToolResult {
+        self.run_inline_with_answers(alias, spec, Vec::new(), rappel, ctx).await
+    }
+
+    pub async fn run_inline_with_answers(
+        &self,
+        alias: &str,
+        spec: JobSpec,
+        answers: Vec<Secret>,
+        rappel: Option<u64>,
+        ctx: RequestContext<RoleServer>,
+    ) -> CallToolResult {
         let live = Live::new(self.deck.settings().inline_output);
-        let job = match self.deck.submit(alias, spec, "mcp", Some(live.sink())) {
+        let job = match self.deck.submit_with_answers(alias, spec, "mcp", Some(live.sink()), answers) {
             Ok(j) => j,
             Err(e) => return render::error(&e),
         };
         if let Some(secs) = rappel {
-            self.reminders
-                .lock()
-                .expect("lock")
-                .insert(job.id.clone(), (Instant::now(), secs));
+            self.reminders.lock().expect("lock").insert(job.id.clone(), (Instant::now(), secs));
         }
         self.wait_inline(&job.id, Some(&live), ctx).await
     }
@@ -217,20 +270,13 @@ impl Sshdeck {
         let mut m = match &job.spec {
             JobSpec::Sequence { .. } => {
                 let mut m = render::job(&job, None);
-                let outputs: &[(Captured, Captured)] =
-                    guard.as_deref().map_or(&[], |v| v.as_slice());
+                let outputs: &[(Captured, Captured)] = guard.as_deref().map_or(&[], |v| v.as_slice());
                 m.insert("steps".into(), render::steps(&job, outputs));
                 m
             }
-            JobSpec::Exec { .. } => {
+            JobSpec::Exec { .. } | JobSpec::Interactive { .. } => {
                 let first = guard.as_ref().and_then(|g| g.first()).unwrap_or(&empty);
-                render::job(
-                    &job,
-                    live.map(|_| Inline {
-                        stdout: &first.0,
-                        stderr: &first.1,
-                    }),
-                )
+                render::job(&job, live.map(|_| Inline { stdout: &first.0, stderr: &first.1 }))
             }
         };
         if !job.status.is_terminal() {
@@ -252,11 +298,7 @@ impl Sshdeck {
     }
 
     /// Adds the `rappel` reminder of a job that runs past the time its caller asked to be reminded.
-    pub fn add_reminder(
-        &self,
-        job: &sshdeck_core::jobs::Job,
-        m: &mut serde_json::Map<String, Value>,
-    ) {
+    pub fn add_reminder(&self, job: &sshdeck_core::jobs::Job, m: &mut serde_json::Map<String, Value>) {
         let reminders = self.reminders.lock().expect("lock");
         if let Some((at, secs)) = reminders.get(&job.id)
             && !job.status.is_terminal()
@@ -264,11 +306,7 @@ impl Sshdeck {
         {
             m.insert(
                 "reminder".into(),
-                json!(format!(
-                    "job {} is still running after {}s (rappel {secs}s)",
-                    job.id,
-                    at.elapsed().as_secs()
-                )),
+                json!(format!("job {} is still running after {}s (rappel {secs}s)", job.id, at.elapsed().as_secs())),
             );
         }
     }

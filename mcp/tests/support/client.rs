@@ -37,21 +37,14 @@ impl Client {
         let (tx, lines) = channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let v: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("non-JSON on stdout ({e}): {line}"));
+                let v: Value =
+                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("non-JSON on stdout ({e}): {line}"));
                 if tx.send(v).is_err() {
                     return;
                 }
             }
         });
-        let mut c = Client {
-            child,
-            stdin,
-            lines,
-            next_id: 1,
-            pending_notifications: vec![],
-            data,
-        };
+        let mut c = Client { child, stdin, lines, next_id: 1, pending_notifications: vec![], data };
         let init = c.request(
             "initialize",
             json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "sshdeck-test", "version": "1"}}),
@@ -88,10 +81,7 @@ impl Client {
     pub fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.send_request(method, params);
         loop {
-            let v = self
-                .lines
-                .recv_timeout(Duration::from_secs(60))
-                .expect("response within 60 s");
+            let v = self.lines.recv_timeout(Duration::from_secs(60)).expect("response within 60 s");
             if v["id"] == json!(id) && v.get("method").is_none() {
                 return v;
             }
@@ -109,10 +99,7 @@ impl Client {
     }
 
     pub fn call_with_meta(&mut self, tool: &str, args: Value, meta: Value) -> Value {
-        let r = self.request(
-            "tools/call",
-            json!({"name": tool, "arguments": args, "_meta": meta}),
-        );
+        let r = self.request("tools/call", json!({"name": tool, "arguments": args, "_meta": meta}));
         r["result"].clone()
     }
 

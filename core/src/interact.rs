@@ -1,0 +1,244 @@
+//! Answering prompts of a command run on a PTY: caller rules (regex → answer, at most N times),
+//! optional automatic answers to yes/no confirmations, ANSI stripping, and redaction of secret answers.
+
+use regex::Regex;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// Default number of times one rule may answer.
+pub const DEFAULT_MAX_ANSWERS: u32 = 10;
+/// Text kept for matching (the tail of what the command printed since the last answer).
+const WINDOW: usize = 8 * 1024;
+
+/// A caller's rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// What to look for.
+    pub pattern: Regex,
+    /// What to type (a newline is added).
+    pub answer: Secret,
+    /// At most this many answers.
+    pub max: u32,
+    /// Whether the answer must be kept out of every output (password-like prompt).
+    pub secret: bool,
+}
+
+impl Rule {
+    /// A rule from a pattern and an answer; the pattern must be a valid regular expression.
+    pub fn new(pattern: &str, answer: Secret, max: Option<u32>) -> Result<Rule> {
+        let re = Regex::new(pattern)
+            .map_err(|e| Error::InvalidArgument(format!("response pattern {pattern:?} is not a valid regex: {e}")))?;
+        let secret = looks_secret(pattern);
+        Ok(Rule { pattern: re, answer, max: max.unwrap_or(DEFAULT_MAX_ANSWERS), secret })
+    }
+}
+
+/// Whether a prompt pattern asks for a secret.
+pub fn looks_secret(pattern: &str) -> bool {
+    let p = pattern.to_ascii_lowercase();
+    ["pass", "secret", "token", "pin", "otp", "key"].iter().any(|w| p.contains(w))
+}
+
+/// The prompt-answering state of one command.
+#[derive(Debug)]
+pub struct Interaction {
+    rules: Vec<Rule>,
+    counts: Vec<u32>,
+    auto: Vec<(Regex, &'static str)>,
+    password_prompt: Regex,
+    pending: String,
+    ansi: AnsiStripper,
+    /// Prompts answered, for the transcript summary.
+    pub answered: u32,
+}
+
+/// What to do after new output.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Type this (already ends with a newline).
+    Send(String),
+    /// A password prompt nobody can answer: stop the command.
+    Unanswerable(String),
+}
+
+impl Interaction {
+    /// Caller rules first, then (with `auto_respond`) the yes/no confirmations.
+    pub fn new(rules: Vec<Rule>, auto_respond: bool) -> Interaction {
+        let auto = if auto_respond {
+            [
+                (r"(?i)\(yes/no(/\[fingerprint\])?\)\??\s*$", "yes"),
+                (r"\[[Yy]/[Nn]\]\s*[:?]?\s*$", "y"),
+                (r"(?i)\(y/n\)\s*[:?]?\s*$", "y"),
+            ]
+            .iter()
+            .map(|(p, a)| (Regex::new(p).expect("built-in pattern"), *a))
+            .collect()
+        } else {
+            Vec::new()
+        };
+        let counts = vec![0; rules.len()];
+        Interaction {
+            rules,
+            counts,
+            auto,
+            password_prompt: Regex::new(r"(?i)(password|passphrase|passcode)[^:\n]{0,80}:\s*$")
+                .expect("built-in pattern"),
+            pending: String::new(),
+            ansi: AnsiStripper::default(),
+            answered: 0,
+        }
+    }
+
+    /// Strips terminal escapes from a chunk of PTY output, redacts secret answers, and returns the
+    /// clean text plus what to type in response.
+    pub fn feed(&mut self, raw: &[u8]) -> (String, Vec<Action>) {
+        let stripped = self.ansi.strip(raw);
+        let text = self.redact(&stripped);
+        self.pending.push_str(&text);
+        if self.pending.len() > WINDOW {
+            let cut = self.pending.len() - WINDOW;
+            let cut = (cut..self.pending.len()).find(|&i| self.pending.is_char_boundary(i)).unwrap_or(0);
+            self.pending.drain(..cut);
+        }
+        let mut actions = Vec::new();
+        'scan: loop {
+            for (i, rule) in self.rules.iter().enumerate() {
+                if self.counts[i] >= rule.max {
+                    continue;
+                }
+                if let Some(m) = rule.pattern.find(&self.pending) {
+                    self.counts[i] += 1;
+                    self.answered += 1;
+                    actions.push(Action::Send(format!("{}\n", rule.answer.expose())));
+                    self.pending.drain(..m.end());
+                    continue 'scan;
+                }
+            }
+            for (re, answer) in &self.auto {
+                if let Some(m) = re.find(&self.pending) {
+                    self.answered += 1;
+                    actions.push(Action::Send(format!("{answer}\n")));
+                    self.pending.drain(..m.end());
+                    continue 'scan;
+                }
+            }
+            break;
+        }
+        if let Some(m) = self.password_prompt.find(&self.pending) {
+            actions.push(Action::Unanswerable(m.as_str().trim().to_string()));
+            self.pending.clear();
+        }
+        (text, actions)
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for r in self.rules.iter().filter(|r| r.secret && r.answer.expose().len() >= 3) {
+            out = out.replace(r.answer.expose(), "***");
+        }
+        out.replace('\r', "")
+    }
+}
+
+/// Removes ANSI escape sequences (CSI, OSC, two-byte escapes), keeping state across chunks.
+#[derive(Debug, Default)]
+pub struct AnsiStripper {
+    state: AnsiState,
+    carry: Vec<u8>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum AnsiState {
+    #[default]
+    Text,
+    Escape,
+    Csi,
+    Osc,
+    OscEscape,
+}
+
+impl AnsiStripper {
+    /// The text of `raw` without escape sequences (invalid UTF-8 replaced).
+    pub fn strip(&mut self, raw: &[u8]) -> String {
+        let mut bytes = std::mem::take(&mut self.carry);
+        for &b in raw {
+            self.state = match (self.state, b) {
+                (AnsiState::Text, 0x1b) => AnsiState::Escape,
+                (AnsiState::Text, _) => {
+                    bytes.push(b);
+                    AnsiState::Text
+                }
+                (AnsiState::Escape, b'[') => AnsiState::Csi,
+                (AnsiState::Escape, b']') => AnsiState::Osc,
+                (AnsiState::Escape, _) => AnsiState::Text,
+                (AnsiState::Csi, 0x40..=0x7e) => AnsiState::Text,
+                (AnsiState::Csi, _) => AnsiState::Csi,
+                (AnsiState::Osc, 0x07) => AnsiState::Text,
+                (AnsiState::Osc, 0x1b) => AnsiState::OscEscape,
+                (AnsiState::Osc, _) => AnsiState::Osc,
+                (AnsiState::OscEscape, _) => AnsiState::Text,
+            };
+        }
+        // Keep an incomplete UTF-8 sequence at the end for the next chunk.
+        let valid = match std::str::from_utf8(&bytes) {
+            Ok(_) => bytes.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => bytes.len(),
+        };
+        self.carry = bytes.split_off(valid);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(p: &str, a: &str, max: Option<u32>) -> Rule {
+        Rule::new(p, Secret::new(a), max).unwrap()
+    }
+
+    #[test]
+    fn ansi_is_stripped_across_chunks() {
+        let mut s = AnsiStripper::default();
+        assert_eq!(s.strip(b"\x1b[1;31mred\x1b"), "red");
+        assert_eq!(s.strip(b"[0m plain \x1b]0;title\x07done"), " plain done");
+        assert_eq!(s.strip(&[0xc3]), "");
+        assert_eq!(s.strip(&[0xa9]), "\u{e9}");
+    }
+
+    #[test]
+    fn every_matching_prompt_is_answered_up_to_max() {
+        let mut i = Interaction::new(vec![rule(r"Continue\?", "y", Some(2))], false);
+        let (_, a) = i.feed(b"Continue? ");
+        assert_eq!(a, [Action::Send("y\n".into())]);
+        let (_, a) = i.feed(b"y\r\nContinue? ");
+        assert_eq!(a, [Action::Send("y\n".into())], "the second prompt too");
+        let (_, a) = i.feed(b"y\r\nContinue? ");
+        assert!(a.is_empty(), "max reached");
+        let mut two = Interaction::new(vec![rule("A:", "1", None), rule("B:", "2", None)], false);
+        let (_, a) = two.feed(b"A: B: ");
+        assert_eq!(a, [Action::Send("1\n".into()), Action::Send("2\n".into())]);
+    }
+
+    #[test]
+    fn auto_respond_only_confirms() {
+        let mut i = Interaction::new(vec![], true);
+        assert_eq!(i.feed(b"Do you want to continue? [Y/n] ").1, [Action::Send("y\n".into())]);
+        assert_eq!(i.feed(b"Are you sure (yes/no/[fingerprint])? ").1, [Action::Send("yes\n".into())]);
+        assert!(i.feed(b"Enter your name: ").1.is_empty());
+        assert_eq!(i.feed(b"[sudo] password for bob: ").1, [Action::Unanswerable("password for bob:".into())]);
+        let mut off = Interaction::new(vec![], false);
+        assert!(off.feed(b"Proceed [y/N] ").1.is_empty());
+    }
+
+    #[test]
+    fn supplied_password_answers_and_is_redacted() {
+        let mut i = Interaction::new(vec![rule("(?i)password:", "hunter22", None)], false);
+        assert_eq!(i.feed(b"Password: ").1, [Action::Send("hunter22\n".into())]);
+        let (text, _) = i.feed(b"\r\nyou typed hunter22\r\n");
+        assert_eq!(text, "\nyou typed ***\n");
+        assert!(Rule::new("(unclosed", Secret::new("x"), None).is_err());
+    }
+}
