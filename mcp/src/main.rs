@@ -1,6 +1,7 @@
 //! `sshdeck-mcp`: the MCP stdio server. stdout carries JSON-RPC only; logs go to the data dir.
 
 mod render;
+mod resources;
 mod schema;
 mod server;
 mod tools;

@@ -320,3 +320,45 @@ fn interactive_answers_prompts_and_never_shows_answers() {
         assert!(!text.contains("Pw-Mcp-Heron-7"), "answer leaked into {}", f.display());
     }
 }
+
+#[test]
+fn resources_and_prompts() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+    c.call("server_add", json!({"alias": "pw", "host": "h", "user": "u", "password": "Res-Secret-31"}));
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "echo out; echo err >&2"}));
+    let id = structured(&r)["id"].as_str().unwrap().to_string();
+
+    let list = c.request("resources/list", json!({}));
+    let uris: Vec<String> = list["result"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uri"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        uris.contains(&"sshdeck://servers".to_string()) && uris.contains(&format!("sshdeck://jobs/{id}")),
+        "{uris:?}"
+    );
+    let t = c.request("resources/templates/list", json!({}));
+    assert_eq!(t["result"]["resourceTemplates"].as_array().unwrap().len(), 2);
+
+    let read = |c: &mut Client, uri: &str| c.request("resources/read", json!({"uri": uri}));
+    let servers = read(&mut c, "sshdeck://servers");
+    let text = servers["result"]["contents"][0]["text"].as_str().unwrap();
+    assert!(text.contains("\"web\"") && !text.contains("Res-Secret-31"), "{text}");
+    let job = read(&mut c, &format!("sshdeck://jobs/{id}"));
+    let v: Value = serde_json::from_str(job["result"]["contents"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(v["status"], "completed");
+    let out = read(&mut c, &format!("sshdeck://jobs/{id}/output"));
+    assert_eq!(out["result"]["contents"][0]["text"], "out\nerr\n");
+    assert!(read(&mut c, "sshdeck://jobs/zzzzzzzzzzzzz").get("error").is_some());
+    assert!(read(&mut c, "file:///etc/passwd").get("error").is_some());
+
+    let prompts = c.request("prompts/list", json!({}));
+    assert_eq!(prompts["result"]["prompts"].as_array().unwrap().len(), 3);
+    let p = c.request("prompts/get", json!({"name": "diagnose_server", "arguments": {"alias": "web"}}));
+    assert!(p["result"]["messages"][0]["content"]["text"].as_str().unwrap().contains("`web`"), "{p}");
+    assert!(c.request("prompts/get", json!({"name": "nope", "arguments": {"alias": "web"}})).get("error").is_some());
+}
