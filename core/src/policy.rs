@@ -59,6 +59,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shipped_example_policy_parses_and_denies() {
+        let tmp = tempfile::tempdir().unwrap();
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/policy.toml");
+        std::fs::copy(example, tmp.path().join(POLICY_FILE)).unwrap();
+        let p = Policy::new(tmp.path());
+        for bad in ["rm -rf /", "sudo mkfs.ext4 /dev/sdb1", "shutdown -h now", "dd if=/dev/zero of=/dev/sda"] {
+            assert_eq!(p.check(bad).unwrap_err().code(), "POLICY_DENIED", "{bad}");
+        }
+        for ok in ["rm -rf /tmp/build", "ls -la /", "systemctl status nginx"] {
+            assert!(p.check(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
     fn deny_patterns_and_broken_files() {
         let tmp = tempfile::tempdir().unwrap();
         let p = Policy::new(tmp.path());
