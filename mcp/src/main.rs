@@ -4,6 +4,7 @@ mod render;
 mod resources;
 mod schema;
 mod server;
+mod tasks;
 mod tools;
 
 use anyhow::Result;

@@ -11,6 +11,7 @@ use rmcp::model::{
     ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
+use rmcp::model::{CancelTaskParams, GetTaskParams, GetTaskResult};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
 use sshdeck_core::Deck;
@@ -43,9 +44,11 @@ follow it with task_wait or task_status, stop it with task_cancel.";
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Sshdeck {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().build())
-            .with_server_info(Implementation::new("sshdeck", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().enable_tasks().build(),
+        )
+        .with_server_info(Implementation::new("sshdeck", env!("CARGO_PKG_VERSION")))
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_resources(
@@ -88,6 +91,22 @@ impl ServerHandler for Sshdeck {
         crate::resources::prompt(&request.name, &request.arguments.unwrap_or_default()).map(Into::into)
     }
 
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        crate::tasks::get(self, &request.task_id)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        crate::tasks::cancel(&self.deck, &request.task_id)
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
@@ -101,8 +120,16 @@ impl ServerHandler for Sshdeck {
             let e = sshdeck_core::Error::ReadOnly(request.name.to_string());
             return Ok(crate::render::error(&e).into());
         }
+        let tasks = context.client_capabilities().is_some_and(|c| c.supports_tasks());
         let tcc = ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(tcc).await?;
+        // A client that speaks MCP Tasks gets a task handle for a job still running: the job is the task.
+        if tasks
+            && let CallToolResponse::Complete(r) = &response
+            && let Some(handle) = crate::tasks::handle_for(&self.deck, r)
+        {
+            return Ok(CallToolResponse::Task(handle));
+        }
         Ok(match response {
             // rmcp reports arguments that do not deserialize as a bare text error: give it our shape.
             CallToolResponse::Complete(r) if r.is_error == Some(true) && r.structured_content.is_none() => {

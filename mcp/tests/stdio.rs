@@ -362,3 +362,38 @@ fn resources_and_prompts() {
     assert!(p["result"]["messages"][0]["content"]["text"].as_str().unwrap().contains("`web`"), "{p}");
     assert!(c.request("prompts/get", json!({"name": "nope", "arguments": {"alias": "web"}})).get("error").is_some());
 }
+
+#[test]
+fn mcp_tasks_map_onto_jobs() {
+    let sshd = Sshd::start().unwrap();
+    let caps = json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
+    let mut c = Client::start_with(&[("MCP_SYNC_TIMEOUT_S", "1")], caps);
+    add_server(&mut c, &sshd, "web");
+    let quick = c.call("task_exec", json!({"alias": "web", "cmd": "echo quick"}));
+    assert_eq!(structured(&quick)["stdout"], "quick\n", "a job done in time is answered inline");
+
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "sleep 1.5; echo late; exit 6"}));
+    assert_eq!(r["resultType"], "task", "{r}");
+    let task_id = r["taskId"].as_str().unwrap().to_string();
+    assert_eq!(r["status"], "working");
+    let g = c.request("tasks/get", json!({"taskId": task_id}));
+    assert_eq!(g["result"]["status"], "working", "{g}");
+    std::thread::sleep(Duration::from_millis(1800));
+    let g = c.request("tasks/get", json!({"taskId": task_id}));
+    assert_eq!(g["result"]["status"], "completed", "{g}");
+    let result = &g["result"]["result"];
+    assert_eq!((result["isError"].as_bool(), result["structuredContent"]["exitCode"].as_u64()), (Some(true), Some(6)));
+    assert_eq!(result["structuredContent"]["outputTail"], "late\n");
+
+    let file = sshd.scratch().join("task-cancelled");
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": format!("sleep 3; touch {}", file.display())}));
+    let task_id = r["taskId"].as_str().unwrap().to_string();
+    let ack = c.request("tasks/cancel", json!({"taskId": task_id}));
+    assert!(ack.get("error").is_none(), "{ack}");
+    std::thread::sleep(Duration::from_millis(1000));
+    let g = c.request("tasks/get", json!({"taskId": task_id}));
+    assert_eq!(g["result"]["status"], "cancelled", "{g}");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!file.exists());
+    assert!(c.request("tasks/get", json!({"taskId": "zzzzzzzzzzzzz"})).get("error").is_some());
+}

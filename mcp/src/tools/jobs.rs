@@ -211,6 +211,15 @@ impl Sshdeck {
         self.deck.jobs().get(&JobId::parse(id)?)
     }
 
+    /// A finished job as a tool result (for `tasks/get`): failures set `isError`.
+    pub fn job_answer(&self, job: &Job) -> CallToolResult {
+        let mut r = self.answer(job, true);
+        if render::is_failure(job) {
+            r.is_error = Some(true);
+        }
+        r
+    }
+
     /// One job as an answer, with the end of its output and any reminder.
     fn answer(&self, job: &Job, with_tail: bool) -> CallToolResult {
         let mut m = render::job(job, None);

@@ -20,6 +20,11 @@ pub struct Client {
 impl Client {
     /// Starts `sshdeck-mcp` on a fresh data dir and completes the initialize handshake.
     pub fn start(env: &[(&str, &str)]) -> Client {
+        Client::start_with(env, json!({}))
+    }
+
+    /// Like [`Client::start`], declaring `capabilities` in `initialize`.
+    pub fn start_with(env: &[(&str, &str)], capabilities: Value) -> Client {
         let data = tempfile::tempdir().unwrap();
         let cwd = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_sshdeck-mcp"))
@@ -47,7 +52,7 @@ impl Client {
         let mut c = Client { child, stdin, lines, next_id: 1, pending_notifications: vec![], data };
         let init = c.request(
             "initialize",
-            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "sshdeck-test", "version": "1"}}),
+            json!({"protocolVersion": "2025-06-18", "capabilities": capabilities, "clientInfo": {"name": "sshdeck-test", "version": "1"}}),
         );
         assert!(init["result"]["serverInfo"]["name"] == "sshdeck", "{init}");
         c.notify("notifications/initialized", json!({}));
