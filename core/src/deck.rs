@@ -3,7 +3,8 @@
 
 mod run;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast};
@@ -49,6 +50,7 @@ struct Inner {
     pool: Pool,
     jobs: Jobs,
     stop: Notify,
+    progress: Mutex<HashMap<JobId, Arc<crate::sftp::Progress>>>,
 }
 
 impl Deck {
@@ -81,7 +83,17 @@ impl Deck {
             },
             program,
         )?;
-        let deck = Deck { inner: Arc::new(Inner { settings, data_dir, registry, pool, jobs, stop: Notify::new() }) };
+        let deck = Deck {
+            inner: Arc::new(Inner {
+                settings,
+                data_dir,
+                registry,
+                pool,
+                jobs,
+                stop: Notify::new(),
+                progress: Mutex::default(),
+            }),
+        };
         deck.spawn_maintenance();
         Ok(deck)
     }
@@ -256,6 +268,19 @@ impl Deck {
                 }
             }
         }
+    }
+
+    /// Live counters of a transfer job this process runs.
+    pub fn transfer_progress(&self, id: &JobId) -> Option<Arc<crate::sftp::Progress>> {
+        self.inner.progress.lock().expect("lock").get(id).cloned()
+    }
+
+    pub(crate) fn progress_for(&self, id: &JobId) -> Arc<crate::sftp::Progress> {
+        self.inner.progress.lock().expect("lock").entry(id.clone()).or_default().clone()
+    }
+
+    pub(crate) fn forget_progress(&self, id: &JobId) {
+        self.inner.progress.lock().expect("lock").remove(id);
     }
 
     /// Pool counters of this process.

@@ -5,7 +5,7 @@
 pub mod capture;
 pub mod config;
 pub mod data_dir;
-mod deck;
+pub mod deck;
 pub mod error;
 pub mod exec;
 pub mod interact;
@@ -16,6 +16,7 @@ pub mod policy;
 pub mod pool;
 pub mod secret;
 pub mod servers;
+pub mod sftp;
 pub mod ssh;
 
 pub use deck::{Deck, OutputSink};

@@ -8,6 +8,7 @@ mod ssh {
     pub mod jobs_cross;
     pub mod jump;
     pub mod pool;
+    pub mod sftp;
 }
 
 use std::collections::HashMap;

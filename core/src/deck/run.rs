@@ -44,6 +44,7 @@ fn plan(spec: &JobSpec, answers: Vec<Secret>, default_interactive_ms: u64) -> Ve
                 interaction: Some(Arc::new(Mutex::new(Interaction::new(rules, *auto_respond)))),
             }]
         }
+        JobSpec::Transfer { .. } => Vec::new(),
         JobSpec::Sequence { steps, continue_on_error } => steps
             .iter()
             .map(|s| StepPlan {
@@ -63,6 +64,9 @@ pub(super) async fn run_job(
     mut sink: Option<OutputSink>,
     answers: Vec<Secret>,
 ) {
+    if let JobSpec::Transfer { .. } = &job.spec {
+        return run_transfer(deck, job, cancel, sink).await;
+    }
     let jobs = deck.jobs().clone();
     let id = job.id.clone();
     let alias = job.targets.first().cloned().unwrap_or_default();
@@ -199,6 +203,103 @@ fn outcome(outcomes: &[(String, Result<ExecOutput, Error>)], is_sequence: bool) 
             o.is_some_and(|o| o.stdout.truncated() || o.stderr.truncated())
         }),
         steps: if is_sequence { steps } else { Vec::new() },
+        transfer: None,
     };
     (status, record)
+}
+
+/// A transfer job: one attempt (retried automatically only when nothing was moved because the
+/// connection failed), per-file lines in the output file, the report in the result.
+async fn run_transfer(deck: Deck, job: Job, cancel: watch::Receiver<bool>, mut sink: Option<OutputSink>) {
+    let JobSpec::Transfer { direction, items, force, verify } = &job.spec else { unreachable!("checked") };
+    let jobs = deck.jobs().clone();
+    let id = job.id.clone();
+    let alias = job.targets.first().cloned().unwrap_or_default();
+    let progress = deck.progress_for(&id);
+    let mut writer = OutputWriter::create(jobs.output_path(&id), jobs.limits().output_limit).ok();
+    let opts = crate::sftp::TransferOptions { force: *force, verify: *verify, ..Default::default() };
+    let started = std::time::Instant::now();
+    let mut attempt = job.attempt;
+    let result = loop {
+        if let Err(e) = jobs.start(&id, attempt) {
+            tracing::warn!(job = %id, error = %e, "cannot record job start");
+        }
+        let mut log = |line: &str| {
+            if let Some(w) = writer.as_mut() {
+                w.write(line.as_bytes());
+            }
+            if let Some(s) = sink.as_mut() {
+                s(0, crate::exec::Stream::Stdout, line.as_bytes());
+            }
+            jobs.publish_output(&id, crate::exec::Stream::Stdout, line.as_bytes());
+        };
+        let r = crate::sftp::transfer(
+            &deck,
+            &alias,
+            crate::sftp::Request { direction: *direction, items, options: &opts },
+            &progress,
+            &cancel,
+            &mut log,
+        )
+        .await;
+        match &r {
+            Err(e) if e.is_before_command() && attempt <= deck.settings().job_auto_retries && !*cancel.borrow() => {
+                tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(attempt - job.attempt)).await;
+                attempt += 1;
+            }
+            _ => break r,
+        }
+    };
+    let truncated = writer.map(OutputWriter::finish).unwrap_or(false);
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let (status, record) = match result {
+        Ok(report) => {
+            let status = if *cancel.borrow() {
+                JobStatus::Cancelled
+            } else if report.failed > 0 {
+                JobStatus::Failed
+            } else {
+                JobStatus::Completed
+            };
+            let (error_code, error_message) =
+                match report.files.iter().find(|f| f.status == crate::sftp::FileStatus::Failed) {
+                    Some(f) => (
+                        Some(f.code.clone().unwrap_or_else(|| "TRANSFER_FAILED".into())),
+                        Some(format!(
+                            "{} of {} files failed; first: {}: {}",
+                            report.failed,
+                            report.ok + report.skipped + report.failed,
+                            f.from,
+                            f.reason.clone().unwrap_or_default()
+                        )),
+                    ),
+                    None => (None, None),
+                };
+            let record = JobResult {
+                duration_ms,
+                error_code,
+                error_message,
+                truncated,
+                stdout_bytes: report.bytes,
+                transfer: Some(report),
+                ..JobResult::default()
+            };
+            (status, record)
+        }
+        Err(e) => (
+            if *cancel.borrow() { JobStatus::Cancelled } else { JobStatus::Failed },
+            JobResult {
+                duration_ms,
+                error_code: Some(e.code().into()),
+                error_message: Some(e.to_string()),
+                truncated,
+                ..JobResult::default()
+            },
+        ),
+    };
+    deck.forget_progress(&id);
+    tracing::info!(job = %id, status = status.as_str(), "transfer finished");
+    if let Err(e) = jobs.finish(&id, status, record) {
+        tracing::error!(job = %id, error = %e, "cannot record job end");
+    }
 }

@@ -192,6 +192,19 @@ pub enum JobSpec {
         #[serde(default)]
         auto_respond: bool,
     },
+    /// SFTP transfer of files, directories or globs.
+    Transfer {
+        /// Upload or download.
+        direction: crate::sftp::Direction,
+        /// What goes where.
+        items: Vec<crate::sftp::TransferItem>,
+        /// Overwrite existing targets.
+        #[serde(default)]
+        force: bool,
+        /// Compare sha256 of both ends.
+        #[serde(default)]
+        verify: bool,
+    },
     /// Commands run one after the other on the same server.
     Sequence {
         /// The steps.
@@ -209,6 +222,7 @@ impl JobSpec {
             JobSpec::Exec { .. } => JobKind::Exec,
             JobSpec::Sequence { .. } => JobKind::Sequence,
             JobSpec::Interactive { .. } => JobKind::Interactive,
+            JobSpec::Transfer { .. } => JobKind::Transfer,
         }
     }
 
@@ -217,6 +231,7 @@ impl JobSpec {
         match self {
             JobSpec::Exec { command, .. } | JobSpec::Interactive { command, .. } => vec![command.as_str()],
             JobSpec::Sequence { steps, .. } => steps.iter().map(|s| s.command.as_str()).collect(),
+            JobSpec::Transfer { .. } => Vec::new(),
         }
     }
 
@@ -225,6 +240,19 @@ impl JobSpec {
         match self {
             JobSpec::Exec { command, .. } | JobSpec::Interactive { command, .. } => command.clone(),
             JobSpec::Sequence { steps, .. } => steps.iter().map(|s| s.command.as_str()).collect::<Vec<_>>().join("; "),
+            JobSpec::Transfer { direction, items, .. } => {
+                let arrow = |i: &crate::sftp::TransferItem| match direction {
+                    crate::sftp::Direction::Upload => format!("{} -> {}", i.local, i.remote),
+                    crate::sftp::Direction::Download => format!("{} -> {}", i.remote, i.local),
+                };
+                let verb = if *direction == crate::sftp::Direction::Upload { "upload" } else { "download" };
+                let first = items.first().map(arrow).unwrap_or_default();
+                if items.len() > 1 {
+                    format!("{verb} {first} (+{} more)", items.len() - 1)
+                } else {
+                    format!("{verb} {first}")
+                }
+            }
         }
     }
 }
@@ -266,6 +294,9 @@ pub struct JobResult {
     /// Per-step outcomes of a sequence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepResult>,
+    /// Outcome of a transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<crate::sftp::TransferReport>,
 }
 
 /// How one step of a sequence ended.
