@@ -66,6 +66,9 @@ pub fn job(j: &Job, inline: Option<Inline<'_>>) -> Map<String, Value> {
             put("error", json!({"code": code, "message": msg}));
         }
         put("truncated", json!(r.truncated));
+        if let Some(t) = &r.transfer {
+            put("transfer", json!(t));
+        }
     }
     if let Some(i) = inline {
         put("stdout", json!(i.stdout.text()));
@@ -124,6 +127,16 @@ pub fn job_text(m: &Map<String, Value>) -> String {
     for (k, label) in [("reminder", "reminder"), ("message", "note")] {
         if let Some(v) = m.get(k).and_then(Value::as_str) {
             t.push_str(&format!("\n{label}: {v}"));
+        }
+    }
+    if let Some(tr) = m.get("transfer") {
+        t.push_str(&format!(
+            "\n{} ok, {} skipped, {} failed, {} bytes",
+            tr["ok"], tr["skipped"], tr["failed"], tr["bytes"]
+        ));
+        for f in tr["files"].as_array().into_iter().flatten().filter(|f| f["status"] != "ok").take(20) {
+            let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+            t.push_str(&format!("\n  {} {} -> {}: {}", s("status"), s("from"), s("to"), s("reason")));
         }
     }
     if let Some(steps) = m.get("steps").and_then(Value::as_array) {

@@ -146,6 +146,39 @@ pub fn interactive_in() -> Arc<JsonObject> {
     )
 }
 
+fn transfer_common() -> Value {
+    json!({
+        "alias": s(ALIAS),
+        "direction": {"type": "string", "enum": ["upload", "download"]},
+        "force": boolean("Overwrite existing files (false)"),
+        "verify": boolean("Compare sha256 of both ends (false)"),
+        "rappel": int(RAPPEL)
+    })
+}
+
+pub fn transfer_in() -> Arc<JsonObject> {
+    let mut props = transfer_common();
+    props["local"] = s("Local file, directory, or glob (upload)");
+    props["remote"] = s("Remote file, directory, or glob (download)");
+    input(props, &["alias", "direction", "local", "remote"])
+}
+
+pub fn transfer_multi_in() -> Arc<JsonObject> {
+    let mut props = transfer_common();
+    props["files"] = json!({"type": "array", "minItems": 1, "items": {"type": "object", "properties": {
+        "local": {"type": "string"}, "remote": {"type": "string"}}, "required": ["local", "remote"]}});
+    input(props, &["alias", "direction", "files"])
+}
+
+/// Output of a transfer: the job plus counts and per-file outcomes.
+pub fn transfer_out() -> Arc<JsonObject> {
+    let mut props = job_props();
+    props["transfer"] = json!({"type": "object", "properties": {
+        "ok": {"type": "integer"}, "skipped": {"type": "integer"}, "failed": {"type": "integer"},
+        "bytes": {"type": "integer"}, "files": {"type": "array", "items": {"type": "object"}}}});
+    output(props)
+}
+
 pub fn id_in() -> Arc<JsonObject> {
     input(json!({"id": s("Job id")}), &["id"])
 }

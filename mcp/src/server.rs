@@ -30,7 +30,11 @@ impl Sshdeck {
     pub fn new(deck: Deck) -> Self {
         Sshdeck {
             deck,
-            tool_router: Self::servers_router() + Self::tasks_router() + Self::jobs_router() + Self::service_router(),
+            tool_router: Self::servers_router()
+                + Self::tasks_router()
+                + Self::transfers_router()
+                + Self::jobs_router()
+                + Self::service_router(),
             reminders: Arc::default(),
         }
     }

@@ -4,3 +4,4 @@ pub mod jobs;
 pub mod servers;
 pub mod service;
 pub mod tasks;
+pub mod transfers;

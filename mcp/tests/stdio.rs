@@ -36,7 +36,31 @@ fn tools_list_matches_golden_and_stays_small() {
     }
     let want = std::fs::read_to_string(&golden).expect("golden file (UPDATE_GOLDEN=1 to create)");
     assert_eq!(pretty, want, "tools/list changed: review and run with UPDATE_GOLDEN=1");
-    assert!(compact.len() <= 12 * 1024, "tools/list is {} bytes", compact.len());
+    // Budgets: the 16 core tools within 12 KB, everything (transfers, ops, fleet) within 32 KB.
+    const CORE: [&str; 16] = [
+        "server_add",
+        "server_list",
+        "server_remove",
+        "task_exec",
+        "task_exec_sequence",
+        "task_exec_interactive",
+        "task_queue",
+        "task_status",
+        "task_wait",
+        "task_cancel",
+        "task_history",
+        "task_retry",
+        "queue_stats",
+        "task_logs",
+        "pool_stats",
+        "system_diagnostics",
+    ];
+    let core: Vec<&Value> =
+        result["tools"].as_array().unwrap().iter().filter(|t| CORE.contains(&t["name"].as_str().unwrap())).collect();
+    assert_eq!(core.len(), CORE.len());
+    let core_bytes = serde_json::to_string(&json!({"tools": core})).unwrap().len();
+    assert!(core_bytes <= 12 * 1024, "core tools take {core_bytes} bytes");
+    assert!(compact.len() <= 32 * 1024, "tools/list is {} bytes", compact.len());
     assert!(!compact.contains("$ref"));
     for t in result["tools"].as_array().unwrap() {
         assert_eq!(t["inputSchema"]["type"], "object", "{}", t["name"]);
@@ -396,4 +420,48 @@ fn mcp_tasks_map_onto_jobs() {
     std::thread::sleep(Duration::from_millis(2500));
     assert!(!file.exists());
     assert!(c.request("tasks/get", json!({"taskId": "zzzzzzzzzzzzz"})).get("error").is_some());
+}
+
+#[test]
+fn transfers_up_and_down() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+    let local = tempfile::tempdir().unwrap();
+    std::fs::write(local.path().join("a.txt"), "alpha").unwrap();
+    std::fs::write(local.path().join("b.log"), "beta").unwrap();
+    let remote_dir = sshd.scratch().join("up");
+    let r = c.call(
+        "task_transfer",
+        json!({"alias": "web", "direction": "upload", "local": local.path().join("a.txt"), "remote": format!("{}/", remote_dir.display()), "verify": true}),
+    );
+    let s = structured(&r);
+    assert_eq!(
+        (r["isError"].as_bool(), s["status"].as_str(), s["transfer"]["ok"].as_u64()),
+        (Some(false), Some("completed"), Some(1)),
+        "{r}"
+    );
+    assert_eq!(std::fs::read_to_string(remote_dir.join("a.txt")).unwrap(), "alpha");
+
+    let r = c.call(
+        "task_transfer_multi",
+        json!({"alias": "web", "direction": "upload", "files": [
+            {"local": format!("{}/*.log", local.path().display()), "remote": remote_dir.display().to_string()},
+            {"local": "/nonexistent/file", "remote": remote_dir.display().to_string()}
+        ]}),
+    );
+    let s = structured(&r);
+    assert_eq!((r["isError"].as_bool(), s["status"].as_str()), (Some(true), Some("failed")), "{r}");
+    assert_eq!((s["transfer"]["ok"].as_u64(), s["transfer"]["failed"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(s["error"]["code"], "NOT_FOUND");
+
+    let down = tempfile::tempdir().unwrap();
+    let r = c.call(
+        "task_transfer",
+        json!({"alias": "web", "direction": "download", "local": down.path(), "remote": remote_dir.display().to_string()}),
+    );
+    assert_eq!(structured(&r)["transfer"]["ok"], 2, "{r}");
+    assert_eq!(std::fs::read_to_string(down.path().join("up/b.log")).unwrap(), "beta");
+    let r = c.call("task_transfer", json!({"alias": "web", "direction": "sideways", "local": "a", "remote": "b"}));
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
 }

@@ -250,12 +250,20 @@ impl Sshdeck {
                     break self.deck.wait(id, Some(Duration::from_secs(3))).await;
                 }
                 _ = tick.tick(), if token.is_some() => {
-                    let bytes = live.map_or(0, |l| l.bytes.load(Ordering::Relaxed));
+                    let transfer = self.deck.transfer_progress(id);
+                    let bytes = match &transfer {
+                        Some(t) => t.bytes.load(Ordering::Relaxed) + t.files_done.load(Ordering::Relaxed),
+                        None => live.map_or(0, |l| l.bytes.load(Ordering::Relaxed)),
+                    };
                     let elapsed = started.elapsed().as_secs_f64();
                     if bytes != sent {
                         sent = bytes;
+                        let message = match &transfer {
+                            Some(t) => format!("job {id}: {} after {elapsed:.1}s", t.summary()),
+                            None => format!("job {id}: {bytes} bytes of output after {elapsed:.1}s"),
+                        };
                         let p = ProgressNotificationParam::new(token.clone().expect("checked"), elapsed.max(0.001))
-                            .with_message(format!("job {id}: {bytes} bytes of output after {elapsed:.1}s"));
+                            .with_message(message);
                         let _ = ctx.peer.notify_progress(p).await;
                     }
                 }
@@ -274,6 +282,8 @@ impl Sshdeck {
                 m.insert("steps".into(), render::steps(&job, outputs));
                 m
             }
+            // The per-file lines are in the output file; the structured report is in the result.
+            JobSpec::Transfer { .. } => render::job(&job, None),
             JobSpec::Exec { .. } | JobSpec::Interactive { .. } => {
                 let first = guard.as_ref().and_then(|g| g.first()).unwrap_or(&empty);
                 render::job(&job, live.map(|_| Inline { stdout: &first.0, stderr: &first.1 }))
