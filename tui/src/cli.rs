@@ -19,11 +19,33 @@ pub enum Command {
     Servers(ServersCommand),
     /// Run a command on a server; its stdout, stderr and exit code become sshdeck's.
     Exec(ExecArgs),
+    /// Upload files, directories or globs: `sshdeck put ALIAS LOCAL... REMOTE`.
+    Put(TransferArgs),
+    /// Download files, directories or globs: `sshdeck get ALIAS REMOTE... LOCAL`.
+    Get(TransferArgs),
     /// Inspect and manage jobs (every command sshdeck runs is a job).
     #[command(subcommand)]
     Jobs(JobsCommand),
     /// Show the settings in force and where the data directory is.
     Settings,
+}
+
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Server alias.
+    pub alias: String,
+    /// Sources, then the destination.
+    #[arg(required = true, num_args = 2..)]
+    pub paths: Vec<String>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// Compare sha256 of both ends.
+    #[arg(long)]
+    pub verify: bool,
+    /// Print one JSON object with the result.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

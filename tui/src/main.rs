@@ -6,6 +6,7 @@ mod exec_cmd;
 mod jobs_cmd;
 mod report;
 mod servers_cmd;
+mod transfer_cmd;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
             | cli::JobsCommand::Stats { json },
         )) => *json,
         Some(Command::Jobs(cli::JobsCommand::List(a))) => a.json,
+        Some(Command::Put(a) | Command::Get(a)) => a.json,
         Some(Command::Jobs(cli::JobsCommand::Retry(a))) => a.json,
         _ => false,
     };
@@ -56,6 +58,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         let code = match command {
             Command::Servers(cmd) => servers_cmd::run(&deck, cmd)?,
             Command::Jobs(cmd) => jobs_cmd::run(&deck, cmd).await?,
+            Command::Put(args) => transfer_cmd::run(&deck, sshdeck_core::sftp::Direction::Upload, args).await?,
+            Command::Get(args) => transfer_cmd::run(&deck, sshdeck_core::sftp::Direction::Download, args).await?,
             Command::Exec(args) => {
                 let r = exec_cmd::exec(&deck, args).await;
                 if let Err(e) = &r {

@@ -303,3 +303,34 @@ fn detached_jobs_can_be_followed_cancelled_and_retried() {
     let out = cli.run(&["jobs", "show", "nope"]);
     assert!(text(&out.stderr).starts_with("error[INVALID_ARGUMENT]"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn put_and_get() {
+    let sshd = Sshd::start().unwrap();
+    let cli = Cli::new();
+    cli.add_key_server("t", &sshd);
+    let a = cli.cwd.path().join("a.txt");
+    let b = cli.cwd.path().join("b.txt");
+    std::fs::write(&a, "A").unwrap();
+    std::fs::write(&b, "B").unwrap();
+    let remote = format!("{}/in/", sshd.scratch().display());
+    let out = cli.run(&["put", "t", a.to_str().unwrap(), b.to_str().unwrap(), &remote]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("2 ok, 0 skipped, 0 failed, 2 bytes"), "{}", text(&out.stdout));
+    assert_eq!(std::fs::read_to_string(sshd.scratch().join("in/b.txt")).unwrap(), "B");
+
+    let out = cli.run(&["put", "t", a.to_str().unwrap(), &remote]);
+    assert!(text(&out.stdout).contains("skipped") && text(&out.stdout).contains("force"), "{}", text(&out.stdout));
+
+    let dest = cli.cwd.path().join("dl");
+    std::fs::create_dir(&dest).unwrap();
+    let glob = format!("{}/in/*.txt", sshd.scratch().display());
+    let out = cli.run(&["get", "t", &glob, dest.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["ok"].as_bool(), v["transfer"]["ok"].as_u64()), (Some(true), Some(2)), "{v}");
+    assert_eq!(std::fs::read_to_string(dest.join("a.txt")).unwrap(), "A");
+
+    let out = cli.run(&["get", "t", "/nonexistent/x", dest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("[NOT_FOUND]"), "{}", text(&out.stdout));
+}
