@@ -130,6 +130,6 @@ pub struct TransferOptions {
 
 impl Default for TransferOptions {
     fn default() -> Self {
-        TransferOptions { force: false, verify: false, parallel: 4 }
+        TransferOptions { force: false, verify: false, parallel: 8 }
     }
 }

@@ -216,6 +216,27 @@ impl Sshd {
         c
     }
 
+    /// OpenSSH client options for this daemon (ed25519 key, its host key only, no config file), for
+    /// `ssh`, `sftp` and `scp` in comparisons. Add the port with `-p`/`-P` and `user@127.0.0.1`.
+    pub fn openssh_options(&self) -> Vec<String> {
+        let kh = self.dir.path().join("client_known_hosts");
+        if !kh.exists() {
+            fs::write(&kh, self.known_hosts_line()).expect("write known_hosts");
+        }
+        let mut v: Vec<String> =
+            vec!["-F".into(), "/dev/null".into(), "-i".into(), self.keys.ed25519.display().to_string()];
+        for o in ["IdentitiesOnly=yes", "BatchMode=yes", "StrictHostKeyChecking=yes"] {
+            v.extend(["-o".into(), o.into()]);
+        }
+        v.extend(["-o".into(), format!("UserKnownHostsFile={}", kh.display())]);
+        v
+    }
+
+    /// `user@127.0.0.1`.
+    pub fn destination(&self) -> String {
+        format!("{}@127.0.0.1", self.user)
+    }
+
     fn generate_host_key(&self) -> Result<()> {
         let key = self.dir.path().join("host_ed25519");
         let _ = fs::remove_file(&key);

@@ -298,16 +298,19 @@ async fn remote_sha256(ctx: &Ctx<'_>, path: &str) -> std::result::Result<String,
 }
 
 async fn upload_file(ctx: &Ctx<'_>, f: &FilePlan) -> FileOutcome {
-    let existed = match ctx.sftp.metadata(f.to.as_str()).await {
-        Ok(m) if m.is_dir() => {
-            return outcome(f, FileStatus::Failed, 0, Some(("TRANSFER_FAILED", "target is a directory".into())));
+    // Without force, the target is not looked up first: a plain SFTP rename refuses to replace it,
+    // and only then do we look (one round trip less per file on the common path).
+    let existed = if ctx.opts.force {
+        match ctx.sftp.metadata(f.to.as_str()).await {
+            Ok(m) if m.is_dir() => {
+                return outcome(f, FileStatus::Failed, 0, Some(("TRANSFER_FAILED", "target is a directory".into())));
+            }
+            Ok(_) => true,
+            Err(_) => false,
         }
-        Ok(_) => true,
-        Err(_) => false,
+    } else {
+        false
     };
-    if existed && !ctx.opts.force {
-        return outcome(f, FileStatus::Skipped, 0, None).with_reason("exists; set force to overwrite");
-    }
     let tmp = temp_name(&f.to);
     let result = async {
         let mut local = tokio::fs::File::open(&f.from).await.map_err(|e| (io_code(&e), e.to_string()))?;
@@ -316,7 +319,7 @@ async fn upload_file(ctx: &Ctx<'_>, f: &FilePlan) -> FileOutcome {
         let mut remote =
             ctx.sftp.open_with_flags_and_attributes(tmp.as_str(), flags, attrs).await.map_err(|e| sftp_error(&e))?;
         let mut hasher = ctx.opts.verify.then(Sha256::new);
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = vec![0u8; CHUNK.min(f.size as usize + 1).max(1)];
         let mut sent = 0u64;
         loop {
             if *ctx.cancel.borrow() {
@@ -345,24 +348,22 @@ async fn upload_file(ctx: &Ctx<'_>, f: &FilePlan) -> FileOutcome {
                 return Err(("TRANSFER_FAILED", format!("sha256 mismatch: {local_sum} here, {remote_sum} there")));
             }
         }
-        // Permissions again: the server's umask applies at creation.
-        let _ = ctx
-            .sftp
-            .set_metadata(tmp.as_str(), FileAttributes { permissions: Some(f.mode), ..FileAttributes::empty() })
-            .await;
+        // The server's umask applied at creation; set the mode again only if it could have changed it.
+        if f.mode & 0o7022 != 0 {
+            let _ = ctx
+                .sftp
+                .set_metadata(tmp.as_str(), FileAttributes { permissions: Some(f.mode), ..FileAttributes::empty() })
+                .await;
+        }
         if existed {
-            // SFTP rename will not replace; rename(2) through mv does, atomically.
-            let cmd = format!("mv -f -- {} {}", shell_quote(&tmp), shell_quote(&f.to));
-            let out = ctx
-                .deck
-                .exec(ctx.alias, &cmd, ctx.deck.exec_options(), &mut |_, _| {})
-                .await
-                .map_err(|e| ("TRANSFER_FAILED", e.to_string()))?;
-            if !out.success() {
-                return Err(("TRANSFER_FAILED", format!("cannot replace the target: {}", out.stderr.text().trim())));
+            replace(ctx, &tmp, &f.to).await?;
+        } else if let Err(e) = ctx.sftp.rename(tmp.as_str(), f.to.as_str()).await {
+            match ctx.sftp.metadata(f.to.as_str()).await {
+                Ok(m) if m.is_dir() => return Err(("TRANSFER_FAILED", "target is a directory".into())),
+                Ok(_) if !ctx.opts.force => return Err(("EXISTS", "exists; set force to overwrite".into())),
+                Ok(_) => replace(ctx, &tmp, &f.to).await?,
+                Err(_) => return Err(sftp_error(&e)),
             }
-        } else {
-            ctx.sftp.rename(tmp.as_str(), f.to.as_str()).await.map_err(|e| sftp_error(&e))?;
         }
         Ok(sent)
     }
@@ -371,9 +372,26 @@ async fn upload_file(ctx: &Ctx<'_>, f: &FilePlan) -> FileOutcome {
         Ok(sent) => outcome(f, FileStatus::Ok, sent, None),
         Err((code, reason)) => {
             let _ = ctx.sftp.remove_file(tmp.as_str()).await;
+            if code == "EXISTS" {
+                return outcome(f, FileStatus::Skipped, 0, None).with_reason(&reason);
+            }
             outcome(f, FileStatus::Failed, 0, Some((code, reason)))
         }
     }
+}
+
+/// Replaces an existing target: SFTP rename will not, rename(2) through `mv` does, atomically.
+async fn replace(ctx: &Ctx<'_>, tmp: &str, to: &str) -> std::result::Result<(), (&'static str, String)> {
+    let cmd = format!("mv -f -- {} {}", shell_quote(tmp), shell_quote(to));
+    let out = ctx
+        .deck
+        .exec(ctx.alias, &cmd, ctx.deck.exec_options(), &mut |_, _| {})
+        .await
+        .map_err(|e| ("TRANSFER_FAILED", e.to_string()))?;
+    if !out.success() {
+        return Err(("TRANSFER_FAILED", format!("cannot replace the target: {}", out.stderr.text().trim())));
+    }
+    Ok(())
 }
 
 async fn download_file(ctx: &Ctx<'_>, f: &FilePlan) -> FileOutcome {
@@ -396,7 +414,7 @@ async fn download_file(ctx: &Ctx<'_>, f: &FilePlan) -> FileOutcome {
             .await
             .map_err(|e| (io_code(&e), e.to_string()))?;
         let mut hasher = ctx.opts.verify.then(Sha256::new);
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = vec![0u8; CHUNK.min(f.size as usize + 1).max(1)];
         let mut got = 0u64;
         loop {
             if *ctx.cancel.borrow() {
@@ -412,11 +430,20 @@ async fn download_file(ctx: &Ctx<'_>, f: &FilePlan) -> FileOutcome {
             }
             got += n as u64;
             ctx.progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
+            if got == f.size {
+                // The listed size is reached: the file as it was when listed (saves a round trip).
+                break;
+            }
         }
-        local.sync_all().await.map_err(|e| (io_code(&e), e.to_string()))?;
-        let size = ctx.sftp.metadata(f.from.as_str()).await.map_err(|e| sftp_error(&e))?.size.unwrap_or(got);
-        if size != got {
-            return Err(("TRANSFER_FAILED", format!("size mismatch: received {got} bytes, the server reports {size}")));
+        // Like sftp and scp, no fsync: the rename makes the file appear whole or not at all to every
+        // reader; durability across a power loss is left to the file system.
+        local.flush().await.map_err(|e| (io_code(&e), e.to_string()))?;
+        // The size the listing (or stat) reported when the transfer was planned.
+        if f.size != got {
+            return Err((
+                "TRANSFER_FAILED",
+                format!("size mismatch: received {got} bytes, the server listed {} (did the file change?)", f.size),
+            ));
         }
         if let Some(h) = hasher {
             let local_sum = data_encoding::HEXLOWER.encode(&h.finalize());
