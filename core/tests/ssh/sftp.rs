@@ -205,3 +205,32 @@ async fn one_gigabyte_sparse_file() {
     eprintln!("1 GiB upload: {:?}", started.elapsed());
     std::fs::remove_file(&target).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_can_be_cancelled_and_leaves_the_target_alone() {
+    let e = env();
+    let local = tempfile::tempdir().unwrap();
+    let src = local.path().join("big.bin");
+    let f = std::fs::File::create(&src).unwrap();
+    f.set_len(2 << 30).unwrap();
+    drop(f);
+    let target = e.sshd.scratch().join("big.bin");
+    std::fs::write(&target, "keep me").unwrap();
+    let items = vec![TransferItem { local: p(&src), remote: p(&target) }];
+    let job = e
+        .deck
+        .submit(
+            "t",
+            JobSpec::Transfer { direction: Direction::Upload, items, force: true, verify: false },
+            "test",
+            None,
+        )
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    e.deck.cancel(&job.id).unwrap();
+    let done = e.deck.wait(&job.id, Some(Duration::from_secs(30))).await.unwrap();
+    assert_eq!(done.status, JobStatus::Cancelled, "{done:?}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+    let names: Vec<_> = std::fs::read_dir(e.sshd.scratch()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(names.len(), 1, "the temporary file was removed: {names:?}");
+}
