@@ -4,12 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// sshdeck: run and watch work on your servers over SSH.
+/// sshdeck: run and watch work on your servers over SSH. With no command, opens the console.
 #[derive(Debug, Parser)]
 #[command(name = "sshdeck", version, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Console: hide every action that changes something (cancel, retry, run).
+    #[arg(long, global = true)]
+    pub readonly: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
-//! `sshdeck`: the operator's command line (and, later, console).
+//! `sshdeck`: the operator's console (no subcommand) and command line.
 
 mod cli;
+mod console;
 mod detach;
 mod exec_cmd;
 mod jobs_cmd;
@@ -11,7 +12,7 @@ mod transfer_cmd;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use sshdeck_core::Deck;
 use sshdeck_core::config::{SETTINGS, Settings};
 
@@ -43,13 +44,18 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
-    let Some(command) = cli.command else {
-        let mut err = std::io::stderr();
-        writeln!(err, "The interactive console is not built yet; use a subcommand.\n")?;
-        Cli::command().write_help(&mut err)?;
-        return Ok(2);
-    };
     let settings = Settings::load()?;
+    let Some(command) = cli.command else {
+        let readonly = cli.readonly || settings.readonly;
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        return runtime.block_on(async move {
+            let deck = Deck::open(settings, "sshdeck-console")?;
+            let _log = sshdeck_core::logging::init(deck.settings(), deck.data_dir(), "sshdeck")?;
+            let r = console::run(deck.clone(), readonly).await;
+            deck.shutdown().await;
+            r.map(|_| 0)
+        });
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let deck = Deck::open(settings, "sshdeck")?;

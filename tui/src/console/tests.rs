@@ -1,0 +1,196 @@
+//! Snapshot tests of every view (TestBackend + insta) and key-driven flows.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use sshdeck_core::Deck;
+use sshdeck_core::config::Settings;
+use sshdeck_core::jobs::{JobResult, JobSpec, JobStatus};
+use sshdeck_core::servers::ServerConfig;
+
+use super::app::{App, Effect, Mode, View};
+use super::ui;
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+/// A deck on a fresh data dir with two servers and jobs in several states (recorded directly, no SSH).
+fn app(data: &Path) -> App {
+    let env = HashMap::from([("MCP_DATA_DIR".to_string(), data.display().to_string())]);
+    let deck = Deck::open(Settings::load_from(&env, Path::new("/nonexistent")).unwrap(), "test").unwrap();
+    deck.add_server(
+        "web1",
+        ServerConfig { tags: vec!["web".into()], ..ServerConfig::new("10.0.0.11", "deploy") },
+        false,
+    )
+    .unwrap();
+    deck.add_server("db", ServerConfig { port: 2222, ..ServerConfig::new("10.0.0.12", "ops") }, false).unwrap();
+    let jobs = deck.jobs();
+    for (cmd, status, code) in [
+        ("uptime", JobStatus::Completed, Some(0)),
+        ("systemctl restart nginx", JobStatus::Failed, Some(3)),
+        ("./deploy.sh --prod", JobStatus::Running, None),
+    ] {
+        let j = jobs
+            .accept(JobSpec::Exec { command: cmd.into(), timeout_ms: None }, vec!["web1".into()], "test", None)
+            .unwrap();
+        jobs.start(&j.id, 1).unwrap();
+        if status.is_terminal() {
+            jobs.finish(&j.id, status, JobResult { exit_code: code, duration_ms: 1234, ..Default::default() }).unwrap();
+        }
+        std::fs::write(jobs.output_path(&j.id), format!("output of {cmd}\nline two\n")).unwrap();
+    }
+    let mut app = App::new(deck, false);
+    app.refresh();
+    app
+}
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::draw(f, app)).unwrap();
+    format!("{}", t.backend())
+}
+
+fn snapshot(name: &str, screen: String) {
+    insta::with_settings!({filters => vec![
+        (r"\b[0-9a-hjkmnp-tv-z]{13}\b", "[JOBID]"),
+        (r"\d\d:\d\d:\d\d", "[TIME]"),
+        (r"pid \d+", "pid [PID]"),
+        (r"(test|sshdeck\S*) \d+ ", "$1 [PID] "),
+        (r"\b\d+s\b", "[SECS]"),
+    ]}, {
+        insta::assert_snapshot!(name, screen);
+    });
+}
+
+#[tokio::test]
+async fn views_render() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    snapshot("jobs", render(&app, 100, 12));
+    app.view = View::Servers;
+    snapshot("servers", render(&app, 100, 8));
+    app.view = View::Pools;
+    snapshot("pools", render(&app, 100, 8));
+    app.view = View::Logs;
+    snapshot("logs_empty", render(&app, 100, 6));
+    app.view = View::Jobs;
+    app.on_key(key(KeyCode::Enter));
+    snapshot("detail", render(&app, 100, 16));
+    app.on_key(key(KeyCode::Char('?')));
+    snapshot("help", render(&app, 60, 20));
+}
+
+#[tokio::test]
+async fn empty_narrow_and_zero_size_do_not_panic() {
+    let data = tempfile::tempdir().unwrap();
+    let env = HashMap::from([("MCP_DATA_DIR".to_string(), data.path().display().to_string())]);
+    let deck = Deck::open(Settings::load_from(&env, Path::new("/nonexistent")).unwrap(), "test").unwrap();
+    let mut app = App::new(deck, true);
+    app.refresh();
+    snapshot("empty_readonly", render(&app, 80, 6));
+    let full = self::app(data.path());
+    snapshot("narrow", render(&full, 40, 12));
+    // Drawing must not panic at any size (TestBackend's own Display cannot print width 0).
+    for (w, h) in [(0, 0), (0, 5), (1, 1), (9, 2), (40, 3)] {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| ui::draw(f, &full)).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn filter_open_and_cancel_with_confirmation() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    assert_eq!(app.jobs.len(), 3);
+    app.on_key(key(KeyCode::Char('/')));
+    for c in "deploy".chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(app.jobs.len(), 1, "filtered to the deploy job");
+    let running = app.jobs[0].id.clone();
+
+    // Cancel asks first, shows the exact command and target, and defaults to Cancel.
+    assert_eq!(app.on_key(key(KeyCode::Char('c'))), None);
+    let Mode::Confirm { lines, yes, .. } = &app.mode else { panic!("{:?}", app.mode) };
+    assert!(!yes);
+    assert!(lines.iter().any(|l| l.contains("./deploy.sh --prod")) && lines.iter().any(|l| l.contains("web1")));
+    snapshot("confirm_cancel", render(&app, 72, 12));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), None, "Enter on the default does nothing");
+    assert_eq!(app.mode, Mode::Normal);
+    app.on_key(key(KeyCode::Char('c')));
+    app.on_key(key(KeyCode::Right));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), Some(Effect::Cancel(running)));
+
+    // Open the job: its output follows; scrolling up pauses, G resumes.
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!(app.view, View::Detail);
+    let out = &app.detail.as_ref().unwrap().output;
+    assert_eq!(out.lines.iter().cloned().collect::<Vec<_>>(), ["output of ./deploy.sh --prod", "line two"]);
+    app.on_key(key(KeyCode::Up));
+    assert!(!app.detail.as_ref().unwrap().output.following());
+    app.on_key(key(KeyCode::Char('G')));
+    assert!(app.detail.as_ref().unwrap().output.following());
+    app.on_key(key(KeyCode::Esc));
+    assert_eq!(app.view, View::Jobs);
+
+    // Read-only: no actions at all.
+    app.readonly = true;
+    assert_eq!(app.on_key(key(KeyCode::Char('c'))), None);
+    assert_eq!(app.mode, Mode::Normal);
+    app.on_key(key(KeyCode::Char('x')));
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[tokio::test]
+async fn log_tail_buffer_search_and_commands() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    assert_eq!(
+        app.on_key(key(KeyCode::Char(':'))).or_else(|| {
+            for c in "logs web1 /var/log/syslog".chars() {
+                app.on_key(key(KeyCode::Char(c)));
+            }
+            app.on_key(key(KeyCode::Enter))
+        }),
+        Some(Effect::Tail { alias: "web1".into(), path: "/var/log/syslog".into() })
+    );
+    app.tail = Some(super::app::Tail {
+        alias: "web1".into(),
+        path: "/var/log/syslog".into(),
+        output: Default::default(),
+        ended: None,
+    });
+    let t = app.tail.as_mut().unwrap();
+    for i in 0..(super::app::MAX_LINES + 10) {
+        t.output.push_bytes(format!("line {i} {}\n", if i % 1000 == 0 { "ERROR" } else { "ok" }).as_bytes());
+    }
+    assert_eq!((t.output.lines.len(), t.output.dropped), (super::app::MAX_LINES, 10), "bounded, drops counted");
+    t.ended = Some("stream ended (exit 0)".into());
+    app.view = View::Logs;
+    app.on_key(key(KeyCode::Char('/')));
+    for c in "ERROR".chars() {
+        if let Mode::Command(s) = &mut app.mode {
+            s.push(c);
+        }
+    }
+    app.on_key(key(KeyCode::Enter));
+    let out = &app.tail.as_ref().unwrap().output;
+    assert!(!out.following(), "a search jumps to the match and pauses");
+    let screen = render(&app, 80, 10);
+    assert!(screen.contains("ERROR") && screen.contains("stream ended") && screen.contains("paused"), "{screen}");
+    assert!(super::tail_command("journal:nginx").starts_with("journalctl -f"));
+    assert_eq!(super::tail_command("/var/log/a b.log"), "tail -n 200 -F -- '/var/log/a b.log'");
+    assert_eq!(super::tail_command("docker:web; rm -rf /"), "docker logs -f --tail 200 -- 'web; rm -rf /'");
+    app.on_key(key(KeyCode::Char(':')));
+    if let Mode::Command(s) = &mut app.mode {
+        s.push_str("bogus");
+    }
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(app.mode, Mode::Error(_)));
+}
