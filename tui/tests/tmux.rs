@@ -1,0 +1,97 @@
+//! The console end to end, in a real terminal: tmux runs `sshdeck`, another process submits a job,
+//! and the screen (read with `capture-pane`) shows it appear and complete. Needs tmux.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sshdeck_testkit::Sshd;
+
+struct Session(String);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.0]).stderr(Stdio::null()).status();
+    }
+}
+
+fn screen(session: &str) -> String {
+    let out = Command::new("tmux").args(["capture-pane", "-p", "-t", session]).output().expect("tmux capture-pane");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(session: &str, what: &dyn Fn(&str) -> bool, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = screen(session);
+        if what(&s) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting; screen:\n{s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_job_from_another_process_appears_and_completes_on_screen() {
+    assert!(
+        Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()),
+        "tmux is needed for this test (apt-get install tmux)"
+    );
+    let sshd = Sshd::start().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_sshdeck");
+    let cli = |args: &[&str]| {
+        Command::new(bin)
+            .args(args)
+            .env("MCP_DATA_DIR", data.path())
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let port = sshd.port().to_string();
+    let key = sshd.keys().ed25519.display().to_string();
+    assert!(
+        cli(&["servers", "add", "web", "--host", "127.0.0.1", "--port", &port, "--user", sshd.user(), "--key", &key])
+            .status
+            .success()
+    );
+
+    let name = format!("sshdeck-e2e-{}", std::process::id());
+    let session = Session(name.clone());
+    let console = format!("env MCP_DATA_DIR={} {bin}", data.path().display());
+    let st = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "30", &console])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    wait_for(&name, &|s| s.contains("No jobs yet"), 10);
+
+    let out = cli(&["exec", "web", "--detach", "--", "sleep 1.5; echo from-e2e"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let row = |s: &str, status: &str| s.lines().any(|l| l.contains(&id) && l.contains(status));
+    wait_for(&name, &|s| row(s, "running"), 5);
+    let s = wait_for(&name, &|s| row(s, "completed"), 10);
+    assert!(s.contains("sleep 1.5; echo from-e2e"), "{s}");
+
+    // Open it: the output is on screen.
+    Command::new("tmux").args(["send-keys", "-t", &name, "Enter"]).status().unwrap();
+    wait_for(&name, &|s| s.contains("from-e2e") && s.contains("Output"), 5);
+
+    // q quits and gives the terminal back.
+    Command::new("tmux").args(["send-keys", "-t", &name, "Escape"]).status().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    Command::new("tmux").args(["send-keys", "-t", &name, "q"]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Command::new("tmux")
+        .args(["has-session", "-t", &name])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(Instant::now() < deadline, "the console did not quit on q");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(session);
+}
