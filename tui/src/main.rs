@@ -1,7 +1,6 @@
 //! `sshdeck`: the operator's console (no subcommand) and command line.
 
 mod cli;
-mod console;
 mod detach;
 mod exec_cmd;
 mod jobs_cmd;
@@ -13,6 +12,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use sshdeck_console::console;
 use sshdeck_core::Deck;
 use sshdeck_core::config::{SETTINGS, Settings};
 

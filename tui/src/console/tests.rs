@@ -59,8 +59,9 @@ fn snapshot(name: &str, screen: String) {
     insta::with_settings!({filters => vec![
         (r"\b[0-9a-hjkmnp-tv-z]{13}\b", "[JOBID]"),
         (r"\d\d:\d\d:\d\d", "[TIME]"),
-        (r"pid \d+", "pid [PID]"),
-        (r"(test|sshdeck\S*) \d+ ", "$1 [PID] "),
+        // A pid's length moves the padding after it: swallow both.
+        (r"pid \d+\) *", "pid [PID]) "),
+        (r"(test|sshdeck\S*) \d+ +", "$1 [PID] "),
         (r"\b\d+s\b", "[SECS]"),
     ]}, {
         insta::assert_snapshot!(name, screen);

@@ -82,9 +82,14 @@ fn draw_jobs(f: &mut Frame, app: &App, area: Rect) {
     }
     // Narrow terminals drop the id and times: a cut id is no use, the command matters most.
     let wide = area.width >= 70;
+    // Only the rows on screen are built, so a journal of 10,000 jobs draws as fast as one of ten.
+    let visible = area.height.saturating_sub(3) as usize;
+    let offset = app.selected.saturating_sub(visible.saturating_sub(1));
     let rows: Vec<Row> = app
         .jobs
         .iter()
+        .skip(offset)
+        .take(visible.max(1))
         .map(|j| {
             let mut cells = vec![
                 Cell::from(j.status.as_str()).style(Style::new().fg(status_color(j.status))),
@@ -118,7 +123,7 @@ fn draw_jobs(f: &mut Frame, app: &App, area: Rect) {
         .header(Row::new(header).style(Style::new().bold()))
         .block(block)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-    let mut state = TableState::default().with_selected(Some(app.selected));
+    let mut state = TableState::default().with_selected(Some(app.selected - offset));
     f.render_stateful_widget(table, area, &mut state);
 }
 
