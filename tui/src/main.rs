@@ -1,6 +1,7 @@
 //! `sshdeck`: the operator's console (no subcommand) and command line.
 
 mod cli;
+mod demo;
 mod detach;
 mod exec_cmd;
 mod jobs_cmd;
@@ -44,6 +45,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
+    if matches!(cli.command, Some(Command::Demo)) {
+        return demo::run(cli.readonly);
+    }
     let settings = Settings::load()?;
     let Some(command) = cli.command else {
         let readonly = cli.readonly || settings.readonly;
@@ -77,6 +81,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 print_settings(&deck)?;
                 0
             }
+            Command::Demo => unreachable!("handled before the data dir is opened"),
         };
         deck.shutdown().await;
         Ok(code)

@@ -95,3 +95,29 @@ fn a_job_from_another_process_appears_and_completes_on_screen() {
     }
     drop(session);
 }
+
+#[test]
+fn demo_starts_its_own_server_runs_jobs_and_opens_the_console() {
+    assert!(Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()), "tmux is needed");
+    let name = format!("sshdeck-demo-{}", std::process::id());
+    let session = Session(name.clone());
+    let st = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "30", env!("CARGO_BIN_EXE_sshdeck"), "demo"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let s = wait_for(&name, &|s| s.contains("Jobs (5)") && s.matches("completed").count() >= 3, 20);
+    assert!(s.contains("failed") && s.contains("running"), "{s}");
+    Command::new("tmux").args(["send-keys", "-t", &name, "q"]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Command::new("tmux")
+        .args(["has-session", "-t", &name])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(Instant::now() < deadline, "the demo did not quit on q");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(session);
+}
