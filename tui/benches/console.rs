@@ -63,13 +63,18 @@ fn main() -> anyhow::Result<()> {
 
     // A tail receiving 5,000 lines/s at 60 frames/s: ~84 lines between frames.
     app.view = View::Logs;
-    app.tail =
-        Some(Tail { alias: "web1".into(), path: "/var/log/app.log".into(), output: Default::default(), ended: None });
+    app.tails.push(Tail {
+        id: 1,
+        alias: "web1".into(),
+        path: "/var/log/app.log".into(),
+        output: Default::default(),
+        ended: None,
+    });
     let mut frames = Vec::new();
     let mut n = 0u64;
     let started = Instant::now();
     for _ in 0..300 {
-        let tail = app.tail.as_mut().expect("set");
+        let tail = &mut app.tails[0];
         for _ in 0..84 {
             n += 1;
             tail.output.push_bytes(
@@ -83,8 +88,8 @@ fn main() -> anyhow::Result<()> {
     report("Logs view, 5,000 lines/s (84 per frame)", &mut frames);
     println!(
         "tail buffer: {} lines kept, {} dropped, {n} received in {:.2}s of CPU",
-        app.tail.as_ref().unwrap().output.lines.len(),
-        app.tail.as_ref().unwrap().output.dropped,
+        app.tails[0].output.lines.len(),
+        app.tails[0].output.dropped,
         started.elapsed().as_secs_f64()
     );
     Ok(())

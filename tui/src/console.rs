@@ -17,13 +17,17 @@ use sshdeck_core::jobs::{JobEvent, JobSpec};
 use sshdeck_core::ssh::quote::shell_quote;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use app::{App, Effect, Lines, Mode, Tail};
+use app::{App, Effect, Lines, Mode, ServerForm, Tail};
+use sshdeck_core::servers::ServerConfig;
 
-/// Messages from a running remote tail.
-enum TailMsg {
-    Data(Vec<u8>),
-    Ended(String),
+/// Messages from a running remote tail, tagged with the tail's id.
+pub(crate) enum TailMsg {
+    Data(u64, Vec<u8>),
+    Ended(u64, String),
 }
+
+/// Running tails' stop switches, by tail id.
+pub(crate) type Stops = std::collections::HashMap<u64, watch::Sender<bool>>;
 
 /// The remote command that follows a log source: a file path, `journal:UNIT`, `docker:NAME` or
 /// `pm2:APP`. Every value is quoted.
@@ -67,7 +71,7 @@ async fn run_loop(terminal: &mut ratatui::DefaultTerminal, deck: Deck, readonly:
     });
     let mut events = deck.jobs().subscribe();
     let (tail_tx, mut tail_rx) = mpsc::channel::<TailMsg>(4096);
-    let mut tail_stop: Option<watch::Sender<bool>> = None;
+    let mut stops = Stops::new();
     let mut app = App::new(deck.clone(), readonly);
     app.refresh();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -87,7 +91,7 @@ async fn run_loop(terminal: &mut ratatui::DefaultTerminal, deck: Deck, readonly:
                             if effect == Effect::Quit {
                                 break;
                             }
-                            perform(&mut app, effect, &tail_tx, &mut tail_stop);
+                            perform(&mut app, effect, &tail_tx, &mut stops);
                         }
                     }
                     _ => {}
@@ -100,10 +104,16 @@ async fn run_loop(terminal: &mut ratatui::DefaultTerminal, deck: Deck, readonly:
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             Some(msg) = tail_rx.recv() => {
-                if let Some(t) = app.tail.as_mut() {
-                    match msg {
-                        TailMsg::Data(d) => t.output.push_bytes(&d),
-                        TailMsg::Ended(why) => t.ended = Some(why),
+                let (id, data, ended) = match msg {
+                    TailMsg::Data(id, d) => (id, Some(d), None),
+                    TailMsg::Ended(id, why) => (id, None, Some(why)),
+                };
+                if let Some(t) = app.tails.iter_mut().find(|t| t.id == id) {
+                    if let Some(d) = data {
+                        t.output.push_bytes(&d);
+                    }
+                    if ended.is_some() {
+                        t.ended = ended;
                     }
                 }
                 dirty = true;
@@ -119,18 +129,13 @@ async fn run_loop(terminal: &mut ratatui::DefaultTerminal, deck: Deck, readonly:
             }
         }
     }
-    if let Some(stop) = tail_stop {
+    for stop in stops.values() {
         let _ = stop.send(true);
     }
     Ok(())
 }
 
-fn perform(
-    app: &mut App,
-    effect: Effect,
-    tail_tx: &mpsc::Sender<TailMsg>,
-    tail_stop: &mut Option<watch::Sender<bool>>,
-) {
+pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<TailMsg>, stops: &mut Stops) {
     let deck = app.deck.clone();
     let result = match effect {
         Effect::Quit => Ok(()),
@@ -141,33 +146,51 @@ fn perform(
         Effect::Run { alias, command } => deck
             .submit(&alias, JobSpec::Exec { command, timeout_ms: None }, "console", None)
             .map(|j| app.status = format!("job {} started on {alias}", j.id)),
+        Effect::TestServer(alias) => deck
+            .submit(&alias, JobSpec::Exec { command: "true".into(), timeout_ms: Some(15_000) }, "console", None)
+            .map(|j| app.status = format!("testing {alias}: job {} (see Jobs)", j.id)),
+        Effect::RemoveServer(alias) => deck.remove_server(&alias).map(|_| {
+            app.status = format!("server {alias} removed");
+            app.refresh();
+        }),
+        Effect::SaveServer(form) => save_server(app, &form),
         Effect::StopTail => {
-            if let Some(stop) = tail_stop.take() {
-                let _ = stop.send(true);
+            if let Some(t) = app.tails.get(app.tail_index) {
+                if let Some(stop) = stops.remove(&t.id) {
+                    let _ = stop.send(true);
+                }
+                app.tails.remove(app.tail_index);
+                app.tail_index = app.tail_index.min(app.tails.len().saturating_sub(1));
             }
             Ok(())
         }
         Effect::Tail { alias, path } => {
-            if let Some(stop) = tail_stop.take() {
-                let _ = stop.send(true);
-            }
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let (stop, stopped) = watch::channel(false);
-            *tail_stop = Some(stop);
-            app.tail = Some(Tail { alias: alias.clone(), path: path.clone(), output: Lines::default(), ended: None });
+            stops.insert(id, stop);
+            app.tails.push(Tail {
+                id,
+                alias: alias.clone(),
+                path: path.clone(),
+                output: Lines::default(),
+                ended: None,
+            });
+            app.tail_index = app.tails.len() - 1;
             let tx = tail_tx.clone();
             tokio::spawn(async move {
                 let opts = ExecOptions { timeout: None, cancel: Some(stopped), ..deck.exec_options() };
                 let data_tx = tx.clone();
                 let mut sink = move |_s, d: &[u8]| {
                     // A full channel means the screen cannot keep up: drop rather than block SSH.
-                    let _ = data_tx.try_send(TailMsg::Data(d.to_vec()));
+                    let _ = data_tx.try_send(TailMsg::Data(id, d.to_vec()));
                 };
                 let why = match deck.exec(&alias, &tail_command(&path), opts, &mut sink).await {
                     Ok(o) => format!("stream ended (exit {})", o.exit_code.map_or("-".into(), |c| c.to_string())),
                     Err(e) if e.code() == "CANCELLED" => "stopped".to_string(),
                     Err(e) => format!("stream ended: {e}"),
                 };
-                let _ = tx.send(TailMsg::Ended(why)).await;
+                let _ = tx.send(TailMsg::Ended(id, why)).await;
             });
             Ok(())
         }
@@ -175,4 +198,23 @@ fn perform(
     if let Err(e) = result {
         app.mode = Mode::Error(format!("error[{}]: {e}", e.code()));
     }
+}
+
+/// Adds or updates a server from the form; an edit keeps the stored secrets and other settings.
+fn save_server(app: &mut App, form: &ServerForm) -> sshdeck_core::Result<()> {
+    let [alias, host, user, port, key] = &form.fields;
+    let port: u16 = port
+        .trim()
+        .parse()
+        .map_err(|_| sshdeck_core::Error::InvalidArgument(format!("port {port:?} is not a number")))?;
+    let mut config =
+        if form.editing { app.deck.registry().get(alias.trim())?.config } else { ServerConfig::new("", "") };
+    config.host = host.trim().to_string();
+    config.user = user.trim().to_string();
+    config.port = port;
+    config.key_path = (!key.trim().is_empty()).then(|| sshdeck_core::data_dir::expand_tilde(key.trim()));
+    app.deck.add_server(alias.trim(), config, form.editing)?;
+    app.status = format!("server {} saved", alias.trim());
+    app.refresh();
+    Ok(())
 }

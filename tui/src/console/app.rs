@@ -36,6 +36,21 @@ pub enum Effect {
     Run { alias: String, command: String },
     Tail { alias: String, path: String },
     StopTail,
+    SaveServer(ServerForm),
+    RemoveServer(String),
+    TestServer(String),
+}
+
+/// The add/edit server form (secrets are not edited here: an edit keeps the stored ones).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServerForm {
+    pub fields: [String; 5],
+    pub focus: usize,
+    pub editing: bool,
+}
+
+impl ServerForm {
+    pub const LABELS: [&'static str; 5] = ["alias", "host", "user", "port", "key file"];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +60,7 @@ pub enum Mode {
     Command(String),
     Confirm { title: String, lines: Vec<String>, effect: Effect, yes: bool },
     Run { alias: String, command: String, on_command: bool },
+    Server(ServerForm),
     Help,
     Error(String),
 }
@@ -53,6 +69,9 @@ pub enum Mode {
 #[derive(Debug, Default)]
 pub struct Lines {
     pub lines: VecDeque<String>,
+    /// When each line arrived (ms), for the timestamp toggle.
+    pub times: VecDeque<u64>,
+    pub show_times: bool,
     pub partial: String,
     pub dropped: u64,
     /// Lines from the bottom the view is scrolled up by; 0 follows the end.
@@ -73,9 +92,11 @@ impl Lines {
     pub fn push_line(&mut self, line: String) {
         if self.lines.len() == MAX_LINES {
             self.lines.pop_front();
+            self.times.pop_front();
             self.dropped += 1;
         }
         self.lines.push_back(line);
+        self.times.push_back(sshdeck_core::jobs::now_ms());
         if self.scroll > 0 {
             // Paused: keep the same lines on screen.
             self.scroll = (self.scroll + 1).min(self.lines.len());
@@ -95,6 +116,7 @@ impl Lines {
             KeyCode::Char('G') | KeyCode::End => self.scroll = 0,
             KeyCode::Char('g') | KeyCode::Home => self.scroll = self.lines.len(),
             KeyCode::Char('w') => self.wrap = !self.wrap,
+            KeyCode::Char('t') => self.show_times = !self.show_times,
             KeyCode::Char('n') => self.jump_to_match(true),
             KeyCode::Char('N') => self.jump_to_match(false),
             _ => return false,
@@ -125,6 +147,7 @@ pub struct Detail {
 }
 
 pub struct Tail {
+    pub id: u64,
     pub alias: String,
     pub path: String,
     pub output: Lines,
@@ -144,7 +167,9 @@ pub struct App {
     pub servers: Vec<ServerSummary>,
     pub server_selected: usize,
     pub processes: Vec<Heartbeat>,
-    pub tail: Option<Tail>,
+    /// Remote tails, one per tab of the Logs view.
+    pub tails: Vec<Tail>,
+    pub tail_index: usize,
     pub status: String,
 }
 
@@ -163,7 +188,8 @@ impl App {
             servers: Vec::new(),
             server_selected: 0,
             processes: Vec::new(),
-            tail: None,
+            tails: Vec::new(),
+            tail_index: 0,
             status: String::new(),
         }
     }
@@ -287,6 +313,23 @@ impl App {
                     None
                 }
             },
+            Mode::Server(mut form) => {
+                match key.code {
+                    KeyCode::Esc => return None,
+                    KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % form.fields.len(),
+                    KeyCode::BackTab | KeyCode::Up => {
+                        form.focus = (form.focus + form.fields.len() - 1) % form.fields.len()
+                    }
+                    KeyCode::Enter => return Some(Effect::SaveServer(form)),
+                    KeyCode::Backspace => {
+                        form.fields[form.focus].pop();
+                    }
+                    KeyCode::Char(c) if !(form.editing && form.focus == 0) => form.fields[form.focus].push(c),
+                    _ => {}
+                }
+                self.mode = Mode::Server(form);
+                None
+            }
             Mode::Run { mut alias, mut command, on_command } => {
                 match key.code {
                     KeyCode::Esc => return None,
@@ -324,7 +367,7 @@ impl App {
         // Views that scroll lines take their keys first.
         let lines = match self.view {
             View::Detail => self.detail.as_mut().map(|d| &mut d.output),
-            View::Logs => self.tail.as_mut().map(|t| &mut t.output),
+            View::Logs => self.tails.get_mut(self.tail_index).map(|t| &mut t.output),
             _ => None,
         };
         if let Some(lines) = lines
@@ -386,12 +429,46 @@ impl App {
                 .unwrap_or_default();
                 self.mode = Mode::Run { alias, command: String::new(), on_command: true };
             }
-            KeyCode::Char('t') if self.view == View::Servers => {
+            KeyCode::Char('l') if self.view == View::Servers => {
                 if let Some(s) = self.servers.get(self.server_selected) {
                     self.mode = Mode::Command(format!("logs {} /var/log/syslog", s.alias));
                 }
             }
-            KeyCode::Char('s') if self.view == View::Logs && self.tail.is_some() => return Some(Effect::StopTail),
+            KeyCode::Char('t') if self.view == View::Servers => {
+                if let Some(s) = self.servers.get(self.server_selected) {
+                    return Some(Effect::TestServer(s.alias.clone()));
+                }
+            }
+            KeyCode::Char('a') if self.view == View::Servers && !self.readonly => {
+                let mut form = ServerForm::default();
+                form.fields[3] = "22".into();
+                self.mode = Mode::Server(form);
+            }
+            KeyCode::Char('e') if self.view == View::Servers && !self.readonly => {
+                if let Some(s) = self.servers.get(self.server_selected) {
+                    let key = s.key_path.as_ref().map(|k| k.display().to_string()).unwrap_or_default();
+                    let fields = [s.alias.clone(), s.host.clone(), s.user.clone(), s.port.to_string(), key];
+                    self.mode = Mode::Server(ServerForm { fields, focus: 1, editing: true });
+                }
+            }
+            KeyCode::Char('d') if self.view == View::Servers && !self.readonly => {
+                if let Some(s) = self.servers.get(self.server_selected).cloned() {
+                    let lines = vec![
+                        format!("alias   {}", s.alias),
+                        format!("target  {}@{}:{}", s.user, s.host, s.port),
+                        "its pooled connections are closed; jobs on record stay".to_string(),
+                    ];
+                    let effect = Effect::RemoveServer(s.alias.clone());
+                    self.mode = Mode::Confirm { title: "Remove this server?".into(), lines, effect, yes: false };
+                }
+            }
+            KeyCode::Char('s') if self.view == View::Logs && !self.tails.is_empty() => return Some(Effect::StopTail),
+            KeyCode::Char(']') if self.view == View::Logs && !self.tails.is_empty() => {
+                self.tail_index = (self.tail_index + 1) % self.tails.len();
+            }
+            KeyCode::Char('[') if self.view == View::Logs && !self.tails.is_empty() => {
+                self.tail_index = (self.tail_index + self.tails.len() - 1) % self.tails.len();
+            }
             _ => {}
         }
         None
@@ -430,7 +507,7 @@ impl App {
                 let s = words.collect::<Vec<_>>().join(" ");
                 let lines = match self.view {
                     View::Detail => self.detail.as_mut().map(|d| &mut d.output),
-                    _ => self.tail.as_mut().map(|t| &mut t.output),
+                    _ => self.tails.get_mut(self.tail_index).map(|t| &mut t.output),
                 };
                 if let Some(l) = lines {
                     l.search = (!s.is_empty()).then_some(s);
@@ -454,6 +531,7 @@ impl App {
             (Mode::Command(_), _) => ":jobs :servers :pools :logs ALIAS PATH :search TEXT :q · Enter · Esc".into(),
             (Mode::Confirm { .. }, _) => "←/→ choose · Enter confirm · y yes · n/Esc no".into(),
             (Mode::Run { .. }, _) => "Tab switch field · Enter run · Esc cancel".into(),
+            (Mode::Server(_), _) => "Tab/↑/↓ field · Enter save · Esc cancel".into(),
             (Mode::Help | Mode::Error(_), _) => "any key closes".into(),
             (_, View::Jobs) => format!(
                 "j/k move · Enter open · / filter{}{} · ? help · q quit",
@@ -463,9 +541,13 @@ impl App {
             (_, View::Detail) => {
                 format!("↑/↓ scroll · G follow · / search · n/N next · w wrap{} · Esc back", w(" · c cancel · r retry"))
             }
-            (_, View::Servers) => format!("j/k move{} · t tail a log · ? help · q quit", w(" · x run")),
+            (_, View::Servers) => {
+                format!("j/k move · t test · l tail a log{} · ? help", w(" · a add · e edit · d remove · x run"))
+            }
             (_, View::Pools) => "live pool counters of every sshdeck process · ? help · q quit".into(),
-            (_, View::Logs) => ":logs ALIAS PATH · ↑ pause · G follow · / search · n/N · w wrap · s stop".into(),
+            (_, View::Logs) => {
+                ":logs ALIAS PATH · [/] tail · ↑ pause · G follow · / search · n/N · w wrap · t time · s stop".into()
+            }
         }
     }
 }

@@ -161,13 +161,14 @@ async fn log_tail_buffer_search_and_commands() {
         }),
         Some(Effect::Tail { alias: "web1".into(), path: "/var/log/syslog".into() })
     );
-    app.tail = Some(super::app::Tail {
+    app.tails.push(super::app::Tail {
+        id: 1,
         alias: "web1".into(),
         path: "/var/log/syslog".into(),
         output: Default::default(),
         ended: None,
     });
-    let t = app.tail.as_mut().unwrap();
+    let t = &mut app.tails[0];
     for i in 0..(super::app::MAX_LINES + 10) {
         t.output.push_bytes(format!("line {i} {}\n", if i % 1000 == 0 { "ERROR" } else { "ok" }).as_bytes());
     }
@@ -181,7 +182,7 @@ async fn log_tail_buffer_search_and_commands() {
         }
     }
     app.on_key(key(KeyCode::Enter));
-    let out = &app.tail.as_ref().unwrap().output;
+    let out = &app.tails[0].output;
     assert!(!out.following(), "a search jumps to the match and pauses");
     let screen = render(&app, 80, 10);
     assert!(screen.contains("ERROR") && screen.contains("stream ended") && screen.contains("paused"), "{screen}");
@@ -194,4 +195,102 @@ async fn log_tail_buffer_search_and_commands() {
     }
     app.on_key(key(KeyCode::Enter));
     assert!(matches!(app.mode, Mode::Error(_)));
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.on_key(key(KeyCode::Char(c)));
+    }
+}
+
+#[tokio::test]
+async fn server_form_add_edit_remove_and_test() {
+    use sshdeck_core::secret::Secret;
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    let (tx, _rx) = tokio::sync::mpsc::channel(16);
+    let mut stops = super::Stops::new();
+    app.view = View::Servers;
+
+    app.on_key(key(KeyCode::Char('a')));
+    type_text(&mut app, "web2");
+    app.on_key(key(KeyCode::Tab));
+    type_text(&mut app, "10.0.0.13");
+    app.on_key(key(KeyCode::Tab));
+    type_text(&mut app, "deploy");
+    snapshot("server_form", render(&app, 80, 12));
+    let effect = app.on_key(key(KeyCode::Enter)).expect("save");
+    super::perform(&mut app, effect, &tx, &mut stops);
+    let saved = app.deck.registry().get("web2").unwrap().config;
+    assert_eq!((saved.host.as_str(), saved.user.as_str(), saved.port), ("10.0.0.13", "deploy", 22));
+
+    // Edit keeps the stored secret.
+    let mut with_pw = saved.clone();
+    with_pw.password = Some(Secret::new("Console-Pw-9"));
+    app.deck.add_server("web2", with_pw, true).unwrap();
+    app.refresh();
+    app.server_selected = app.servers.iter().position(|s| s.alias == "web2").unwrap();
+    app.on_key(key(KeyCode::Char('e')));
+    for _ in 0.."10.0.0.13".len() {
+        app.on_key(key(KeyCode::Backspace));
+    }
+    type_text(&mut app, "10.0.0.99");
+    let effect = app.on_key(key(KeyCode::Enter)).unwrap();
+    super::perform(&mut app, effect, &tx, &mut stops);
+    let edited = app.deck.registry().get("web2").unwrap().config;
+    assert_eq!(edited.host, "10.0.0.99");
+    assert_eq!(edited.password.unwrap().expose(), "Console-Pw-9", "editing keeps the password");
+
+    // A bad port is an error popup, not a crash.
+    app.on_key(key(KeyCode::Char('a')));
+    type_text(&mut app, "x");
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Tab));
+    type_text(&mut app, "abc");
+    let effect = app.on_key(key(KeyCode::Enter)).unwrap();
+    super::perform(&mut app, effect, &tx, &mut stops);
+    assert!(matches!(&app.mode, Mode::Error(m) if m.contains("port")), "{:?}", app.mode);
+    app.on_key(key(KeyCode::Esc));
+
+    assert_eq!(app.on_key(key(KeyCode::Char('t'))), Some(Effect::TestServer("web2".into())));
+    app.on_key(key(KeyCode::Char('d')));
+    let Mode::Confirm { lines, .. } = &app.mode else { panic!("{:?}", app.mode) };
+    assert!(lines[0].contains("web2"));
+    app.on_key(key(KeyCode::Right));
+    let effect = app.on_key(key(KeyCode::Enter)).unwrap();
+    super::perform(&mut app, effect, &tx, &mut stops);
+    assert_eq!(app.deck.registry().get("web2").unwrap_err().code(), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn several_tails_and_timestamps() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    app.view = View::Logs;
+    for (id, path) in [(1, "/var/log/a.log"), (2, "/var/log/b.log")] {
+        app.tails.push(super::app::Tail {
+            id,
+            alias: "web1".into(),
+            path: path.into(),
+            output: Default::default(),
+            ended: None,
+        });
+    }
+    app.tails[0].output.push_bytes(b"from a\n");
+    app.tails[1].output.push_bytes(b"from b\n");
+    app.tail_index = 0;
+    assert!(render(&app, 80, 6).contains("[1/2] web1:/var/log/a.log"));
+    app.on_key(key(KeyCode::Char(']')));
+    let screen = render(&app, 80, 6);
+    assert!(screen.contains("[2/2]") && screen.contains("from b"), "{screen}");
+    app.on_key(key(KeyCode::Char('t')));
+    let screen = render(&app, 80, 6);
+    assert!(regex_like_time(&screen), "timestamps shown: {screen}");
+}
+
+fn regex_like_time(s: &str) -> bool {
+    s.as_bytes().windows(8).any(|w| {
+        w[2] == b':' && w[5] == b':' && w.iter().enumerate().all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
+    })
 }

@@ -181,22 +181,31 @@ fn draw_lines(f: &mut Frame, l: &Lines, title: &str, footer: Option<&str>, area:
     let inner_h = area.height.saturating_sub(2) as usize;
     let end = l.lines.len().saturating_sub(l.scroll);
     let start = end.saturating_sub(inner_h);
-    let text: Vec<Line> = l
-        .lines
-        .range(start..end)
-        .map(|line| match &l.search {
-            Some(s) if !s.is_empty() && line.contains(s.as_str()) => {
-                let mut spans = Vec::new();
-                let mut rest = line.as_str();
-                while let Some(i) = rest.find(s.as_str()) {
-                    spans.push(Span::raw(rest[..i].to_string()));
-                    spans.push(Span::styled(s.clone(), Style::new().bg(Color::Yellow).fg(Color::Black)));
-                    rest = &rest[i + s.len()..];
+    let stamp = |i: usize| {
+        let t = l.times.get(i).copied().unwrap_or(0);
+        format!("{} ", &format_time(t)[11..19])
+    };
+    let text: Vec<Line> = (start..end)
+        .map(|i| (i, &l.lines[i]))
+        .map(|(i, line)| {
+            let mut out = match &l.search {
+                Some(s) if !s.is_empty() && line.contains(s.as_str()) => {
+                    let mut spans = Vec::new();
+                    let mut rest = line.as_str();
+                    while let Some(i) = rest.find(s.as_str()) {
+                        spans.push(Span::raw(rest[..i].to_string()));
+                        spans.push(Span::styled(s.clone(), Style::new().bg(Color::Yellow).fg(Color::Black)));
+                        rest = &rest[i + s.len()..];
+                    }
+                    spans.push(Span::raw(rest.to_string()));
+                    Line::from(spans)
                 }
-                spans.push(Span::raw(rest.to_string()));
-                Line::from(spans)
+                _ => Line::from(line.clone()),
+            };
+            if l.show_times {
+                out.spans.insert(0, Span::styled(stamp(i), Style::new().fg(Color::DarkGray)));
             }
-            _ => Line::from(line.clone()),
+            out
         })
         .collect();
     let mut p = Paragraph::new(text).block(block);
@@ -282,14 +291,18 @@ fn draw_pools(f: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_logs(f: &mut Frame, app: &App, area: Rect) {
-    match &app.tail {
+    match app.tails.get(app.tail_index) {
         None => f.render_widget(
             Paragraph::new("No tail running. Type :logs ALIAS PATH (e.g. :logs web1 /var/log/nginx/error.log).")
                 .block(Block::default().borders(Borders::ALL).title(" Logs ")),
             area,
         ),
         Some(t) => {
-            let title = format!(" {}:{} ", t.alias, t.path);
+            let title = if app.tails.len() > 1 {
+                format!(" [{}/{}] {}:{} ", app.tail_index + 1, app.tails.len(), t.alias, t.path)
+            } else {
+                format!(" {}:{} ", t.alias, t.path)
+            };
             draw_lines(f, &t.output, &title, t.ended.as_deref(), area);
         }
     }
@@ -352,6 +365,19 @@ fn draw_popup(f: &mut Frame, app: &App, area: Rect) {
                 72,
                 4,
             )
+        }
+        Mode::Server(form) => {
+            let mut v = Vec::new();
+            for (i, label) in super::app::ServerForm::LABELS.iter().enumerate() {
+                let style = if i == form.focus { Style::new().reversed() } else { Style::new() };
+                v.push(Line::from(vec![
+                    Span::raw(format!("{label:<9}")),
+                    Span::styled(format!("{} ", form.fields[i]), style),
+                ]));
+            }
+            v.push(Line::from("Passwords and passphrases: sshdeck servers add --password-env").fg(Color::DarkGray));
+            let title = if form.editing { " Edit server " } else { " Add server " };
+            (title.into(), v, 72, 8)
         }
         _ => return,
     };
