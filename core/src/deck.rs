@@ -255,10 +255,9 @@ impl Deck {
             if job.status.is_terminal() || deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 return Ok(job);
             }
-            let until = deadline.unwrap_or_else(|| tokio::time::Instant::now() + FOLLOW_EVERY).min(
-                // Jobs of other processes change without an in-process event: look again regularly.
-                tokio::time::Instant::now() + FOLLOW_EVERY,
-            );
+            // Jobs of other processes change without an in-process event: look again regularly.
+            let next_look = tokio::time::Instant::now() + FOLLOW_EVERY;
+            let until = deadline.map_or(next_look, |d| d.min(next_look));
             loop {
                 match tokio::time::timeout_at(until, rx.recv()).await {
                     Ok(Ok(JobEvent::Changed(j))) if j.id == *id => break,

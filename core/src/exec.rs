@@ -74,44 +74,6 @@ impl ExecOutput {
     pub fn success(&self) -> bool {
         self.exit_code == Some(0)
     }
-
-    /// A serializable view with text output, for `--json` and tool results.
-    pub fn report(&self) -> ExecReport {
-        ExecReport {
-            exit_code: self.exit_code,
-            exit_signal: self.exit_signal.clone(),
-            duration_ms: self.duration.as_millis() as u64,
-            stdout: self.stdout.text(),
-            stderr: self.stderr.text(),
-            stdout_bytes: self.stdout.total_bytes(),
-            stderr_bytes: self.stderr.total_bytes(),
-            stdout_truncated: self.stdout.truncated(),
-            stderr_truncated: self.stderr.truncated(),
-        }
-    }
-}
-
-/// Serializable summary of an [`ExecOutput`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExecReport {
-    /// Exit code, if it exited.
-    pub exit_code: Option<u32>,
-    /// Signal that ended it, if any.
-    pub exit_signal: Option<String>,
-    /// Duration in milliseconds.
-    pub duration_ms: u64,
-    /// Captured stdout (with a marker where the middle was dropped).
-    pub stdout: String,
-    /// Captured stderr.
-    pub stderr: String,
-    /// Total stdout bytes produced.
-    pub stdout_bytes: u64,
-    /// Total stderr bytes produced.
-    pub stderr_bytes: u64,
-    /// Whether stdout was cut.
-    pub stdout_truncated: bool,
-    /// Whether stderr was cut.
-    pub stderr_truncated: bool,
 }
 
 /// How long a command gets between SIGTERM and SIGKILL when it is stopped.

@@ -202,6 +202,23 @@ pub struct ServerSummary {
     pub proxy_jump: Option<String>,
 }
 
+impl ServerSummary {
+    /// Column titles of [`ServerSummary::columns`].
+    pub const HEADER: [&'static str; 6] = ["ALIAS", "TARGET", "AUTH", "HOST KEYS", "JUMP", "TAGS"];
+
+    /// The summary as table cells, for listings (CLI and console alike).
+    pub fn columns(&self) -> [String; 6] {
+        [
+            self.alias.clone(),
+            format!("{}@{}:{}", self.user, self.host, self.port),
+            self.auth.to_string(),
+            self.host_key_policy.to_string(),
+            self.proxy_jump.clone().unwrap_or_default(),
+            self.tags.join(","),
+        ]
+    }
+}
+
 impl From<&Server> for ServerSummary {
     fn from(s: &Server) -> Self {
         let c = &s.config;

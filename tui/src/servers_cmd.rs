@@ -105,20 +105,8 @@ fn print_table(out: &mut impl Write, list: &[ServerSummary]) -> Result<()> {
         writeln!(out, "no servers registered (add one with `sshdeck servers add`)")?;
         return Ok(());
     }
-    let rows: Vec<[String; 6]> = list
-        .iter()
-        .map(|s| {
-            [
-                s.alias.clone(),
-                format!("{}@{}:{}", s.user, s.host, s.port),
-                s.auth.to_string(),
-                s.host_key_policy.to_string(),
-                s.proxy_jump.clone().unwrap_or_default(),
-                s.tags.join(","),
-            ]
-        })
-        .collect();
-    let header = ["ALIAS", "TARGET", "AUTH", "HOST KEYS", "JUMP", "TAGS"].map(String::from);
+    let rows: Vec<[String; 6]> = list.iter().map(ServerSummary::columns).collect();
+    let header = ServerSummary::HEADER.map(String::from);
     let mut widths = [0usize; 6];
     for row in std::iter::once(&header).chain(&rows) {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -31,6 +31,21 @@ fn wait_for(session: &str, what: &dyn Fn(&str) -> bool, secs: u64) -> String {
     }
 }
 
+/// Presses `q` and waits for the program (and so the session) to end.
+fn quit(session: &str) {
+    Command::new("tmux").args(["send-keys", "-t", session, "q"]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Command::new("tmux")
+        .args(["has-session", "-t", session])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(Instant::now() < deadline, "the console did not quit on q");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn a_job_from_another_process_appears_and_completes_on_screen() {
     assert!(
@@ -82,17 +97,7 @@ fn a_job_from_another_process_appears_and_completes_on_screen() {
     // q quits and gives the terminal back.
     Command::new("tmux").args(["send-keys", "-t", &name, "Escape"]).status().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    Command::new("tmux").args(["send-keys", "-t", &name, "q"]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Command::new("tmux")
-        .args(["has-session", "-t", &name])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        assert!(Instant::now() < deadline, "the console did not quit on q");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    quit(&name);
     drop(session);
 }
 
@@ -108,16 +113,6 @@ fn demo_starts_its_own_server_runs_jobs_and_opens_the_console() {
     assert!(st.success());
     let s = wait_for(&name, &|s| s.contains("Jobs (5)") && s.matches("completed").count() >= 3, 20);
     assert!(s.contains("failed") && s.contains("running"), "{s}");
-    Command::new("tmux").args(["send-keys", "-t", &name, "q"]).status().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Command::new("tmux")
-        .args(["has-session", "-t", &name])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        assert!(Instant::now() < deadline, "the demo did not quit on q");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    quit(&name);
     drop(session);
 }

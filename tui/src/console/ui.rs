@@ -6,6 +6,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use sshdeck_core::jobs::{Job, JobStatus, format_time, now_ms};
+use sshdeck_core::servers::ServerSummary;
 
 use super::app::{App, Lines, Mode, View};
 
@@ -221,20 +222,7 @@ fn draw_servers(f: &mut Frame, app: &App, area: Rect) {
         f.render_widget(Paragraph::new("No servers. Add one with `sshdeck servers add`.").block(block), area);
         return;
     }
-    let rows: Vec<Row> = app
-        .servers
-        .iter()
-        .map(|s| {
-            Row::new(vec![
-                s.alias.clone(),
-                format!("{}@{}:{}", s.user, s.host, s.port),
-                s.auth.to_string(),
-                s.host_key_policy.to_string(),
-                s.proxy_jump.clone().unwrap_or_default(),
-                s.tags.join(","),
-            ])
-        })
-        .collect();
+    let rows: Vec<Row> = app.servers.iter().map(|s| Row::new(s.columns())).collect();
     let widths = [
         Constraint::Length(14),
         Constraint::Min(16),
@@ -244,7 +232,7 @@ fn draw_servers(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(14),
     ];
     let table = Table::new(rows, widths)
-        .header(Row::new(["ALIAS", "TARGET", "AUTH", "HOST KEYS", "JUMP", "TAGS"]).style(Style::new().bold()))
+        .header(Row::new(ServerSummary::HEADER).style(Style::new().bold()))
         .block(block)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
     let mut state = TableState::default().with_selected(Some(app.server_selected));
