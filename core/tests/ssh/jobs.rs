@@ -222,11 +222,10 @@ async fn interactive_prompts_are_answered_and_answers_never_recorded() {
         prompts: vec![],
         auto_respond: true,
     };
-    let started = std::time::Instant::now();
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, Some(Duration::from_secs(20))).await.unwrap();
+    // Stopped at the prompt, not by its 60 s timeout (which would be COMMAND_TIMEOUT).
     assert_eq!(done.result.unwrap().error_code.as_deref(), Some("PROMPT_UNANSWERED"));
-    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
