@@ -11,6 +11,7 @@ pub mod exec;
 pub mod interact;
 pub mod jobs;
 pub mod logging;
+pub mod ops;
 mod pattern;
 pub mod policy;
 pub mod pool;

@@ -179,6 +179,35 @@ pub fn transfer_out() -> Arc<JsonObject> {
     output(props)
 }
 
+const LINES: &str = "Lines (100, max 10000)";
+
+pub fn tail_file_in() -> Arc<JsonObject> {
+    input(json!({"alias": s(ALIAS), "filepath": s("Remote file"), "lines": int(LINES)}), &["alias", "filepath"])
+}
+
+pub fn journal_in() -> Arc<JsonObject> {
+    input(
+        json!({"alias": s(ALIAS), "unit": s("systemd unit"), "since": s("e.g. '1 hour ago', '2024-01-01'"),
+               "priority": s("0-7 or emerg..debug"), "lines": int(LINES)}),
+        &["alias"],
+    )
+}
+
+pub fn docker_logs_in() -> Arc<JsonObject> {
+    input(
+        json!({"alias": s(ALIAS), "container": s("Container name or id"), "lines": int(LINES),
+               "since": s("e.g. 1h, 2024-01-01T00:00:00"), "timestamps": boolean("Prefix timestamps")}),
+        &["alias", "container"],
+    )
+}
+
+pub fn pm2_logs_in() -> Arc<JsonObject> {
+    input(
+        json!({"alias": s(ALIAS), "app": s("PM2 app (all if absent)"), "lines": int(LINES), "errors": boolean("Error log only")}),
+        &["alias"],
+    )
+}
+
 pub fn id_in() -> Arc<JsonObject> {
     input(json!({"id": s("Job id")}), &["id"])
 }

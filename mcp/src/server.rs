@@ -33,6 +33,7 @@ impl Sshdeck {
             tool_router: Self::servers_router()
                 + Self::tasks_router()
                 + Self::transfers_router()
+                + Self::logs_router()
                 + Self::jobs_router()
                 + Self::service_router(),
             reminders: Arc::default(),

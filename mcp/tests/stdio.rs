@@ -464,3 +464,45 @@ fn transfers_up_and_down() {
     let r = c.call("task_transfer", json!({"alias": "web", "direction": "sideways", "local": "a", "remote": "b"}));
     assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
 }
+
+#[test]
+fn log_tools_report_errors_and_execute_no_injected_code() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+    let log = sshd.scratch().join("app.log");
+    std::fs::write(&log, "one\ntwo\nthree\nfour\nfive\n").unwrap();
+    let r = c.call("tail_file", json!({"alias": "web", "filepath": log, "lines": 2}));
+    assert_eq!((r["isError"].as_bool(), structured(&r)["stdout"].as_str()), (Some(false), Some("four\nfive\n")), "{r}");
+
+    let r = c.call("tail_file", json!({"alias": "web", "filepath": sshd.scratch().join("missing.log")}));
+    let s = structured(&r);
+    assert_eq!(
+        (r["isError"].as_bool(), s["exitCode"].as_u64()),
+        (Some(true), Some(1)),
+        "a failed tail is an error, not an empty log: {r}"
+    );
+    assert!(s["stderr"].as_str().unwrap().contains("No such file"), "{r}");
+
+    let r = c.call("get_journal_logs", json!({"alias": "web", "priority": "$(id)"}));
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
+
+    let marker = sshd.scratch().join("injected");
+    let m = marker.display().to_string();
+    let payloads = [
+        format!("'; touch {m}; '"),
+        format!("$(touch {m})"),
+        format!("`touch {m}`"),
+        format!("x\ntouch {m}"),
+        "--help".to_string(),
+    ];
+    for p in &payloads {
+        c.call("tail_file", json!({"alias": "web", "filepath": p}));
+        c.call("get_journal_logs", json!({"alias": "web", "unit": p, "since": p, "lines": 1}));
+        c.call("get_docker_logs", json!({"alias": "web", "container": p, "since": p}));
+        c.call("get_pm2_logs", json!({"alias": "web", "app": p}));
+    }
+    assert!(!marker.exists(), "an injected command ran");
+    let r = c.call("get_docker_logs", json!({"alias": "web", "container": "no-such-container"}));
+    assert_eq!(r["isError"], true, "{r}");
+}

@@ -14,7 +14,6 @@ use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use sshdeck_core::Deck;
 use sshdeck_core::exec::ExecOptions;
 use sshdeck_core::jobs::{JobEvent, JobSpec};
-use sshdeck_core::ssh::quote::shell_quote;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use app::{App, Effect, Lines, Mode, ServerForm, Tail};
@@ -29,18 +28,9 @@ pub(crate) enum TailMsg {
 /// Running tails' stop switches, by tail id.
 pub(crate) type Stops = std::collections::HashMap<u64, watch::Sender<bool>>;
 
-/// The remote command that follows a log source: a file path, `journal:UNIT`, `docker:NAME` or
-/// `pm2:APP`. Every value is quoted.
+/// The remote command that follows a log source (see [`sshdeck_core::ops::logs::follow`]).
 pub fn tail_command(source: &str) -> String {
-    if let Some(unit) = source.strip_prefix("journal:") {
-        format!("journalctl -f -n 200 --no-pager -u {}", shell_quote(unit))
-    } else if let Some(name) = source.strip_prefix("docker:") {
-        format!("docker logs -f --tail 200 -- {}", shell_quote(name))
-    } else if let Some(app) = source.strip_prefix("pm2:") {
-        format!("pm2 logs --raw --lines 200 -- {}", shell_quote(app))
-    } else {
-        format!("tail -n 200 -F -- {}", shell_quote(source))
-    }
+    sshdeck_core::ops::logs::follow(source)
 }
 
 pub async fn run(deck: Deck, readonly: bool) -> Result<()> {
