@@ -195,7 +195,7 @@ impl Jobs {
     /// Asks for a job to be cancelled, from any process. Its owner kills the remote command within a
     /// second. Returns the job as it is now (already terminal: nothing to do).
     pub fn request_cancel(&self, id: &JobId) -> Result<Job> {
-        let job = self.with_lock(true, |table| {
+        self.with_lock(true, |table| {
             let j = table.get(id).ok_or_else(|| Error::NotFound { what: "job", name: id.to_string() })?;
             let ev = if j.status.is_terminal() || j.cancel_requested {
                 vec![]
@@ -203,8 +203,7 @@ impl Jobs {
                 vec![Event::CancelRequested { id: id.clone(), at: now_ms() }]
             };
             Ok((ev, ()))
-        });
-        job?;
+        })?;
         self.get(id)
     }
 

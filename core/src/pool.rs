@@ -72,7 +72,7 @@ struct Conn {
     id: u64,
     session: Session,
     in_use: AtomicUsize,
-    /// Milliseconds since the pool's epoch when the last lease ended.
+    /// When the last lease on this connection ended (idle reaping measures from here).
     idle_since: Mutex<Instant>,
 }
 

@@ -200,19 +200,8 @@ impl Sshd {
     /// Runs `ssh` (OpenSSH client) against this daemon with the ed25519 key and extra options, for
     /// comparisons and setup. Host keys are checked against this daemon's key only.
     pub fn ssh_command(&self) -> Command {
-        let kh = self.dir.path().join("client_known_hosts");
-        if !kh.exists() {
-            fs::write(&kh, self.known_hosts_line()).expect("write known_hosts");
-        }
         let mut c = Command::new("ssh");
-        c.args(["-F", "/dev/null", "-p", &self.port.to_string(), "-i"])
-            .arg(&self.keys.ed25519)
-            .args(["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"])
-            .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", kh.display()))
-            .arg("-l")
-            .arg(&self.user)
-            .arg("127.0.0.1");
+        c.args(self.openssh_options()).args(["-p", &self.port.to_string(), &self.destination()]);
         c
     }
 

@@ -146,11 +146,16 @@ pub(super) async fn run_job(
     }
 }
 
-fn step_result(command: &str, r: &Result<ExecOutput, Error>) -> StepResult {
-    let o = match r {
+/// What a command printed, whether it finished or was stopped (timeout, cancel, prompt).
+fn output_of(r: &Result<ExecOutput, Error>) -> Option<&ExecOutput> {
+    match r {
         Ok(o) => Some(o),
         Err(e) => e.partial_output(),
-    };
+    }
+}
+
+fn step_result(command: &str, r: &Result<ExecOutput, Error>) -> StepResult {
+    let o = output_of(r);
     let (code, message) = match r {
         Err(e) => (Some(e.code().to_string()), Some(e.to_string())),
         Ok(_) => (None, None),
@@ -195,13 +200,10 @@ fn outcome(outcomes: &[(String, Result<ExecOutput, Error>)], is_sequence: bool) 
         error_message: d.error_message,
         stdout_bytes: steps.iter().map(|s| s.stdout_bytes).sum(),
         stderr_bytes: steps.iter().map(|s| s.stderr_bytes).sum(),
-        truncated: outcomes.iter().any(|(_, r)| {
-            let o = match r {
-                Ok(o) => Some(o),
-                Err(e) => e.partial_output(),
-            };
-            o.is_some_and(|o| o.stdout.truncated() || o.stderr.truncated())
-        }),
+        truncated: outcomes
+            .iter()
+            .filter_map(|(_, r)| output_of(r))
+            .any(|o| o.stdout.truncated() || o.stderr.truncated()),
         steps: if is_sequence { steps } else { Vec::new() },
         transfer: None,
     };

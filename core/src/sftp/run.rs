@@ -100,7 +100,7 @@ pub async fn transfer(
         let mut dir_failures: Vec<(String, FileOutcome)> = Vec::new();
         let mut parents: Vec<(String, u32)> = plan.dirs.clone();
         for f in &plan.files {
-            if let Some((parent, _)) = split_parent(&f.to, direction) {
+            if let Some(parent) = parent_dir(&f.to, direction) {
                 parents.push((parent, 0o755));
             }
         }
@@ -205,13 +205,13 @@ fn line(o: &FileOutcome) -> String {
     l
 }
 
-fn split_parent(path: &str, direction: Direction) -> Option<(String, &str)> {
-    let trimmed = path.trim_end_matches('/');
-    let (parent, name) = trimmed.rsplit_once('/')?;
+/// The directory a target goes in, when it has to be made (not the root, not the current directory).
+fn parent_dir(path: &str, direction: Direction) -> Option<String> {
+    let (parent, _) = path.trim_end_matches('/').rsplit_once('/')?;
     if parent.is_empty() || (direction == Direction::Download && parent == ".") {
         return None;
     }
-    Some((parent.to_string(), name))
+    Some(parent.to_string())
 }
 
 /// Creates `dir` and its missing parents on the target side.
