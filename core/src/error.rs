@@ -183,6 +183,44 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A remote command needed by a recipe is not installed on the host.
+    #[error("{tool} is not installed on {alias} (or not on the PATH of a non-interactive shell)")]
+    NotInstalled {
+        /// The server alias.
+        alias: String,
+        /// The missing program.
+        tool: String,
+    },
+    /// The remote user may not do this (sudo refused, socket not readable…).
+    #[error("permission denied on {alias}: {reason}")]
+    PermissionDenied {
+        /// The server alias.
+        alias: String,
+        /// What the host said.
+        reason: String,
+    },
+    /// A recipe's remote command failed.
+    #[error("{what} failed on {alias} (exit {exit}): {stderr}")]
+    RemoteFailed {
+        /// The server alias.
+        alias: String,
+        /// What was run.
+        what: String,
+        /// Exit code, or -1 when a signal ended it.
+        exit: i64,
+        /// The first lines of its error output.
+        stderr: String,
+    },
+    /// A recipe's remote command printed something that cannot be parsed.
+    #[error("unexpected output from {what} on {alias}: {excerpt}")]
+    UnexpectedOutput {
+        /// The server alias.
+        alias: String,
+        /// What was run.
+        what: String,
+        /// The start of the output.
+        excerpt: String,
+    },
     /// A data file exists but cannot be parsed.
     #[error("cannot parse {path}: {reason}")]
     DataCorrupt {
@@ -218,6 +256,10 @@ impl Error {
             Error::AlreadyRetried { .. } => "ALREADY_RETRIED",
             Error::Io { .. } => "IO_ERROR",
             Error::DataCorrupt { .. } => "DATA_CORRUPT",
+            Error::NotInstalled { .. } => "NOT_INSTALLED",
+            Error::PermissionDenied { .. } => "PERMISSION_DENIED",
+            Error::RemoteFailed { .. } => "COMMAND_FAILED",
+            Error::UnexpectedOutput { .. } => "UNEXPECTED_OUTPUT",
         }
     }
 

@@ -7,6 +7,7 @@ mod ssh {
     pub mod jobs;
     pub mod jobs_cross;
     pub mod jump;
+    pub mod ops;
     pub mod pool;
     pub mod sftp;
 }

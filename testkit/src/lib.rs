@@ -3,6 +3,7 @@
 //! but as root the harness logs in as a dedicated user (`sshdeck-test`, stock shell rc files, a known
 //! password) so password authentication can be tested and root's rc files do not slow commands.
 
+pub mod http;
 use std::fs;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
