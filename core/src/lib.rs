@@ -2,6 +2,7 @@
 //! a connection pool and command execution. No UI code: front ends (`sshdeck`, `sshdeck-mcp`) hold a
 //! [`Deck`] and call into it.
 
+pub mod apis;
 pub mod capture;
 pub mod config;
 pub mod data_dir;
@@ -19,6 +20,7 @@ pub mod secret;
 pub mod servers;
 pub mod sftp;
 pub mod ssh;
+pub mod store;
 
 pub use deck::{Deck, OutputSink};
 pub use error::{Error, Result};

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data_dir::{DataDir, FileLock, atomic_write};
+use crate::data_dir::DataDir;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::store::MapFile;
 
 pub use import::{ImportReport, parse_node_servers_json, parse_ssh_config};
 
@@ -264,30 +265,28 @@ pub enum Added {
 /// The registry file. Every change is a locked read-modify-write with an atomic replace.
 #[derive(Debug, Clone)]
 pub struct Registry {
-    path: PathBuf,
+    file: MapFile<ServerConfig>,
 }
 
 impl Registry {
     /// The registry of a data dir.
     pub fn new(data_dir: &DataDir) -> Self {
-        Registry { path: data_dir.servers_file() }
+        Registry { file: MapFile::new(data_dir.servers_file()) }
     }
 
     /// The file path.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     /// Every server, by alias.
     pub fn list(&self) -> Result<Vec<Server>> {
-        let _lock = FileLock::shared(&self.path)?;
-        Ok(self.read()?.into_iter().map(|(alias, config)| Server { alias, config }).collect())
+        Ok(self.file.load()?.into_iter().map(|(alias, config)| Server { alias, config }).collect())
     }
 
     /// One server, or `NOT_FOUND`.
     pub fn get(&self, alias: &str) -> Result<Server> {
-        let _lock = FileLock::shared(&self.path)?;
-        let mut map = self.read()?;
+        let mut map = self.file.load()?;
         map.remove(alias)
             .map(|config| Server { alias: alias.to_string(), config })
             .ok_or_else(|| Error::NotFound { what: "server", name: alias.to_string() })
@@ -338,23 +337,7 @@ impl Registry {
     }
 
     fn modify<T>(&self, f: impl FnOnce(&mut BTreeMap<String, ServerConfig>) -> Result<T>) -> Result<T> {
-        let _lock = FileLock::exclusive(&self.path)?;
-        let mut map = self.read()?;
-        let out = f(&mut map)?;
-        let mut json = serde_json::to_vec_pretty(&map).expect("registry serializes");
-        json.push(b'\n');
-        atomic_write(&self.path, &json, 0o600)?;
-        Ok(out)
-    }
-
-    fn read(&self) -> Result<BTreeMap<String, ServerConfig>> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(BTreeMap::new()),
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| Error::DataCorrupt { path: self.path.clone(), reason: e.to_string() }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-            Err(e) => Err(Error::io("cannot read", &self.path, e)),
-        }
+        self.file.modify(f)
     }
 }
 

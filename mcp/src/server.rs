@@ -34,6 +34,8 @@ impl Sshdeck {
                 + Self::tasks_router()
                 + Self::transfers_router()
                 + Self::logs_router()
+                + Self::ops_router()
+                + Self::apis_router()
                 + Self::jobs_router()
                 + Self::service_router(),
             reminders: Arc::default(),

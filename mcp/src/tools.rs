@@ -1,7 +1,9 @@
 //! Tools, one module per domain; each module's router is summed in [`crate::server::Sshdeck::new`].
 
+pub mod apis;
 pub mod jobs;
 pub mod logs;
+pub mod ops;
 pub mod servers;
 pub mod service;
 pub mod tasks;

@@ -58,3 +58,62 @@ fn mcp_inspector_lists_tools_and_runs_a_command() {
     assert_eq!(r["structuredContent"]["status"], "completed", "{r}");
     assert_eq!(r["structuredContent"]["stdout"], format!("from-inspector\n{}\n", sshd.user()), "{r}");
 }
+
+fn call(data: &std::path::Path, tool: &str, args: &[String]) -> Value {
+    let mut a: Vec<String> = vec!["--method".into(), "tools/call".into(), "--tool-name".into(), tool.into()];
+    for arg in args {
+        a.push("--tool-arg".into());
+        a.push(arg.clone());
+    }
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    inspector(data, &a)
+}
+
+#[test]
+fn mcp_inspector_runs_every_ops_and_api_tool() {
+    let sshd = Sshd::start().unwrap();
+    let http = sshdeck_testkit::http::HttpServer::start(&["Bearer tok-INSPECT"]).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let servers =
+        json!({"web": {"host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(), "keyPath": sshd.keys().ed25519}});
+    std::fs::write(data.path().join("servers.json"), servers.to_string()).unwrap();
+    let d = data.path();
+    let web = "alias=web".to_string();
+
+    let r = call(d, "get_system_resources", std::slice::from_ref(&web));
+    assert!(r["structuredContent"]["cpu"]["cores"].as_u64().unwrap() >= 1, "{r}");
+    let r = call(d, "get_services_status", std::slice::from_ref(&web));
+    assert!(r["structuredContent"]["pm2"]["status"].is_string(), "{r}");
+    let r = call(d, "get_fail2ban_status", std::slice::from_ref(&web));
+    assert!(r["structuredContent"]["status"].is_string() || r["structuredContent"]["error"]["code"].is_string(), "{r}");
+    let r = call(d, "net_ping", &[web.clone(), "host=127.0.0.1".into(), "count=1".into()]);
+    assert!(r["structuredContent"]["reachable"] == true || r["structuredContent"]["error"]["code"] == "NOT_INSTALLED");
+    let r = call(d, "net_port_check", &[web.clone(), "host=127.0.0.1".into(), format!("ports={}", sshd.port())]);
+    assert_eq!(r["structuredContent"]["ports"][0]["state"], "open", "{r}");
+    let r = call(d, "net_dns_lookup", &[web.clone(), "name=localhost".into()]);
+    assert!(r["structuredContent"]["records"].as_array().is_some_and(|a| !a.is_empty()), "{r}");
+    let r = call(d, "net_http_request", &[web.clone(), format!("url={}/ok", http.url())]);
+    assert_eq!(r["structuredContent"]["status"], 200, "{r}");
+
+    let r = call(
+        d,
+        "api_add",
+        &[
+            "alias=main_api".into(),
+            format!("url={}", http.url()),
+            "health_check_endpoint=/auth".into(),
+            "auth_method=api_key".into(),
+            "api_key=tok-INSPECT".into(),
+        ],
+    );
+    assert_eq!(r["isError"], false, "{r}");
+    let r = call(d, "api_check", &["alias=main_api".into()]);
+    assert_eq!(r["structuredContent"]["status"], "UP", "{r}");
+    let r = call(d, "api_check", &["alias=main_api".into(), "server_alias=web".into()]);
+    assert_eq!(r["structuredContent"]["status"], "UP", "{r}");
+    let r = call(d, "api_list", &[]);
+    assert_eq!(r["structuredContent"]["apis"][0]["last_check"]["status"], "UP", "{r}");
+    assert!(!r.to_string().contains("tok-INSPECT"), "{r}");
+    let r = call(d, "api_remove", &["alias=main_api".into()]);
+    assert_eq!(r["isError"], false, "{r}");
+}

@@ -506,3 +506,211 @@ fn log_tools_report_errors_and_execute_no_injected_code() {
     let r = c.call("get_docker_logs", json!({"alias": "web", "container": "no-such-container"}));
     assert_eq!(r["isError"], true, "{r}");
 }
+
+#[test]
+fn ops_tools_return_structure() {
+    let sshd = Sshd::start().unwrap();
+    let http = sshdeck_testkit::http::HttpServer::start(&[]).unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+
+    let r = c.call("get_system_resources", json!({"alias": "web"}));
+    let s = structured(&r);
+    assert_eq!(r["isError"], false, "{r}");
+    assert!(s["cpu"]["cores"].as_u64().unwrap() >= 1, "{r}");
+    assert!(s["memory"]["totalBytes"].as_u64().unwrap() > 0, "{r}");
+    assert!(s["disks"].as_array().unwrap().iter().any(|d| d["mount"] == "/"), "{r}");
+
+    let r = c.call("get_services_status", json!({"alias": "web"}));
+    let s = structured(&r);
+    assert_eq!(r["isError"], false, "{r}");
+    for section in ["systemd", "docker", "pm2"] {
+        let st = s[section]["status"].as_str().unwrap();
+        assert!(["ok", "not_installed", "unavailable"].contains(&st), "{section}: {st}");
+    }
+
+    let r = c.call("get_fail2ban_status", json!({"alias": "web"}));
+    assert!(
+        structured(&r)["status"] == "not_installed" || structured(&r)["error"]["code"] == "PERMISSION_DENIED",
+        "{r}"
+    );
+
+    let r = c.call("net_port_check", json!({"alias": "web", "host": "127.0.0.1", "ports": format!("{}", sshd.port())}));
+    assert_eq!(structured(&r)["ports"][0]["state"], "open", "{r}");
+    let r = c.call("net_port_check", json!({"alias": "web", "host": "127.0.0.1", "ports": [0]}));
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT", "{r}");
+    let r = c.call("net_port_check", json!({"alias": "web", "host": "127.0.0.1", "ports": "1-1000"}));
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT", "more than 100 ports: {r}");
+
+    let r = c.call("net_dns_lookup", json!({"alias": "web", "name": "localhost"}));
+    assert!(structured(&r)["records"].as_array().unwrap().iter().any(|x| x["value"] == "127.0.0.1"), "{r}");
+
+    let r = c.call("net_ping", json!({"alias": "web", "host": "127.0.0.1", "count": 1}));
+    assert!(structured(&r)["reachable"] == true || structured(&r)["error"]["code"] == "NOT_INSTALLED", "{r}");
+
+    let r = c.call(
+        "net_http_request",
+        json!({"alias": "web", "url": format!("{}/echo", http.url()), "method": "PUT",
+               "headers": {"X-A": "1"}, "body": "payload"}),
+    );
+    let s = structured(&r);
+    assert_eq!(s["status"], 200, "{r}");
+    assert!(s["body"].as_str().unwrap().starts_with("PUT /echo"), "{r}");
+    assert!(s["body"].as_str().unwrap().ends_with("payload"), "{r}");
+}
+
+#[test]
+fn ops_tools_execute_no_injected_code() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+    let marker = sshd.scratch().join("injected");
+    let m = marker.display().to_string();
+    let payloads = [
+        format!("'; touch {m}; '"),
+        format!("$(touch {m})"),
+        format!("`touch {m}`"),
+        format!("x\ntouch {m}"),
+        format!("x;touch {m}"),
+        "--help".to_string(),
+    ];
+    for p in &payloads {
+        let url = format!("http://127.0.0.1:1/{p}");
+        for (tool, args) in [
+            ("get_fail2ban_status", json!({"alias": "web", "jail": p})),
+            ("net_ping", json!({"alias": "web", "host": p, "count": 1})),
+            ("net_port_check", json!({"alias": "web", "host": p, "ports": [22]})),
+            ("net_dns_lookup", json!({"alias": "web", "name": p})),
+            ("net_http_request", json!({"alias": "web", "url": url, "headers": {"X-P": p}, "body": p})),
+            ("net_http_request", json!({"alias": "web", "url": p})),
+        ] {
+            let r = c.call(tool, args);
+            assert!(r.get("result").is_none() || r["isError"].is_boolean(), "{tool}: {r}");
+        }
+    }
+    assert!(!marker.exists(), "an injected command ran");
+}
+
+#[test]
+fn api_catalog_checks_each_auth_method_and_never_shows_a_secret() {
+    let sshd = Sshd::start().unwrap();
+    let basic = "Basic b3BzOnB3LVNFQ1JFVDM="; // ops:pw-SECRET3
+    let http = sshdeck_testkit::http::HttpServer::start(&["Bearer tok-SECRET1", "k-SECRET2", basic]).unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+    let url = http.url();
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut outputs = Vec::new();
+    let apis = [
+        ("plain", json!({"url": url, "health_check_endpoint": "/ok"}), "UP", Some(200)),
+        (
+            "bearer",
+            json!({"url": url, "health_check_endpoint": "/auth", "auth_method": "api_key", "api_key": "tok-SECRET1"}),
+            "UP",
+            Some(200),
+        ),
+        (
+            "header",
+            json!({"url": format!("{url}/"), "health_check_endpoint": "auth", "auth_method": "api_key", "api_key": "k-SECRET2",
+                          "auth_header_name": "X-API-Key", "auth_scheme": ""}),
+            "UP",
+            Some(200),
+        ),
+        (
+            "basic",
+            json!({"url": url, "health_check_endpoint": "/auth", "auth_method": "htpasswd", "htpasswd_user": "ops",
+                         "htpasswd_pass": "pw-SECRET3"}),
+            "UP",
+            Some(200),
+        ),
+        (
+            "both",
+            json!({"url": url, "health_check_endpoint": "/auth", "auth_method": "both", "api_key": "wrong-SECRET4", "auth_header_name": "X-Key",
+                        "htpasswd_user": "ops", "htpasswd_pass": "pw-SECRET3"}),
+            "UP",
+            Some(200),
+        ),
+        (
+            "badkey",
+            json!({"url": url, "health_check_endpoint": "/auth", "auth_method": "api_key", "api_key": "bad-SECRET5"}),
+            "ERROR",
+            Some(401),
+        ),
+        ("broken", json!({"url": format!("{url}/status/503")}), "DOWN", Some(503)),
+        ("expect", json!({"url": format!("{url}/ok"), "expected_status": 204}), "ERROR", Some(200)),
+        ("refused", json!({"url": format!("http://127.0.0.1:{refused}/")}), "DOWN", None),
+    ];
+    for (alias, args, _, _) in &apis {
+        let mut args = args.clone();
+        args["alias"] = json!(alias);
+        let r = c.call("api_add", args);
+        assert_eq!(r["isError"], false, "{r}");
+        outputs.push(r);
+    }
+    for (alias, _, want, code) in &apis {
+        for from in [None, Some("web")] {
+            let mut args = json!({"alias": alias});
+            if let Some(f) = from {
+                args["server_alias"] = json!(f);
+            }
+            let r = c.call("api_check", args);
+            let s = structured(&r);
+            assert_eq!(s["status"], *want, "{alias} from {from:?}: {r}");
+            assert_eq!(s["http_code"].as_u64(), code.map(|c: u16| u64::from(c)), "{alias} from {from:?}: {r}");
+            assert_eq!(s["from"], from.unwrap_or("local"), "{r}");
+            assert!(s["response_time_ms"].as_f64().is_some(), "{r}");
+            outputs.push(r);
+        }
+    }
+    // The server saw the credentials where they belong, from here and through curl.
+    let seen = http.requests();
+    let auth: Vec<_> = seen.iter().filter(|r| r.path == "/auth").collect();
+    assert!(auth.iter().filter(|r| r.header("x-api-key") == Some("k-SECRET2")).count() == 2);
+    assert!(auth.iter().filter(|r| r.header("authorization") == Some(basic)).count() >= 2);
+    assert!(auth.iter().any(|r| r.header("user-agent").is_some_and(|u| u.starts_with("curl/"))));
+
+    let r = c.call("api_list", json!({}));
+    assert_eq!(structured(&r)["apis"].as_array().unwrap().len(), apis.len(), "{r}");
+    let plain = structured(&r)["apis"].as_array().unwrap().iter().find(|a| a["alias"] == "plain").unwrap().clone();
+    assert_eq!(plain["last_check"]["status"], "UP", "the last check is kept: {plain}");
+    outputs.push(r);
+    let r = c.call("api_remove", json!({"alias": "badkey"}));
+    assert_eq!(r["isError"], false);
+    outputs.push(r);
+    assert_eq!(structured(&c.call("api_check", json!({"alias": "badkey"})))["error"]["code"], "NOT_FOUND");
+    let r = c.call("api_add", json!({"alias": "x", "url": url, "auth_method": "api_key"}));
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT", "a key is needed: {r}");
+    let r = c.call(
+        "api_add",
+        json!({"alias": "x", "url": url, "auth_method": "both", "api_key": "k", "htpasswd_user": "u", "htpasswd_pass": "p"}),
+    );
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT", "both cannot share Authorization: {r}");
+
+    // No secret in any result, nor anywhere in the data dir but apis.json, which is 0600.
+    let secrets = ["tok-SECRET1", "k-SECRET2", "pw-SECRET3", "wrong-SECRET4", "bad-SECRET5", "b3BzOnB3LVNFQ1JFVDM"];
+    let all = serde_json::to_string(&outputs).unwrap();
+    for s in secrets {
+        assert!(!all.contains(s), "{s} appears in a tool result");
+    }
+    let data = c.data_dir();
+    let apis_file = data.join("apis.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&apis_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let mut stack = vec![data.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p != apis_file {
+                let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).to_string();
+                for s in secrets {
+                    assert!(!text.contains(s), "{s} found in {}", p.display());
+                }
+            }
+        }
+    }
+}

@@ -11,6 +11,7 @@ pub const SCRIPT: &str = include_str!("fail2ban.sh");
 
 /// What `get_fail2ban_status` reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Fail2ban {
     /// `ok`, `not_installed` or `not_running`.
     pub status: &'static str,
@@ -23,6 +24,7 @@ pub struct Fail2ban {
 
 /// One jail's status.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Jail {
     /// Jail name.
     pub name: String,

@@ -41,6 +41,7 @@ fn missing(alias: &str, head: &str) -> Option<Error> {
 
 /// `net_ping` result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Ping {
     /// The host pinged.
     pub host: String,
@@ -65,6 +66,7 @@ pub struct Ping {
 
 /// min / avg / max round trip.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Rtt {
     /// Fastest.
     pub min: f64,
@@ -138,6 +140,7 @@ pub fn parse_ping(host: &str, body: &str) -> Ping {
 
 /// One port's state.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Port {
     /// The port.
     pub port: u16,
@@ -218,6 +221,7 @@ pub const DNS_TYPES: [&str; 11] = ["A", "AAAA", "MX", "TXT", "NS", "CNAME", "SOA
 
 /// `net_dns_lookup` result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Dns {
     /// The name asked for.
     pub name: String,
@@ -232,6 +236,7 @@ pub struct Dns {
 
 /// One answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DnsRecord {
     /// Owner name.
     pub name: String,
@@ -337,6 +342,7 @@ pub struct HttpRequest {
 
 /// What came back.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HttpResponse {
     /// HTTP status (0 when no response).
     pub status: u16,

@@ -23,6 +23,7 @@ pub enum SectionStatus {
 
 /// systemd services.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Systemd {
     /// Section status.
     pub status: SectionStatus,
@@ -37,6 +38,7 @@ pub struct Systemd {
 
 /// One systemd unit line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Unit {
     /// Unit name (`nginx.service`).
     pub unit: String,
@@ -52,6 +54,7 @@ pub struct Unit {
 
 /// Docker containers (`docker ps -a`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Docker {
     /// Section status.
     pub status: SectionStatus,
@@ -64,6 +67,7 @@ pub struct Docker {
 
 /// One container.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Container {
     /// Container name.
     pub name: String,
@@ -79,6 +83,7 @@ pub struct Container {
 
 /// PM2 apps (`pm2 jlist`; only these fields are kept: the process environment pm2 prints is dropped).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Pm2 {
     /// Section status.
     pub status: SectionStatus,
@@ -91,6 +96,7 @@ pub struct Pm2 {
 
 /// One PM2 app.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Pm2App {
     /// App name.
     pub name: String,
@@ -113,6 +119,7 @@ pub struct Pm2App {
 
 /// What `get_services_status` reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServicesStatus {
     /// systemd section.
     pub systemd: Systemd,

@@ -10,6 +10,7 @@ pub const SCRIPT: &str = include_str!("system.sh");
 
 /// What `get_system_resources` reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SystemResources {
     /// `uname -n`.
     pub hostname: String,
@@ -31,6 +32,7 @@ pub struct SystemResources {
 
 /// CPU usage between the two samples, in percent of all cores.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Cpu {
     /// Cores available to processes (`nproc`).
     pub cores: u32,
@@ -44,6 +46,7 @@ pub struct Cpu {
 
 /// `/proc/loadavg`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Load {
     /// 1-minute load average.
     pub one: f64,
@@ -59,6 +62,7 @@ pub struct Load {
 
 /// `/proc/meminfo`, in bytes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Memory {
     /// MemTotal.
     pub total_bytes: u64,
@@ -78,6 +82,7 @@ pub struct Memory {
 
 /// One filesystem from `df -P -k`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Disk {
     /// Device or filesystem name.
     pub filesystem: String,
