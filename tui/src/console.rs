@@ -144,6 +144,18 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
             app.refresh();
         }),
         Effect::SaveServer(form) => save_server(app, &form),
+        Effect::CheckApi(alias) => {
+            let catalog = sshdeck_core::apis::Catalog::new(deck.data_dir());
+            catalog.get(&alias).map(|api| {
+                app.status = format!("checking {alias}…");
+                tokio::spawn(async move {
+                    let r = sshdeck_core::apis::check_local(&api).await;
+                    if let Err(e) = catalog.record(&alias, &r) {
+                        tracing::warn!("cannot record the check of {alias}: {e}");
+                    }
+                });
+            })
+        }
         Effect::StopTail => {
             if let Some(t) = app.tails.get(app.tail_index) {
                 if let Some(stop) = stops.remove(&t.id) {

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sshdeck_core::Deck;
+use sshdeck_core::apis::{Api, Catalog};
 use sshdeck_core::jobs::output::OutputFollower;
 use sshdeck_core::jobs::runtime::Heartbeat;
 use sshdeck_core::jobs::{Filter, Job, JobId, JobStatus};
@@ -20,11 +21,17 @@ pub enum View {
     Servers,
     Pools,
     Logs,
+    Apis,
 }
 
 impl View {
-    pub const TABS: [(View, &'static str); 4] =
-        [(View::Jobs, "1 Jobs"), (View::Servers, "2 Servers"), (View::Pools, "3 Pools"), (View::Logs, "4 Logs")];
+    pub const TABS: [(View, &'static str); 5] = [
+        (View::Jobs, "1 Jobs"),
+        (View::Servers, "2 Servers"),
+        (View::Pools, "3 Pools"),
+        (View::Logs, "4 Logs"),
+        (View::Apis, "5 APIs"),
+    ];
 }
 
 /// What the loop must do for a key.
@@ -39,6 +46,7 @@ pub enum Effect {
     SaveServer(ServerForm),
     RemoveServer(String),
     TestServer(String),
+    CheckApi(String),
 }
 
 /// The add/edit server form (secrets are not edited here: an edit keeps the stored ones).
@@ -170,6 +178,9 @@ pub struct App {
     /// Remote tails, one per tab of the Logs view.
     pub tails: Vec<Tail>,
     pub tail_index: usize,
+    /// The API catalog with each entry's last check.
+    pub apis: Vec<(String, Api)>,
+    pub api_selected: usize,
     pub status: String,
 }
 
@@ -190,6 +201,8 @@ impl App {
             processes: Vec::new(),
             tails: Vec::new(),
             tail_index: 0,
+            apis: Vec::new(),
+            api_selected: 0,
             status: String::new(),
         }
     }
@@ -220,6 +233,10 @@ impl App {
             self.server_selected = self.server_selected.min(self.servers.len().saturating_sub(1));
         }
         self.processes = self.deck.jobs().processes();
+        if let Ok(map) = Catalog::new(self.deck.data_dir()).list() {
+            self.apis = map.into_iter().collect();
+            self.api_selected = self.api_selected.min(self.apis.len().saturating_sub(1));
+        }
         if let Some(d) = self.detail.as_mut() {
             if let Ok(j) = self.deck.jobs().get(&d.job.id) {
                 d.job = j;
@@ -388,6 +405,12 @@ impl App {
             KeyCode::Char('2') => self.view = View::Servers,
             KeyCode::Char('3') => self.view = View::Pools,
             KeyCode::Char('4') => self.view = View::Logs,
+            KeyCode::Char('5') => self.view = View::Apis,
+            KeyCode::Char('c') if self.view == View::Apis => {
+                if let Some((alias, _)) = self.apis.get(self.api_selected) {
+                    return Some(Effect::CheckApi(alias.clone()));
+                }
+            }
             KeyCode::Tab => {
                 let i = View::TABS.iter().position(|(v, _)| *v == self.view).map_or(0, |i| (i + 1) % View::TABS.len());
                 self.view = View::TABS[i].0;
@@ -477,6 +500,7 @@ impl App {
     fn move_selection(&mut self, delta: i64) {
         let (sel, len) = match self.view {
             View::Servers => (&mut self.server_selected, self.servers.len()),
+            View::Apis => (&mut self.api_selected, self.apis.len()),
             _ => (&mut self.selected, self.jobs.len()),
         };
         if len == 0 {
@@ -493,6 +517,7 @@ impl App {
             "jobs" => self.view = View::Jobs,
             "servers" => self.view = View::Servers,
             "pools" => self.view = View::Pools,
+            "apis" => self.view = View::Apis,
             "logs" | "tail" => {
                 let (alias, path) = (words.next(), words.collect::<Vec<_>>().join(" "));
                 match alias {
@@ -516,8 +541,9 @@ impl App {
             }
             "" => {}
             other => {
-                self.mode =
-                    Mode::Error(format!("unknown command :{other} (try :jobs :servers :pools :logs ALIAS PATH :q)"))
+                self.mode = Mode::Error(format!(
+                    "unknown command :{other} (try :jobs :servers :pools :apis :logs ALIAS PATH :q)"
+                ))
             }
         }
         None
@@ -545,6 +571,9 @@ impl App {
                 format!("j/k move · t test · l tail a log{} · ? help", w(" · a add · e edit · d remove · x run"))
             }
             (_, View::Pools) => "live pool counters of every sshdeck process · ? help · q quit".into(),
+            (_, View::Apis) => {
+                "j/k move · c check now (from here) · add APIs with the MCP tool api_add · ? help".into()
+            }
             (_, View::Logs) => {
                 ":logs ALIAS PATH · [/] tail · ↑ pause · G follow · / search · n/N · w wrap · t time · s stop".into()
             }

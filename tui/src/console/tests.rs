@@ -294,3 +294,55 @@ fn regex_like_time(s: &str) -> bool {
         w[2] == b':' && w[5] == b':' && w.iter().enumerate().all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
     })
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apis_view_shows_the_catalog_and_checks_on_c() {
+    use sshdeck_core::apis::{Api, AuthMethod, Catalog};
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    app.view = View::Apis;
+    snapshot("apis_empty", render(&app, 100, 6));
+
+    let http = sshdeck_testkit::http::HttpServer::start(&[]).unwrap();
+    let catalog = Catalog::new(app.deck.data_dir());
+    let api = |url: String| Api {
+        url,
+        health_check_endpoint: None,
+        health_check_method: None,
+        auth_method: AuthMethod::None,
+        api_key: None,
+        auth_header_name: None,
+        auth_scheme: None,
+        htpasswd_user: None,
+        htpasswd_pass: None,
+        notes: None,
+        expected_status: None,
+        timeout: None,
+        created_at: String::new(),
+        last_check: None,
+    };
+    catalog.add("billing", api(format!("{}/status/503", http.url()))).unwrap();
+    catalog.add("main", api(format!("{}/ok", http.url()))).unwrap();
+    app.refresh();
+    assert_eq!(app.apis.len(), 2);
+    app.on_key(key(KeyCode::Down));
+    let effect = app.on_key(key(KeyCode::Char('c'))).expect("c checks the selected API");
+    assert_eq!(effect, Effect::CheckApi("main".into()));
+    let (tx, _rx) = tokio::sync::mpsc::channel(8);
+    let mut stops = super::Stops::new();
+    super::perform(&mut app, effect, &tx, &mut stops);
+    super::perform(&mut app, Effect::CheckApi("billing".into()), &tx, &mut stops);
+    // The checks run in the background and land in apis.json; the next refresh shows them.
+    for _ in 0..100 {
+        app.refresh();
+        if app.apis.iter().all(|(_, a)| a.last_check.is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status: Vec<_> =
+        app.apis.iter().map(|(n, a)| (n.as_str(), a.last_check.as_ref().map(|c| c.status.clone()))).collect();
+    assert_eq!(status, [("billing", Some("DOWN".to_string())), ("main", Some("UP".to_string()))]);
+    let screen = render(&app, 120, 8);
+    assert!(screen.contains("UP") && screen.contains("DOWN") && screen.contains("503"), "{screen}");
+}

@@ -43,6 +43,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         View::Servers => draw_servers(f, app, body),
         View::Pools => draw_pools(f, app, body),
         View::Logs => draw_logs(f, app, body),
+        View::Apis => draw_apis(f, app, body),
     }
     let footer_text = match &app.mode {
         Mode::Filter => format!("/{}", app.filter),
@@ -278,6 +279,57 @@ fn draw_pools(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(table, area);
 }
 
+fn api_color(status: &str) -> Color {
+    match status {
+        "UP" => Color::Green,
+        "DOWN" => Color::Red,
+        "ERROR" => Color::Magenta,
+        _ => Color::Gray,
+    }
+}
+
+fn draw_apis(f: &mut Frame, app: &App, area: Rect) {
+    let block = Block::default().borders(Borders::ALL).title(format!(" APIs ({}) ", app.apis.len()));
+    if app.apis.is_empty() {
+        let msg = "No API in the catalog. Add one with the MCP tool api_add; c checks the selected one.";
+        f.render_widget(Paragraph::new(msg).block(block).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let rows = app.apis.iter().map(|(alias, api)| {
+        let c = api.last_check.as_ref();
+        let status = c.map_or("never", |c| c.status.as_str());
+        let tls = c.and_then(|c| c.tls_days_left).map_or("-".to_string(), |d| format!("{d} d"));
+        Row::new(vec![
+            Cell::from(alias.clone()),
+            Cell::from(status.to_string()).style(Style::new().fg(api_color(status))),
+            Cell::from(c.and_then(|c| c.http_code).map_or("-".to_string(), |h| h.to_string())),
+            Cell::from(c.map_or("-".to_string(), |c| format!("{:.0} ms", c.response_time_ms))),
+            Cell::from(tls),
+            Cell::from(c.map_or("-".to_string(), |c| c.checked_at.replace('T', " ").replace('Z', ""))),
+            Cell::from(c.map_or("-".to_string(), |c| c.from.clone())),
+            Cell::from(api.check_url()),
+        ])
+    });
+    let widths = [
+        Constraint::Length(14),
+        Constraint::Length(6),
+        Constraint::Length(5),
+        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Length(19),
+        Constraint::Length(8),
+        Constraint::Min(10),
+    ];
+    let table = Table::new(rows, widths)
+        .header(
+            Row::new(["ALIAS", "STATUS", "HTTP", "TIME", "TLS", "CHECKED", "FROM", "URL"]).style(Style::new().bold()),
+        )
+        .row_highlight_style(Style::new().reversed())
+        .block(block);
+    let mut state = TableState::default().with_selected(Some(app.api_selected));
+    f.render_stateful_widget(table, area, &mut state);
+}
+
 fn draw_logs(f: &mut Frame, app: &App, area: Rect) {
     match app.tails.get(app.tail_index) {
         None => f.render_widget(
@@ -307,7 +359,7 @@ fn draw_popup(f: &mut Frame, app: &App, area: Rect) {
         Mode::Help => (
             " Help ".into(),
             [
-                "1-4 / Tab   switch view (Jobs, Servers, Pools, Logs)",
+                "1-5 / Tab   switch view (Jobs, Servers, Pools, Logs, APIs)",
                 "j/k ↑/↓     move · g/G top/bottom",
                 "Enter       open a job · Esc back",
                 "/           filter jobs · search output",
@@ -315,7 +367,7 @@ fn draw_popup(f: &mut Frame, app: &App, area: Rect) {
                 "c           cancel the job (asks first)",
                 "r           retry the job (asks first)",
                 "x           run a command on a server",
-                ":           :jobs :servers :pools :logs ALIAS PATH :q",
+                ":           :jobs :servers :pools :apis :logs ALIAS PATH :q",
                 "G / End     follow output · ↑ pauses",
                 "w           wrap long lines",
                 "q           quit",
