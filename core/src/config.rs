@@ -30,6 +30,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("JOB_AUTO_RETRIES", "2", "automatic retries when the connection failed before the command started"),
     ("MCP_READONLY", "false", "refuse every mutating MCP tool"),
     ("MCP_INLINE_OUTPUT_BYTES", "16384", "bytes of each stream a tool result carries inline (head + tail)"),
+    ("FLEET_CONCURRENCY", "32", "hosts a fan-out runs on at once"),
 ];
 
 /// Log verbosity.
@@ -97,6 +98,8 @@ pub struct Settings {
     pub job_output_limit: u64,
     /// Automatic retries of connection failures before a command started.
     pub job_auto_retries: u32,
+    /// Hosts a fan-out runs on at once.
+    pub fleet_concurrency: usize,
     /// Refuse mutating MCP tools.
     pub readonly: bool,
     /// Bytes of each stream a tool result carries inline.
@@ -188,6 +191,7 @@ impl Settings {
             capture_limit: p.int("EXEC_CAPTURE_LIMIT_BYTES", 1024, 1 << 30)?,
             job_output_limit: p.int("JOB_OUTPUT_LIMIT_BYTES", 1024, 1 << 40)? as u64,
             job_auto_retries: p.int("JOB_AUTO_RETRIES", 0, 10)? as u32,
+            fleet_concurrency: p.int("FLEET_CONCURRENCY", 1, 1024)? as usize,
             readonly: p.bool("MCP_READONLY")?,
             inline_output: p.int("MCP_INLINE_OUTPUT_BYTES", 256, 1 << 24)?,
             agent_socket: env.get("SSH_AUTH_SOCK").filter(|s| !s.is_empty()).map(PathBuf::from),

@@ -1,6 +1,7 @@
 //! [`Deck`]: the one object a front end holds. It owns the settings, the registry, the pool and the
 //! job store, runs the jobs this process accepts, and keeps this process's heartbeat.
 
+mod fleet;
 mod run;
 
 use std::collections::HashMap;
@@ -315,6 +316,11 @@ impl Deck {
 
     fn check_spec(&self, alias: &str, spec: &JobSpec) -> Result<()> {
         self.inner.registry.get(alias)?;
+        self.check_commands(spec)
+    }
+
+    /// Commands: not empty, not too long, not denied by the operator's policy.
+    fn check_commands(&self, spec: &JobSpec) -> Result<()> {
         let policy = Policy::new(self.inner.data_dir.root());
         for command in spec.commands() {
             if command.trim().is_empty() {

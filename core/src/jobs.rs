@@ -133,26 +133,8 @@ impl Jobs {
     /// With `retry_of`, the original must be finished, not completed and not already retried; it is
     /// marked as retried in the same write.
     pub fn accept(&self, spec: JobSpec, targets: Vec<String>, origin: &str, retry_of: Option<&JobId>) -> Result<Job> {
-        if targets.is_empty() {
-            return Err(Error::InvalidArgument("a job needs at least one target".into()));
-        }
-        let job = Job {
-            id: JobId::random(),
-            kind: spec.kind(),
-            targets,
-            spec,
-            status: JobStatus::Pending,
-            created_at: now_ms(),
-            started_at: None,
-            finished_at: None,
-            attempt: 1,
-            retry_of: retry_of.cloned(),
-            retried_by: None,
-            owner: self.inner.owner.clone(),
-            cancel_requested: false,
-            origin: origin.to_string(),
-            result: None,
-        };
+        let mut job = self.accept_template(spec, targets, origin)?;
+        job.retry_of = retry_of.cloned();
         let max = self.inner.limits.max_queue;
         self.with_lock(true, |table| {
             if table.unfinished() >= max {
@@ -177,6 +159,54 @@ impl Jobs {
         Ok(job)
     }
 
+    /// Accepts a fan-out in one durable write: a parent job over every target and one child job per
+    /// target (linked by `parent`). The queue counts the children, not the parent.
+    pub fn accept_fleet(&self, spec: JobSpec, targets: Vec<String>, origin: &str) -> Result<(Job, Vec<Job>)> {
+        let parent = self.accept_template(spec.clone(), targets.clone(), origin)?;
+        let children: Vec<Job> = targets
+            .iter()
+            .map(|t| {
+                let mut c = self.accept_template(spec.clone(), vec![t.clone()], origin).expect("one target");
+                c.parent = Some(parent.id.clone());
+                c
+            })
+            .collect();
+        let max = self.inner.limits.max_queue;
+        self.with_lock(true, |table| {
+            if table.unfinished() + children.len() > max {
+                return Err(Error::QueueFull { max });
+            }
+            let mut events = vec![Event::Accepted { job: Box::new(parent.clone()) }];
+            events.extend(children.iter().map(|c| Event::Accepted { job: Box::new(c.clone()) }));
+            Ok((events, ()))
+        })?;
+        Ok((parent, children))
+    }
+
+    fn accept_template(&self, spec: JobSpec, targets: Vec<String>, origin: &str) -> Result<Job> {
+        if targets.is_empty() {
+            return Err(Error::InvalidArgument("a job needs at least one target".into()));
+        }
+        Ok(Job {
+            id: JobId::random(),
+            kind: spec.kind(),
+            targets,
+            spec,
+            status: JobStatus::Pending,
+            created_at: now_ms(),
+            started_at: None,
+            finished_at: None,
+            attempt: 1,
+            retry_of: None,
+            retried_by: None,
+            parent: None,
+            owner: self.inner.owner.clone(),
+            cancel_requested: false,
+            origin: origin.to_string(),
+            result: None,
+        })
+    }
+
     /// Records that an attempt started.
     pub fn start(&self, id: &JobId, attempt: u32) -> Result<()> {
         let ev = Event::Started { id: id.clone(), at: now_ms(), attempt };
@@ -186,7 +216,7 @@ impl Jobs {
     /// Records the end of a job (fsynced).
     pub fn finish(&self, id: &JobId, status: JobStatus, result: JobResult) -> Result<()> {
         debug_assert!(status.is_terminal());
-        let ev = Event::Finished { id: id.clone(), at: now_ms(), status, result };
+        let ev = Event::Finished { id: id.clone(), at: now_ms(), status, result: Box::new(result) };
         self.with_lock(true, |_| Ok((vec![ev], ())))?;
         self.inner.local.lock().expect("lock").remove(id);
         Ok(())

@@ -97,6 +97,7 @@ fn list(deck: &Deck, a: ListArgs, out: &mut impl Write) -> Result<()> {
         kind: a.kind.as_deref().map(JobKind::parse).transpose()?,
         offset: a.offset,
         limit: a.limit,
+        ..Filter::default()
     };
     let page = deck.jobs().list(&filter)?;
     if a.json {

@@ -206,6 +206,7 @@ fn outcome(outcomes: &[(String, Result<ExecOutput, Error>)], is_sequence: bool) 
             .any(|o| o.stdout.truncated() || o.stderr.truncated()),
         steps: if is_sequence { steps } else { Vec::new() },
         transfer: None,
+        fleet: None,
     };
     (status, record)
 }

@@ -45,7 +45,7 @@ pub enum Event {
         /// Terminal status.
         status: JobStatus,
         /// Outcome.
-        result: JobResult,
+        result: Box<JobResult>,
     },
     /// Someone asked to cancel it.
     CancelRequested {

@@ -297,6 +297,9 @@ pub struct JobResult {
     /// Outcome of a transfer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer: Option<crate::sftp::TransferReport>,
+    /// Outcome of a fan-out, per host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<crate::fleet::FleetSummary>,
 }
 
 /// How one step of a sequence ended.
@@ -353,6 +356,9 @@ pub struct Job {
     /// The job that retried this one; a retried job is never retried again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retried_by: Option<JobId>,
+    /// The fan-out job this one is a per-host part of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<JobId>,
     /// Accepting process.
     pub owner: Owner,
     /// A cancel was requested (from any process).

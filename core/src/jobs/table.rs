@@ -27,6 +27,10 @@ pub struct Filter {
     pub offset: usize,
     /// At most this many.
     pub limit: usize,
+    /// Only the per-host children of this fan-out job.
+    pub parent: Option<JobId>,
+    /// Leave out per-host children of fan-outs (their parent stands for them).
+    pub top_level: bool,
 }
 
 /// A page of jobs, newest first.
@@ -81,7 +85,7 @@ impl Table {
                 {
                     j.status = status;
                     j.finished_at = Some(at);
-                    j.result = Some(result);
+                    j.result = Some(*result);
                 }
             }
             Event::CancelRequested { id, .. } => {
@@ -135,6 +139,8 @@ impl Table {
             .filter(|j| f.statuses.is_empty() || f.statuses.contains(&j.status))
             .filter(|j| f.alias.as_ref().is_none_or(|a| j.targets.contains(a)))
             .filter(|j| f.kind.is_none_or(|k| j.kind == k))
+            .filter(|j| f.parent.is_none() || j.parent == f.parent)
+            .filter(|j| !f.top_level || j.parent.is_none())
             .collect();
         let total = matching.len();
         let jobs = matching.into_iter().skip(f.offset).take(f.limit).cloned().collect();

@@ -1,0 +1,136 @@
+//! Fan-out: one parent job over many hosts, one child job per host, run with bounded concurrency
+//! (`FLEET_CONCURRENCY`). New handshakes stay paced per host:port by the pool, under sshd's
+//! `MaxStartups`. Cancelling the parent cancels every child; the parent's result summarises them.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::{Deck, run};
+use crate::error::Result;
+use crate::fleet::{self, Groups};
+use crate::jobs::{Job, JobResult, JobSpec, JobStatus};
+
+impl Deck {
+    /// The server groups.
+    pub fn groups(&self) -> Groups {
+        Groups::new(&self.inner.data_dir)
+    }
+
+    /// Resolves target expressions (aliases, `group:NAME`, `tag:NAME`, `all`, comma lists) to aliases.
+    pub fn resolve_targets(&self, exprs: &[String]) -> Result<Vec<String>> {
+        fleet::resolve(exprs, &self.inner.registry.list()?, &self.groups().list()?)
+    }
+
+    /// Accepts a fan-out of `spec` over `aliases` (durably, in one write) and starts it in this
+    /// process. Returns the parent and its children.
+    pub fn submit_fleet(&self, aliases: Vec<String>, spec: JobSpec, origin: &str) -> Result<(Job, Vec<Job>)> {
+        if matches!(spec, JobSpec::Interactive { .. } | JobSpec::Transfer { .. }) {
+            return Err(crate::Error::InvalidArgument(
+                "interactive commands and transfers run on one server at a time".into(),
+            ));
+        }
+        let servers = self.inner.registry.list()?;
+        if let Some(missing) = aliases.iter().find(|a| !servers.iter().any(|s| &s.alias == *a)) {
+            return Err(crate::Error::NotFound { what: "server", name: missing.clone() });
+        }
+        self.check_commands(&spec)?;
+        let (parent, children) = self.inner.jobs.accept_fleet(spec, aliases, origin)?;
+        let parent_cancel = self.inner.jobs.register_local(&parent.id);
+        let cancels: Vec<_> = children.iter().map(|c| self.inner.jobs.register_local(&c.id)).collect();
+        let deck = self.clone();
+        let (p, c) = (parent.clone(), children.clone());
+        tokio::spawn(async move { run_fleet(deck, p, c, cancels, parent_cancel).await });
+        Ok((parent, children))
+    }
+
+    /// The children of a fan-out job, in target order.
+    pub fn fleet_children(&self, parent: &Job) -> Vec<Job> {
+        let filter = crate::jobs::Filter { limit: usize::MAX, parent: Some(parent.id.clone()), ..Default::default() };
+        let mut children = self.inner.jobs.list(&filter).map(|p| p.jobs).unwrap_or_default();
+        children.sort_by_key(|c| parent.targets.iter().position(|t| Some(t) == c.targets.first()));
+        children
+    }
+}
+
+async fn run_fleet(
+    deck: Deck,
+    parent: Job,
+    children: Vec<Job>,
+    cancels: Vec<watch::Receiver<bool>>,
+    mut parent_cancel: watch::Receiver<bool>,
+) {
+    let jobs = deck.jobs().clone();
+    let started = Instant::now();
+    if let Err(e) = jobs.start(&parent.id, 1) {
+        tracing::warn!(job = %parent.id, error = %e, "cannot record fan-out start");
+    }
+    tracing::info!(job = %parent.id, hosts = children.len(), "fan-out started");
+    let permits = Arc::new(Semaphore::new(deck.settings().fleet_concurrency));
+    let mut set = JoinSet::new();
+    for (child, cancel) in children.iter().cloned().zip(cancels) {
+        let (deck, permits) = (deck.clone(), permits.clone());
+        set.spawn(async move {
+            let mut waiting = cancel.clone();
+            let permit = tokio::select! {
+                p = permits.acquire_owned() => p.ok(),
+                _ = waiting.wait_for(|c| *c) => None,
+            };
+            if permit.is_none() || *cancel.borrow() {
+                let r = JobResult {
+                    error_code: Some("CANCELLED".into()),
+                    error_message: Some("cancelled before it started".into()),
+                    ..JobResult::default()
+                };
+                let _ = deck.jobs().finish(&child.id, JobStatus::Cancelled, r);
+                return;
+            }
+            run::run_job(deck, child, cancel, None, Vec::new()).await;
+        });
+    }
+    let mut cancelled = false;
+    loop {
+        tokio::select! {
+            next = set.join_next() => if next.is_none() { break },
+            _ = parent_cancel.wait_for(|c| *c), if !cancelled => {
+                cancelled = true;
+                for c in &children {
+                    let _ = jobs.request_cancel(&c.id);
+                }
+            }
+        }
+    }
+    let finished: Vec<Job> = children.iter().map(|c| jobs.get(&c.id).unwrap_or_else(|_| c.clone())).collect();
+    let summary = fleet::summarize(&finished, |j| read_output(&jobs.output_path(&j.id)));
+    let bad = summary.total - summary.ok;
+    let status = if cancelled {
+        JobStatus::Cancelled
+    } else if bad == 0 {
+        JobStatus::Completed
+    } else {
+        JobStatus::Failed
+    };
+    let record = JobResult {
+        duration_ms: started.elapsed().as_millis() as u64,
+        error_code: (bad > 0).then(|| if cancelled { "CANCELLED".into() } else { "FLEET_PARTIAL".into() }),
+        error_message: (bad > 0).then(|| format!("{bad} of {} hosts did not succeed", summary.total)),
+        fleet: Some(summary),
+        ..JobResult::default()
+    };
+    tracing::info!(job = %parent.id, status = status.as_str(), "fan-out finished");
+    if let Err(e) = jobs.finish(&parent.id, status, record) {
+        tracing::error!(job = %parent.id, error = %e, "cannot record fan-out end");
+    }
+}
+
+/// A child's output file, up to 1 MiB (enough to tell outputs apart).
+fn read_output(path: &std::path::Path) -> Vec<u8> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(1 << 20).read_to_end(&mut buf);
+    }
+    buf
+}
