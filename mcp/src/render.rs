@@ -69,6 +69,9 @@ pub fn job(j: &Job, inline: Option<Inline<'_>>) -> Map<String, Value> {
         if let Some(t) = &r.transfer {
             put("transfer", json!(t));
         }
+        if let Some(f) = &r.fleet {
+            put("fleet", json!(f));
+        }
     }
     if let Some(i) = inline {
         put("stdout", json!(i.stdout.text()));

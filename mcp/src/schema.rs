@@ -42,6 +42,11 @@ fn output(mut props: Value) -> Arc<JsonObject> {
 }
 
 const ALIAS: &str = "Server alias";
+const TARGETS: &str = "Server alias, or several: a list, \"group:NAME\", \"tag:NAME\" or \"all\" (fan-out)";
+
+fn targets() -> Value {
+    json!({"type": ["string", "array"], "items": {"type": "string"}, "description": TARGETS})
+}
 const RAPPEL: &str = "Seconds after which task_status/task_wait remind that the job still runs";
 
 fn job_props() -> Value {
@@ -98,7 +103,7 @@ pub fn servers_out() -> Arc<JsonObject> {
 pub fn exec_in() -> Arc<JsonObject> {
     input(
         json!({
-            "alias": s(ALIAS),
+            "alias": targets(),
             "cmd": s("Shell command"),
             "timeout": int("Timeout in ms; the command is killed on the server when it expires"),
             "rappel": int(RAPPEL)
@@ -110,7 +115,7 @@ pub fn exec_in() -> Arc<JsonObject> {
 pub fn sequence_in() -> Arc<JsonObject> {
     input(
         json!({
-            "alias": s(ALIAS),
+            "alias": targets(),
             "commands": {"type": "array", "minItems": 1, "description": "Run in order; a failed step stops the rest unless continueOnError", "items": {"anyOf": [
                 {"type": "string"},
                 {"type": "object", "properties": {"command": {"type": "string"}, "timeout": {"type": "integer"}, "continueOnError": {"type": "boolean"}}, "required": ["command"]}
@@ -182,12 +187,12 @@ pub fn transfer_out() -> Arc<JsonObject> {
 const LINES: &str = "Lines (100, max 10000)";
 
 pub fn tail_file_in() -> Arc<JsonObject> {
-    input(json!({"alias": s(ALIAS), "filepath": s("Remote file"), "lines": int(LINES)}), &["alias", "filepath"])
+    input(json!({"alias": targets(), "filepath": s("Remote file"), "lines": int(LINES)}), &["alias", "filepath"])
 }
 
 pub fn journal_in() -> Arc<JsonObject> {
     input(
-        json!({"alias": s(ALIAS), "unit": s("systemd unit"), "since": s("e.g. '1 hour ago', '2024-01-01'"),
+        json!({"alias": targets(), "unit": s("systemd unit"), "since": s("e.g. '1 hour ago', '2024-01-01'"),
                "priority": s("0-7 or emerg..debug"), "lines": int(LINES)}),
         &["alias"],
     )
@@ -195,7 +200,7 @@ pub fn journal_in() -> Arc<JsonObject> {
 
 pub fn docker_logs_in() -> Arc<JsonObject> {
     input(
-        json!({"alias": s(ALIAS), "container": s("Container name or id"), "lines": int(LINES),
+        json!({"alias": targets(), "container": s("Container name or id"), "lines": int(LINES),
                "since": s("e.g. 1h, 2024-01-01T00:00:00"), "timestamps": boolean("Prefix timestamps")}),
         &["alias", "container"],
     )
@@ -203,7 +208,7 @@ pub fn docker_logs_in() -> Arc<JsonObject> {
 
 pub fn pm2_logs_in() -> Arc<JsonObject> {
     input(
-        json!({"alias": s(ALIAS), "app": s("PM2 app (all if absent)"), "lines": int(LINES), "errors": boolean("Error log only")}),
+        json!({"alias": targets(), "app": s("PM2 app (all if absent)"), "lines": int(LINES), "errors": boolean("Error log only")}),
         &["alias"],
     )
 }
@@ -280,6 +285,10 @@ fn obj() -> Value {
 
 fn arr() -> Value {
     json!({"type": "array", "items": {"type": "object"}})
+}
+
+pub fn targets_in() -> Arc<JsonObject> {
+    input(json!({"alias": targets()}), &["alias"])
 }
 
 pub fn resources_out() -> Arc<JsonObject> {
@@ -395,4 +404,33 @@ pub fn api_check_out() -> Arc<JsonObject> {
         "status": {"type": "string", "enum": ["UP", "DOWN", "ERROR"]}, "http_code": {"type": "integer"},
         "response_time_ms": {"type": "number"}, "tls_expires_at": {"type": "string"}, "tls_days_left": {"type": "integer"}
     }))
+}
+
+pub fn group_set_in() -> Arc<JsonObject> {
+    input(
+        json!({"name": s("Group name"), "aliases": {"type": "array", "items": {"type": "string"}}}),
+        &["name", "aliases"],
+    )
+}
+
+pub fn group_name_in() -> Arc<JsonObject> {
+    input(json!({"name": s("Group name")}), &["name"])
+}
+
+pub fn group_out() -> Arc<JsonObject> {
+    output(json!({"name": {"type": "string"}, "aliases": {"type": "array", "items": {"type": "string"}}}))
+}
+
+pub fn groups_out() -> Arc<JsonObject> {
+    output(json!({"groups": arr()}))
+}
+
+pub fn fleet_status_in() -> Arc<JsonObject> {
+    input(json!({"targets": targets(), "timeout": int("ms per host (15000)")}), &["targets"])
+}
+
+pub fn fleet_out() -> Arc<JsonObject> {
+    output(
+        json!({"total": {"type": "integer"}, "ok": {"type": "integer"}, "failed": {"type": "integer"}, "hosts": arr()}),
+    )
 }

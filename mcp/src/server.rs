@@ -36,6 +36,7 @@ impl Sshdeck {
                 + Self::logs_router()
                 + Self::ops_router()
                 + Self::apis_router()
+                + Self::fleet_router()
                 + Self::jobs_router()
                 + Self::service_router(),
             reminders: Arc::default(),

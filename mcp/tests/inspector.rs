@@ -70,7 +70,7 @@ fn call(data: &std::path::Path, tool: &str, args: &[String]) -> Value {
 }
 
 #[test]
-fn mcp_inspector_runs_every_ops_and_api_tool() {
+fn mcp_inspector_runs_every_ops_api_and_fleet_tool() {
     let sshd = Sshd::start().unwrap();
     let http = sshdeck_testkit::http::HttpServer::start(&["Bearer tok-INSPECT"]).unwrap();
     let data = tempfile::tempdir().unwrap();
@@ -115,5 +115,17 @@ fn mcp_inspector_runs_every_ops_and_api_tool() {
     assert_eq!(r["structuredContent"]["apis"][0]["last_check"]["status"], "UP", "{r}");
     assert!(!r.to_string().contains("tok-INSPECT"), "{r}");
     let r = call(d, "api_remove", &["alias=main_api".into()]);
+    assert_eq!(r["isError"], false, "{r}");
+
+    // Fleet tools.
+    let r = call(d, "server_group_set", &["name=edge".into(), r#"aliases=["web"]"#.into()]);
+    assert_eq!(r["structuredContent"]["aliases"], json!(["web"]), "{r}");
+    let r = call(d, "server_group_list", &[]);
+    assert_eq!(r["structuredContent"]["groups"][0]["name"], "edge", "{r}");
+    let r = call(d, "fleet_status", &["targets=group:edge".into()]);
+    assert_eq!(r["structuredContent"]["hosts"][0]["reachable"], true, "{r}");
+    let r = call(d, "task_exec", &["alias=group:edge".into(), "cmd=echo fan".into()]);
+    assert_eq!(r["structuredContent"]["fleet"]["groups"][0]["output"], "fan\n", "{r}");
+    let r = call(d, "server_group_remove", &["name=edge".into()]);
     assert_eq!(r["isError"], false, "{r}");
 }

@@ -714,3 +714,92 @@ fn api_catalog_checks_each_auth_method_and_never_shows_a_secret() {
         }
     }
 }
+
+#[test]
+fn fleets_fan_out_with_per_host_progress_and_grouped_output() {
+    let (a, b) = (Sshd::start().unwrap(), Sshd::start().unwrap());
+    let mut c = Client::start(&[]);
+    for (alias, sshd, tags) in [("w1", &a, "web"), ("w2", &b, "web"), ("d1", &a, "db")] {
+        let r = c.call(
+            "server_add",
+            json!({"alias": alias, "host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(),
+                   "keyPath": sshd.keys().ed25519.display().to_string(), "tags": [tags]}),
+        );
+        assert_eq!(r["isError"], false, "{r}");
+    }
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    c.call(
+        "server_add",
+        json!({"alias": "gone", "host": "127.0.0.1", "port": down, "user": a.user(),
+               "keyPath": a.keys().ed25519.display().to_string()}),
+    );
+
+    let r = c.call("server_group_set", json!({"name": "edge", "aliases": ["w1", "w2", "gone"]}));
+    assert_eq!(structured(&r)["aliases"], json!(["w1", "w2", "gone"]), "{r}");
+    let r = c.call("server_group_set", json!({"name": "bad", "aliases": ["nope"]}));
+    assert_eq!(structured(&r)["error"]["code"], "NOT_FOUND", "{r}");
+    let r = c.call("server_group_list", json!({}));
+    assert_eq!(structured(&r)["groups"][0]["name"], "edge", "{r}");
+
+    // A command on a tag: one parent job, a child per host, identical outputs grouped.
+    let r =
+        c.call_with_meta("task_exec", json!({"alias": "tag:web", "cmd": "echo hello"}), json!({"progressToken": "f1"}));
+    let s = structured(&r);
+    assert_eq!((r["isError"].as_bool(), s["status"].as_str()), (Some(false), Some("completed")), "{r}");
+    assert_eq!(s["fleet"]["ok"], 2, "{r}");
+    assert_eq!(s["fleet"]["groups"][0]["aliases"], json!(["w1", "w2"]), "{r}");
+    assert_eq!(s["fleet"]["groups"][0]["output"], "hello\n", "{r}");
+    let hosts: Vec<&str> = s["hosts"].as_array().unwrap().iter().map(|h| h["alias"].as_str().unwrap()).collect();
+    assert_eq!(hosts, ["w1", "w2"]);
+    let progress: Vec<Value> =
+        c.notifications().into_iter().filter(|n| n["method"] == "notifications/progress").collect();
+    let messages: Vec<&str> = progress.iter().filter_map(|p| p["params"]["message"].as_str()).collect();
+    assert!(messages.iter().any(|m| m.starts_with("w1: completed")), "{messages:?}");
+    assert!(messages.iter().any(|m| m.starts_with("w2: completed")), "{messages:?}");
+    assert!(progress.iter().all(|p| p["params"]["total"].as_f64() == Some(2.0)), "{progress:?}");
+
+    // A group with a host down: the parent fails, the summary says which.
+    let r = c.call("task_exec", json!({"alias": "group:edge", "cmd": "hostname >/dev/null; echo ok"}));
+    let s = structured(&r);
+    assert_eq!(r["isError"], true, "{r}");
+    assert_eq!((s["fleet"]["ok"].as_u64(), s["fleet"]["unreachable"].as_u64()), (Some(2), Some(1)), "{r}");
+    let gone = s["hosts"].as_array().unwrap().iter().find(|h| h["alias"] == "gone").unwrap();
+    assert_eq!(gone["error"]["code"], "CONNECTION_FAILED", "{r}");
+    // The parent is a job like any other: task_status shows the summary.
+    let r = c.call("task_status", json!({"id": s["id"]}));
+    assert_eq!(structured(&r)["fleet"]["total"], 3, "{r}");
+
+    // A list of aliases in a sequence and in a log tool, and a probe on all.
+    let r = c.call("task_exec_sequence", json!({"alias": ["w1", "d1"], "commands": ["true", "echo two"]}));
+    assert_eq!(structured(&r)["fleet"]["ok"], 2, "{r}");
+    let log = a.scratch().join("fleet.log");
+    std::fs::write(&log, "x\ny\n").unwrap();
+    let r = c.call("tail_file", json!({"alias": ["w1", "d1"], "filepath": log, "lines": 1}));
+    assert_eq!(structured(&r)["fleet"]["groups"][0]["output"], "y\n", "{r}");
+    let r = c.call("get_system_resources", json!({"alias": "all"}));
+    let s = structured(&r);
+    assert_eq!((s["total"].as_u64(), s["ok"].as_u64()), (Some(4), Some(3)), "{r}");
+    assert!(s["hosts"][0]["memory"]["totalBytes"].as_u64().unwrap() > 0, "{r}");
+
+    let r = c.call("fleet_status", json!({"targets": "all", "timeout": 5000}));
+    let s = structured(&r);
+    let rows = s["hosts"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for h in rows {
+        if h["alias"] == "gone" {
+            assert_eq!(
+                (h["reachable"].as_bool(), h["error"]["code"].as_str()),
+                (Some(false), Some("CONNECTION_FAILED"))
+            );
+        } else {
+            assert_eq!(h["reachable"], true, "{h}");
+            assert!(h["latencyMs"].as_f64().unwrap() > 0.0 && h["memoryPercent"].is_number(), "{h}");
+        }
+    }
+    let r = c.call("server_group_remove", json!({"name": "edge"}));
+    assert_eq!(r["isError"], false);
+    assert_eq!(
+        structured(&c.call("task_exec", json!({"alias": "group:edge", "cmd": "true"})))["error"]["code"],
+        "NOT_FOUND"
+    );
+}

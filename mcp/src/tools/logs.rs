@@ -12,11 +12,12 @@ use sshdeck_core::ops::logs;
 use crate::render;
 use crate::schema;
 use crate::server::Sshdeck;
+use crate::tools::fleet::Targets;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TailParams {
-    alias: String,
+    alias: Targets,
     filepath: String,
     #[serde(default)]
     lines: Option<u32>,
@@ -25,7 +26,7 @@ pub struct TailParams {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JournalParams {
-    alias: String,
+    alias: Targets,
     #[serde(default)]
     unit: Option<String>,
     #[serde(default)]
@@ -39,7 +40,7 @@ pub struct JournalParams {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DockerParams {
-    alias: String,
+    alias: Targets,
     container: String,
     #[serde(default)]
     lines: Option<u32>,
@@ -52,7 +53,7 @@ pub struct DockerParams {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pm2Params {
-    alias: String,
+    alias: Targets,
     #[serde(default)]
     app: Option<String>,
     #[serde(default)]
@@ -126,12 +127,14 @@ impl Sshdeck {
 impl Sshdeck {
     async fn read_log(
         &self,
-        alias: &str,
+        alias: &Targets,
         command: sshdeck_core::Result<String>,
         ctx: RequestContext<RoleServer>,
     ) -> CallToolResult {
         match command {
-            Ok(command) => self.run_inline(alias, JobSpec::Exec { command, timeout_ms: Some(60_000) }, None, ctx).await,
+            Ok(command) => {
+                self.run_targets(alias, JobSpec::Exec { command, timeout_ms: Some(60_000) }, None, ctx).await
+            }
             Err(e) => render::error(&e),
         }
     }

@@ -17,11 +17,12 @@ use tokio::sync::watch;
 use crate::render;
 use crate::schema;
 use crate::server::Sshdeck;
+use crate::tools::fleet::Targets;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AliasParams {
-    alias: String,
+    alias: Targets,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,7 +112,7 @@ pub struct HttpParams {
 impl Sshdeck {
     #[tool(
         description = "CPU usage (sampled over 0.5 s), load, cores, memory and swap, every filesystem, uptime.",
-        input_schema = schema::alias_in(),
+        input_schema = schema::targets_in(),
         output_schema = schema::resources_out(),
         annotations(read_only_hint = true, open_world_hint = true)
     )]
@@ -120,12 +121,15 @@ impl Sshdeck {
         Parameters(p): Parameters<AliasParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(probe(&ctx, |run| ops::system_resources(&self.deck, &p.alias, run)).await)
+        let deck = &self.deck;
+        Ok(self
+            .probe_targets(&ctx, &p.alias, |alias, run| async move { ops::system_resources(deck, &alias, run).await })
+            .await)
     }
 
     #[tool(
         description = "systemd services (running, failed), Docker containers, PM2 apps; a missing tool is 'not_installed'.",
-        input_schema = schema::alias_in(),
+        input_schema = schema::targets_in(),
         output_schema = schema::services_out(),
         annotations(read_only_hint = true, open_world_hint = true)
     )]
@@ -134,7 +138,10 @@ impl Sshdeck {
         Parameters(p): Parameters<AliasParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(probe(&ctx, |run| ops::services_status(&self.deck, &p.alias, run)).await)
+        let deck = &self.deck;
+        Ok(self
+            .probe_targets(&ctx, &p.alias, |alias, run| async move { ops::services_status(deck, &alias, run).await })
+            .await)
     }
 
     #[tool(

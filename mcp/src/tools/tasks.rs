@@ -18,11 +18,12 @@ use sshdeck_core::secret::Secret;
 use crate::render::{self, Inline};
 use crate::schema;
 use crate::server::Sshdeck;
+use crate::tools::fleet::Targets;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExecParams {
-    alias: String,
+    alias: Targets,
     cmd: String,
     #[serde(default)]
     timeout: Option<u64>,
@@ -50,7 +51,7 @@ pub struct DetailedCommand {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SequenceParams {
-    alias: String,
+    alias: Targets,
     commands: Vec<CommandItem>,
     #[serde(default)]
     continue_on_error: Option<bool>,
@@ -127,7 +128,7 @@ impl Sshdeck {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let spec = JobSpec::Exec { command: p.cmd, timeout_ms: p.timeout };
-        Ok(self.run_inline(&p.alias, spec, p.rappel, ctx).await)
+        Ok(self.run_targets(&p.alias, spec, p.rappel, ctx).await)
     }
 
     #[tool(
@@ -156,7 +157,7 @@ impl Sshdeck {
             })
             .collect();
         let spec = JobSpec::Sequence { steps, continue_on_error: p.continue_on_error.unwrap_or(false) };
-        Ok(self.run_inline(&p.alias, spec, p.rappel, ctx).await)
+        Ok(self.run_targets(&p.alias, spec, p.rappel, ctx).await)
     }
 
     #[tool(
