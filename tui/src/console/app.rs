@@ -152,6 +152,8 @@ pub struct Detail {
     pub job: Job,
     pub output: Lines,
     pub follower: OutputFollower,
+    /// For a fan-out job: its per-host children, live (the fleet view).
+    pub hosts: Vec<Job>,
 }
 
 pub struct Tail {
@@ -209,7 +211,8 @@ impl App {
 
     /// Pulls fresh data from the deck (journal, registry, heartbeats, output files).
     pub fn refresh(&mut self) {
-        match self.deck.jobs().list(&Filter { limit: 100_000, ..Default::default() }) {
+        // Per-host children of fan-outs are shown in their parent's fleet view, not in the table.
+        match self.deck.jobs().list(&Filter { limit: 100_000, top_level: true, ..Default::default() }) {
             Ok(page) => {
                 let f = self.filter.to_lowercase();
                 self.jobs = page
@@ -241,6 +244,9 @@ impl App {
             if let Ok(j) = self.deck.jobs().get(&d.job.id) {
                 d.job = j;
             }
+            if d.job.targets.len() > 1 {
+                d.hosts = self.deck.fleet_children(&d.job);
+            }
             let bytes = d.follower.poll();
             d.output.push_bytes(&bytes);
         }
@@ -256,7 +262,7 @@ impl App {
     fn open_detail(&mut self) {
         let Some(job) = self.jobs.get(self.selected).cloned() else { return };
         let follower = OutputFollower::new(self.deck.jobs().output_path(&job.id), 0);
-        self.detail = Some(Detail { job, output: Lines::default(), follower });
+        self.detail = Some(Detail { job, output: Lines::default(), follower, hosts: Vec::new() });
         self.view = View::Detail;
         self.refresh();
     }

@@ -59,6 +59,7 @@ fn snapshot(name: &str, screen: String) {
     insta::with_settings!({filters => vec![
         (r"\b[0-9a-hjkmnp-tv-z]{13}\b", "[JOBID]"),
         (r"\d\d:\d\d:\d\d", "[TIME]"),
+        (r"\d{4}-\d\d-\d\d", "[DATE]"),
         // A pid's length moves the padding after it: swallow both.
         (r"pid \d+\) *", "pid [PID]) "),
         (r"(test|sshdeck\S*) \d+ +", "$1 [PID] "),
@@ -345,4 +346,45 @@ async fn apis_view_shows_the_catalog_and_checks_on_c() {
     assert_eq!(status, [("billing", Some("DOWN".to_string())), ("main", Some("UP".to_string()))]);
     let screen = render(&app, 120, 8);
     assert!(screen.contains("UP") && screen.contains("DOWN") && screen.contains("503"), "{screen}");
+}
+
+#[tokio::test]
+async fn fleet_view_shows_one_row_per_host_live() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    let before = app.jobs_total;
+    let jobs = app.deck.jobs().clone();
+    let spec = JobSpec::Exec { command: "uptime".into(), timeout_ms: None };
+    let (parent, children) = jobs.accept_fleet(spec, vec!["web1".into(), "db".into(), "web3".into()], "test").unwrap();
+    jobs.start(&parent.id, 1).unwrap();
+    jobs.start(&children[0].id, 1).unwrap();
+    jobs.finish(
+        &children[0].id,
+        JobStatus::Completed,
+        JobResult { exit_code: Some(0), duration_ms: 800, ..Default::default() },
+    )
+    .unwrap();
+    jobs.start(&children[1].id, 1).unwrap();
+    let failed = JobResult {
+        error_code: Some("CONNECTION_FAILED".into()),
+        error_message: Some("refused".into()),
+        ..Default::default()
+    };
+    jobs.finish(&children[1].id, JobStatus::Failed, failed).unwrap();
+    app.refresh();
+    assert_eq!(app.jobs_total, before + 1, "children are not rows of the jobs table");
+    assert_eq!(app.jobs[0].id, parent.id);
+    app.on_key(key(KeyCode::Enter));
+    snapshot("fleet", render(&app, 90, 16));
+    // Live: a host finishing shows on the next refresh.
+    jobs.start(&children[2].id, 1).unwrap();
+    jobs.finish(
+        &children[2].id,
+        JobStatus::Completed,
+        JobResult { exit_code: Some(0), duration_ms: 500, ..Default::default() },
+    )
+    .unwrap();
+    app.refresh();
+    let screen = render(&app, 90, 16);
+    assert!(screen.contains("Hosts: 3/3 done · 2 ok · 1 failed"), "{screen}");
 }

@@ -159,7 +159,47 @@ fn draw_detail(f: &mut Frame, app: &App, area: Rect) {
         lines.push(Line::from(s).fg(status_color(j.status)));
     }
     f.render_widget(Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Job ")), info);
-    draw_lines(f, &d.output, " Output ", None, out);
+    if d.hosts.is_empty() {
+        draw_lines(f, &d.output, " Output ", None, out);
+    } else {
+        draw_fleet(f, &d.hosts, out);
+    }
+}
+
+/// The fleet view of a fan-out: one row per host, live.
+fn draw_fleet(f: &mut Frame, hosts: &[Job], area: Rect) {
+    let count = |s: JobStatus| hosts.iter().filter(|h| h.status == s).count();
+    let done = hosts.iter().filter(|h| h.status.is_terminal()).count();
+    let title = format!(
+        " Hosts: {done}/{} done · {} ok · {} failed · {} timed out · {} running ",
+        hosts.len(),
+        count(JobStatus::Completed),
+        count(JobStatus::Failed) + count(JobStatus::Crashed),
+        count(JobStatus::TimedOut),
+        count(JobStatus::Running),
+    );
+    let rows = hosts.iter().map(|h| {
+        let r = h.result.as_ref();
+        let error = r.and_then(|r| r.error_code.clone()).unwrap_or_default();
+        Row::new(vec![
+            Cell::from(h.targets.first().cloned().unwrap_or_default()),
+            Cell::from(h.status.as_str()).style(Style::new().fg(status_color(h.status))),
+            Cell::from(r.and_then(|r| r.exit_code).map_or("-".to_string(), |c| c.to_string())),
+            Cell::from(duration(h)),
+            Cell::from(error),
+        ])
+    });
+    let widths = [
+        Constraint::Length(16),
+        Constraint::Length(10),
+        Constraint::Length(5),
+        Constraint::Length(9),
+        Constraint::Min(10),
+    ];
+    let table = Table::new(rows, widths)
+        .header(Row::new(["HOST", "STATUS", "EXIT", "DURATION", "ERROR"]).style(Style::new().bold()))
+        .block(Block::default().borders(Borders::ALL).title(title));
+    f.render_widget(table, area);
 }
 
 fn draw_lines(f: &mut Frame, l: &Lines, title: &str, footer: Option<&str>, area: Rect) {
