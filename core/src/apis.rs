@@ -98,6 +98,26 @@ pub struct Api {
 }
 
 impl Api {
+    /// An API at `url` with no authentication and default check settings.
+    pub fn new(url: impl Into<String>) -> Api {
+        Api {
+            url: url.into(),
+            health_check_endpoint: None,
+            health_check_method: None,
+            auth_method: AuthMethod::None,
+            api_key: None,
+            auth_header_name: None,
+            auth_scheme: None,
+            htpasswd_user: None,
+            htpasswd_pass: None,
+            notes: None,
+            expected_status: None,
+            timeout: None,
+            created_at: String::new(),
+            last_check: None,
+        }
+    }
+
     /// Checks the entry: URL scheme, method, header name, credentials present for the auth method.
     pub fn validate(&self) -> Result<()> {
         let url = self.url.trim();
@@ -244,20 +264,12 @@ mod tests {
 
     fn api() -> Api {
         Api {
-            url: "https://api.example.com/".into(),
             health_check_endpoint: Some("/health".into()),
-            health_check_method: None,
             auth_method: AuthMethod::ApiKey,
             api_key: Some(Secret::new("k-123")),
             auth_header_name: Some("X-API-Key".into()),
             auth_scheme: Some(String::new()),
-            htpasswd_user: None,
-            htpasswd_pass: None,
-            notes: None,
-            expected_status: None,
-            timeout: None,
-            created_at: String::new(),
-            last_check: None,
+            ..Api::new("https://api.example.com/")
         }
     }
 

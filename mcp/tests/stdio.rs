@@ -23,6 +23,19 @@ fn structured(r: &Value) -> &Value {
     &r["structuredContent"]
 }
 
+/// Shell injection attempts that would create `marker` if any ran.
+fn injection_payloads(marker: &std::path::Path) -> Vec<String> {
+    let m = marker.display();
+    vec![
+        format!("'; touch {m}; '"),
+        format!("$(touch {m})"),
+        format!("`touch {m}`"),
+        format!("x\ntouch {m}"),
+        format!("x;touch {m}"),
+        "--help".to_string(),
+    ]
+}
+
 #[test]
 fn tools_list_matches_golden_and_stays_small() {
     let mut c = Client::start(&[]);
@@ -488,14 +501,7 @@ fn log_tools_report_errors_and_execute_no_injected_code() {
     assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
 
     let marker = sshd.scratch().join("injected");
-    let m = marker.display().to_string();
-    let payloads = [
-        format!("'; touch {m}; '"),
-        format!("$(touch {m})"),
-        format!("`touch {m}`"),
-        format!("x\ntouch {m}"),
-        "--help".to_string(),
-    ];
+    let payloads = injection_payloads(&marker);
     for p in &payloads {
         c.call("tail_file", json!({"alias": "web", "filepath": p}));
         c.call("get_journal_logs", json!({"alias": "web", "unit": p, "since": p, "lines": 1}));
@@ -565,15 +571,7 @@ fn ops_tools_execute_no_injected_code() {
     let mut c = Client::start(&[]);
     add_server(&mut c, &sshd, "web");
     let marker = sshd.scratch().join("injected");
-    let m = marker.display().to_string();
-    let payloads = [
-        format!("'; touch {m}; '"),
-        format!("$(touch {m})"),
-        format!("`touch {m}`"),
-        format!("x\ntouch {m}"),
-        format!("x;touch {m}"),
-        "--help".to_string(),
-    ];
+    let payloads = injection_payloads(&marker);
     for p in &payloads {
         let url = format!("http://127.0.0.1:1/{p}");
         for (tool, args) in [

@@ -298,7 +298,7 @@ fn regex_like_time(s: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apis_view_shows_the_catalog_and_checks_on_c() {
-    use sshdeck_core::apis::{Api, AuthMethod, Catalog};
+    use sshdeck_core::apis::{Api, Catalog};
     let data = tempfile::tempdir().unwrap();
     let mut app = app(data.path());
     app.view = View::Apis;
@@ -306,24 +306,8 @@ async fn apis_view_shows_the_catalog_and_checks_on_c() {
 
     let http = sshdeck_testkit::http::HttpServer::start(&[]).unwrap();
     let catalog = Catalog::new(app.deck.data_dir());
-    let api = |url: String| Api {
-        url,
-        health_check_endpoint: None,
-        health_check_method: None,
-        auth_method: AuthMethod::None,
-        api_key: None,
-        auth_header_name: None,
-        auth_scheme: None,
-        htpasswd_user: None,
-        htpasswd_pass: None,
-        notes: None,
-        expected_status: None,
-        timeout: None,
-        created_at: String::new(),
-        last_check: None,
-    };
-    catalog.add("billing", api(format!("{}/status/503", http.url()))).unwrap();
-    catalog.add("main", api(format!("{}/ok", http.url()))).unwrap();
+    catalog.add("billing", Api::new(format!("{}/status/503", http.url()))).unwrap();
+    catalog.add("main", Api::new(format!("{}/ok", http.url()))).unwrap();
     app.refresh();
     assert_eq!(app.apis.len(), 2);
     app.on_key(key(KeyCode::Down));
