@@ -206,7 +206,7 @@ pub struct AddArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// Server alias.
+    /// Server alias, or many: a,b,c, group:NAME, tag:NAME or all (a fan-out, one line per host).
     pub alias: String,
     /// Timeout, e.g. 30, 1.5s, 500ms, 2m (default: MCP_DEFAULT_CMD_TIMEOUT_MS).
     #[arg(long)]

@@ -133,6 +133,10 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
         Effect::Retry(id) => {
             deck.retry(&id, "console", None).map(|j| app.status = format!("job {id} retried as {}", j.id))
         }
+        Effect::Run { alias, command } if sshdeck_core::fleet::is_fleet(std::slice::from_ref(&alias)) => deck
+            .resolve_targets(std::slice::from_ref(&alias))
+            .and_then(|hosts| deck.submit_fleet(hosts, JobSpec::Exec { command, timeout_ms: None }, "console"))
+            .map(|(j, hosts)| app.status = format!("job {} started on {} hosts ({alias})", j.id, hosts.len())),
         Effect::Run { alias, command } => deck
             .submit(&alias, JobSpec::Exec { command, timeout_ms: None }, "console", None)
             .map(|j| app.status = format!("job {} started on {alias}", j.id)),

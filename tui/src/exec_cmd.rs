@@ -33,7 +33,74 @@ pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
         return crate::detach::spawn(&child_args, args.json);
     }
     let spec = JobSpec::Exec { command, timeout_ms };
+    if sshdeck_core::fleet::is_fleet(std::slice::from_ref(&args.alias)) {
+        return fan_out(deck, &args.alias, spec, args.json).await;
+    }
     run(deck, Start::Exec { alias: &args.alias, spec }, args.json, args.detached_child).await
+}
+
+/// `sshdeck exec group:web -- CMD`: one line per host as it ends, then the outputs grouped (hosts
+/// with identical output once). Exit 0 when every host succeeded, 1 otherwise.
+async fn fan_out(deck: &Deck, targets: &str, spec: JobSpec, json: bool) -> Result<i32> {
+    let aliases = deck.resolve_targets(&[targets.to_string()])?;
+    let (parent, children) = deck.submit_fleet(aliases, spec, "cli")?;
+    let mut out = std::io::stdout().lock();
+    let mut reported = std::collections::HashSet::new();
+    let width = children.iter().map(|c| c.targets[0].len()).max().unwrap_or(4);
+    let done = loop {
+        let parent_now = tokio::select! {
+            r = deck.wait(&parent.id, Some(std::time::Duration::from_millis(200))) => r?,
+            _ = tokio::signal::ctrl_c() => {
+                deck.cancel(&parent.id)?;
+                deck.wait(&parent.id, Some(std::time::Duration::from_secs(10))).await?
+            }
+        };
+        if !json {
+            for c in deck.fleet_children(&parent_now).iter().filter(|c| c.status.is_terminal()) {
+                if reported.insert(c.id.clone()) {
+                    let r = c.result.clone().unwrap_or_default();
+                    let how = match (r.exit_code, r.error_code) {
+                        (Some(code), _) => format!("exit {code}"),
+                        (None, Some(e)) => e,
+                        _ => String::new(),
+                    };
+                    let secs = r.duration_ms as f64 / 1000.0;
+                    writeln!(out, "{:width$}  {:<10} {how:<18} {secs:.2}s", c.targets[0], c.status.as_str())?;
+                }
+            }
+        }
+        if parent_now.status.is_terminal() {
+            break parent_now;
+        }
+    };
+    let summary = done.result.as_ref().and_then(|r| r.fleet.clone()).unwrap_or_default();
+    if json {
+        let hosts: Vec<_> = deck.fleet_children(&done);
+        writeln!(out, "{}", serde_json::to_string_pretty(&json!({"job": done, "hosts": hosts}))?)?;
+    } else {
+        writeln!(
+            out,
+            "--- {} of {} ok, {} failed, {} timed out, {} unreachable, {} cancelled (job {})",
+            summary.ok,
+            summary.total,
+            summary.failed,
+            summary.timed_out,
+            summary.unreachable,
+            summary.cancelled,
+            done.id
+        )?;
+        for g in &summary.groups {
+            writeln!(out, "=== {} ({}):", g.aliases.join(", "), g.status)?;
+            if let Some(m) = &g.error_message {
+                writeln!(out, "{m}")?;
+            }
+            write!(out, "{}", g.output)?;
+            if !g.output.is_empty() && !g.output.ends_with('\n') {
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(if done.status == JobStatus::Completed { 0 } else { 1 })
 }
 
 pub async fn retry(deck: &Deck, args: RetryArgs) -> Result<i32> {

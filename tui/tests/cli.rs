@@ -334,3 +334,36 @@ fn put_and_get() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("[NOT_FOUND]"), "{}", text(&out.stdout));
 }
+
+#[test]
+fn exec_fans_out_over_a_list_and_groups_identical_output() {
+    let (a, b) = (Sshd::start().unwrap(), Sshd::start().unwrap());
+    let cli = Cli::new();
+    cli.add_key_server("w1", &a);
+    cli.add_key_server("w2", &b);
+    cli.add_key_server("w3", &a);
+    let out = cli.run(&["exec", "w1,w2,w3", "--", "echo same"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    for alias in ["w1", "w2", "w3"] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(alias) && l.contains("completed") && l.contains("exit 0")),
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains("--- 3 of 3 ok"), "{stdout}");
+    assert!(stdout.contains("=== w1, w2, w3 (completed):\nsame\n"), "{stdout}");
+
+    let out = cli.run(&["exec", "w1,w2", "--json", "--", "test $(id -u) -lt 0"]);
+    assert_eq!(out.status.code(), Some(1), "a failed host fails the fan-out");
+    let v = json_of(&out);
+    assert_eq!(v["job"]["result"]["fleet"]["failed"], 2, "{v}");
+    assert_eq!(v["hosts"].as_array().unwrap().len(), 2, "{v}");
+    let out = cli.run(&["exec", "group:nope", "--", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("NOT_FOUND") || text(&out.stderr).contains("not found"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -372,3 +372,31 @@ async fn fleet_view_shows_one_row_per_host_live() {
     let screen = render(&app, 90, 16);
     assert!(screen.contains("Hosts: 3/3 done · 2 ok · 1 failed"), "{screen}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_dialog_on_a_tag_starts_a_fan_out() {
+    let sshd = sshdeck_testkit::Sshd::start().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let env = HashMap::from([("MCP_DATA_DIR".to_string(), data.path().display().to_string())]);
+    let deck = Deck::open(Settings::load_from(&env, Path::new("/nonexistent")).unwrap(), "test").unwrap();
+    for alias in ["a1", "a2"] {
+        let config = ServerConfig {
+            port: sshd.port(),
+            key_path: Some(sshd.keys().ed25519.clone()),
+            tags: vec!["lab".into()],
+            ..ServerConfig::new(sshd.host(), sshd.user())
+        };
+        deck.add_server(alias, config, false).unwrap();
+    }
+    let mut app = App::new(deck.clone(), false);
+    let (tx, _rx) = tokio::sync::mpsc::channel(8);
+    let mut stops = super::Stops::new();
+    super::perform(&mut app, Effect::Run { alias: "tag:lab".into(), command: "echo hi".into() }, &tx, &mut stops);
+    assert!(app.status.contains("started on 2 hosts"), "{}", app.status);
+    app.refresh();
+    let parent = app.jobs[0].clone();
+    assert_eq!(parent.targets, ["a1", "a2"]);
+    let done = deck.wait(&parent.id, Some(std::time::Duration::from_secs(20))).await.unwrap();
+    assert_eq!(done.status, JobStatus::Completed);
+    assert_eq!(done.result.unwrap().fleet.unwrap().groups[0].aliases, ["a1", "a2"]);
+}
