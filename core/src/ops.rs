@@ -93,3 +93,24 @@ pub(crate) fn prefix(s: &str, max: usize) -> &str {
     }
     &s[..end]
 }
+
+/// Splits the script's output into `(section, body)` pairs: a section starts at a line that begins
+/// with `@@sshdeck `.
+pub(crate) fn sections(out: &str) -> Vec<(&str, &str)> {
+    let mut found: Vec<(&str, &str)> = Vec::new();
+    let mut current: Option<(&str, usize)> = None;
+    let mut at = 0;
+    for line in out.split_inclusive('\n') {
+        if let Some(name) = line.strip_prefix("@@sshdeck ") {
+            if let Some((n, start)) = current {
+                found.push((n, &out[start..at]));
+            }
+            current = Some((name.trim(), at + line.len()));
+        }
+        at += line.len();
+    }
+    if let Some((n, start)) = current {
+        found.push((n, &out[start..]));
+    }
+    found
+}

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::system::sections;
+use super::sections;
 use crate::error::Error;
 
 /// The script; `$1` is the jail (empty for all).

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::system::sections;
+use super::sections;
 use super::{Run, run_script, unexpected};
 use crate::deck::Deck;
 use crate::error::{Error, Result};

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::system::sections;
+use super::sections;
 
 /// The script: one `@@sshdeck NAME RC|missing` section per tool.
 pub const SCRIPT: &str = include_str!("services.sh");

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use super::sections;
+
 /// The script: every section after a `@@sshdeck NAME` marker line; the CPU is sampled twice, half a
 /// second apart.
 pub const SCRIPT: &str = include_str!("system.sh");
@@ -96,27 +98,6 @@ pub struct Disk {
     pub available_bytes: u64,
     /// Used over (used + available), as df computes it.
     pub usage_percent: f64,
-}
-
-/// Splits the script's output into `(section, body)` pairs: a section starts at a line that begins
-/// with `@@sshdeck `.
-pub(crate) fn sections(out: &str) -> Vec<(&str, &str)> {
-    let mut found: Vec<(&str, &str)> = Vec::new();
-    let mut current: Option<(&str, usize)> = None;
-    let mut at = 0;
-    for line in out.split_inclusive('\n') {
-        if let Some(name) = line.strip_prefix("@@sshdeck ") {
-            if let Some((n, start)) = current {
-                found.push((n, &out[start..at]));
-            }
-            current = Some((name.trim(), at + line.len()));
-        }
-        at += line.len();
-    }
-    if let Some((n, start)) = current {
-        found.push((n, &out[start..]));
-    }
-    found
 }
 
 /// Parses the output of [`script`]; `None` when it is not that script's output (not a Linux host).

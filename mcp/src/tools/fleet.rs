@@ -17,7 +17,6 @@ use sshdeck_core::Error;
 use sshdeck_core::fleet::is_fleet;
 use sshdeck_core::jobs::{Job, JobSpec};
 use sshdeck_core::ops::{self, Run};
-use tokio::sync::watch;
 
 use crate::render;
 use crate::schema;
@@ -204,12 +203,7 @@ impl Sshdeck {
         F: Fn(String, Run) -> Fut,
         Fut: Future<Output = sshdeck_core::Result<Value>>,
     {
-        let (tx, rx) = watch::channel(false);
-        let ct = ctx.ct.clone();
-        let watcher = tokio::spawn(async move {
-            ct.cancelled().await;
-            let _ = tx.send(true);
-        });
+        let (rx, _watch) = crate::tools::ops::cancel_on_request(ctx);
         let total = aliases.len();
         let token = ctx.meta.get_progress_token();
         let f = &f;
@@ -250,7 +244,6 @@ impl Sshdeck {
             }
             rows.push((i, row));
         }
-        watcher.abort();
         rows.sort_by_key(|(i, _)| *i);
         let hosts: Vec<Value> = rows.into_iter().map(|(_, v)| v).collect();
         let mut text = format!("{ok} of {total} hosts ok");

@@ -245,14 +245,8 @@ where
     F: FnOnce(Run) -> Fut,
     Fut: Future<Output = sshdeck_core::Result<T>>,
 {
-    let (tx, rx) = watch::channel(false);
-    let ct = ctx.ct.clone();
-    let watcher = tokio::spawn(async move {
-        ct.cancelled().await;
-        let _ = tx.send(true);
-    });
-    let result = f(Run { cancel: Some(rx), ..Run::default() }).await;
-    watcher.abort();
+    let (cancel, _watch) = cancel_on_request(ctx);
+    let result = f(Run { cancel: Some(cancel), ..Run::default() }).await;
     match result.and_then(|v| serde_json::to_value(v).map_err(|e| Error::InvalidArgument(e.to_string()))) {
         Ok(v) => {
             let text = v.to_string();
@@ -260,4 +254,25 @@ where
         }
         Err(e) => render::error(&e),
     }
+}
+
+/// Aborts its task when dropped.
+pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A cancel signal that turns true when the client cancels the request (the remote commands that
+/// watch it are killed); it stops watching when the guard drops.
+pub fn cancel_on_request(ctx: &RequestContext<RoleServer>) -> (watch::Receiver<bool>, AbortOnDrop) {
+    let (tx, rx) = watch::channel(false);
+    let ct = ctx.ct.clone();
+    let task = tokio::spawn(async move {
+        ct.cancelled().await;
+        let _ = tx.send(true);
+    });
+    (rx, AbortOnDrop(task))
 }
