@@ -172,7 +172,8 @@ pub fn summarize(children: &[Job], output: impl Fn(&Job) -> Vec<u8>) -> FleetSum
         let out = output(c);
         let mut key = Sha256::new();
         key.update(c.status.as_str());
-        key.update(format!("{:?}{:?}", r.exit_code, code));
+        // The message too: "refused" and "dropped" are both CONNECTION_FAILED but not the same story.
+        key.update(format!("{:?}{:?}{:?}", r.exit_code, code, r.error_message));
         key.update(&out);
         let key = key.finalize().to_vec();
         let alias = c.targets.first().cloned().unwrap_or_default();

@@ -5,7 +5,8 @@
 //!   for a slot. In-flight connects count, so a burst never overshoots the maximum.
 //! - Slots per connection stay under sshd's `MaxSessions` (10): 8 by default, as measured.
 //! - New handshakes to one host are paced (at most [`HANDSHAKES_PER_HOST`] at once) to stay under
-//!   sshd's `MaxStartups`.
+//!   sshd's `MaxStartups`; a connection sshd still drops before the handshake completes (other clients
+//!   count too) is tried again, up to 3 times, after a short jittered pause.
 //! - A closed connection (keep-alive failure, peer gone) is dropped from the pool when next seen.
 //! - Each server pool is keyed by the exact connection settings; when they change, the old connections
 //!   are retired (closed as soon as they are idle) and never handed out again.
@@ -24,6 +25,9 @@ use crate::error::Result;
 use crate::exec::{ExecOptions, ExecOutput, Stream};
 use crate::ssh::{ConnectOptions, Session, Target};
 pub use stats::{PoolStats, ServerPoolStats};
+
+/// Handshakes of a dropped connection retried (sshd past `MaxStartups`).
+const HANDSHAKE_RETRIES: u32 = 3;
 
 /// Concurrent unauthenticated handshakes per host (sshd's `MaxStartups` starts dropping at 10).
 pub const HANDSHAKES_PER_HOST: usize = 8;
@@ -218,7 +222,22 @@ impl Pool {
         };
         let _permit = sem.acquire().await.expect("semaphore never closed");
         let started = Instant::now();
-        let result = Session::connect(&server.target, &self.inner.connect).await;
+        let mut result = Session::connect(&server.target, &self.inner.connect).await;
+        // sshd drops connections past MaxStartups (other clients count too, and a just-authenticated
+        // connection may still count for a moment): such a drop is retried after a short, jittered pause.
+        for attempt in 0..HANDSHAKE_RETRIES {
+            match &result {
+                Err(crate::Error::ConnectionFailed { reason, .. })
+                    if reason.starts_with(crate::ssh::HANDSHAKE_FAILED) =>
+                {
+                    let jitter = u64::from(getrandom::u32().unwrap_or(0) % 150);
+                    tokio::time::sleep(Duration::from_millis(50 * (1 << attempt) + jitter)).await;
+                    server.counters.handshake_retries.fetch_add(1, Ordering::Relaxed);
+                    result = Session::connect(&server.target, &self.inner.connect).await;
+                }
+                _ => break,
+            }
+        }
         match &result {
             Ok(_) => server.counters.record_connect(started.elapsed()),
             Err(e) => {

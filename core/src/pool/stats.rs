@@ -12,6 +12,7 @@ pub(super) struct Counters {
     pub opened: AtomicU64,
     pub reused: AtomicU64,
     pub failures: AtomicU64,
+    pub handshake_retries: AtomicU64,
     pub lost: AtomicU64,
     pub reaped: AtomicU64,
     latency: Mutex<Latency>,
@@ -40,6 +41,7 @@ impl Counters {
             opened: AtomicU64::new(self.opened.load(Ordering::Relaxed)),
             reused: AtomicU64::new(self.reused.load(Ordering::Relaxed)),
             failures: AtomicU64::new(self.failures.load(Ordering::Relaxed)),
+            handshake_retries: AtomicU64::new(self.handshake_retries.load(Ordering::Relaxed)),
             lost: AtomicU64::new(self.lost.load(Ordering::Relaxed)),
             reaped: AtomicU64::new(self.reaped.load(Ordering::Relaxed)),
             latency: Mutex::new(*self.latency.lock().expect("lock")),
@@ -58,6 +60,7 @@ impl Counters {
             opened,
             reused: self.reused.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),
+            handshake_retries: self.handshake_retries.load(Ordering::Relaxed),
             lost: self.lost.load(Ordering::Relaxed),
             reaped: self.reaped.load(Ordering::Relaxed),
             connect_ms_last: ms(l.last),
@@ -84,6 +87,9 @@ pub struct ServerPoolStats {
     pub reused: u64,
     /// Failed connection attempts.
     pub failures: u64,
+    /// Handshakes retried after sshd dropped the connection (past its `MaxStartups`).
+    #[serde(default)]
+    pub handshake_retries: u64,
     /// Commands cut by a lost connection.
     pub lost: u64,
     /// Connections closed for being idle (or retired).

@@ -94,3 +94,23 @@ async fn cancelling_the_parent_cancels_every_host() {
     let out = deck.exec("c0", "pgrep -f 'sleep 31[.]5' | wc -l", deck.exec_options(), &mut |_, _| {}).await.unwrap();
     assert_eq!(out.stdout.text().trim(), "0", "the remote commands were killed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_dropped_past_max_startups_are_retried() {
+    // sshd lets 2 unauthenticated connections in at once and drops the rest; 4 hosts start together.
+    let sshd = Sshd::builder().config_line("MaxStartups 2").start().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let deck = Deck::open(settings(data.path(), &[("JOB_AUTO_RETRIES", "0")]), "test").unwrap();
+    let targets: Vec<String> = (0..4).map(|i| format!("m{i}")).collect();
+    for t in &targets {
+        deck.add_server(t, key_config(&sshd), false).unwrap();
+    }
+    let (parent, _) = deck.submit_fleet(targets, JobSpec::Exec { command: "true".into(), timeout_ms: None }, "t").unwrap();
+    let done = deck.wait(&parent.id, Some(std::time::Duration::from_secs(30))).await.unwrap();
+    let stats = deck.pool_stats();
+    assert_eq!(done.status, JobStatus::Completed, "{:?} {stats:?}", done.result);
+    let retried: u64 = stats.servers.iter().map(|s| s.handshake_retries).sum();
+    let failures: u64 = stats.servers.iter().map(|s| s.failures).sum();
+    assert!(retried > 0, "sshd dropped some handshakes and they were retried: {stats:?}");
+    assert_eq!(failures, 0, "{stats:?}");
+}
