@@ -105,7 +105,8 @@ async fn connections_dropped_past_max_startups_are_retried() {
     for t in &targets {
         deck.add_server(t, key_config(&sshd), false).unwrap();
     }
-    let (parent, _) = deck.submit_fleet(targets, JobSpec::Exec { command: "true".into(), timeout_ms: None }, "t").unwrap();
+    let (parent, _) =
+        deck.submit_fleet(targets, JobSpec::Exec { command: "true".into(), timeout_ms: None }, "t").unwrap();
     let done = deck.wait(&parent.id, Some(std::time::Duration::from_secs(30))).await.unwrap();
     let stats = deck.pool_stats();
     assert_eq!(done.status, JobStatus::Completed, "{:?} {stats:?}", done.result);
