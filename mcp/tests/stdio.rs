@@ -801,3 +801,91 @@ fn fleets_fan_out_with_per_host_progress_and_grouped_output() {
         "NOT_FOUND"
     );
 }
+
+#[test]
+fn api_check_over_https_reports_certificate_expiry_and_tls_failures() {
+    // A real TLS server (openssl s_server) with a certificate valid for 30 days from a test CA.
+    let sshd = Sshd::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).output().expect("the openssl command is needed");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let (ca, ca_key, csr, cert, key, ext) =
+        (p("ca.pem"), p("ca.key"), p("leaf.csr"), p("cert.pem"), p("key.pem"), p("ext"));
+    openssl(
+        &[
+            &["req", "-x509"],
+            &ec[..],
+            &["-subj", "/CN=sshdeck test CA", "-days", "30", "-keyout", &ca_key, "-out", &ca],
+        ]
+        .concat(),
+    );
+    openssl(&[&["req"], &ec[..], &["-subj", "/CN=127.0.0.1", "-keyout", &key, "-out", &csr]].concat());
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-extfile",
+        &ext,
+        "-out",
+        &cert,
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-accept", &format!("127.0.0.1:{port}")])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "openssl s_server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("https://127.0.0.1:{port}/");
+
+    // Trusting the certificate (SSL_CERT_FILE, as with any rustls-native-certs program): UP, and the
+    // expiry read from the certificate.
+    let mut c = Client::start(&[("SSL_CERT_FILE", ca.as_str())]);
+    add_server(&mut c, &sshd, "web");
+    c.call("api_add", json!({"alias": "tls", "url": url}));
+    let r = c.call("api_check", json!({"alias": "tls"}));
+    let s = structured(&r);
+    assert_eq!((s["status"].as_str(), s["http_code"].as_u64()), (Some("UP"), Some(200)), "{r}");
+    let days = s["tls_days_left"].as_i64().unwrap();
+    assert!((29..=30).contains(&days), "{r}");
+    assert!(s["tls_expires_at"].as_str().unwrap().ends_with('Z'), "{r}");
+
+    // From the server, curl does not trust it: a TLS failure is ERROR, not DOWN.
+    let r = c.call("api_check", json!({"alias": "tls", "server_alias": "web"}));
+    let s = structured(&r);
+    assert_eq!(s["status"], "ERROR", "{r}");
+    assert!(s["error"].as_str().unwrap().starts_with("TLS:"), "{r}");
+    drop(c);
+
+    // Without that trust, from here too.
+    let mut c = Client::start(&[]);
+    c.call("api_add", json!({"alias": "tls", "url": url}));
+    let r = c.call("api_check", json!({"alias": "tls"}));
+    let s = structured(&r);
+    assert_eq!(s["status"], "ERROR", "{r}");
+    assert!(s["error"].as_str().unwrap().to_lowercase().contains("certificate"), "{r}");
+    let _ = server.kill();
+    let _ = server.wait();
+}
