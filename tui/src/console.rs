@@ -208,7 +208,7 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
 
 /// Adds or updates a server from the form; an edit keeps the stored secrets and other settings.
 fn save_server(app: &mut App, form: &ServerForm) -> sshdeck_core::Result<()> {
-    let [alias, host, user, port, key] = &form.fields;
+    let [alias, host, user, port, key, password] = &form.fields;
     let port: u16 = port
         .trim()
         .parse()
@@ -219,6 +219,9 @@ fn save_server(app: &mut App, form: &ServerForm) -> sshdeck_core::Result<()> {
     config.user = user.trim().to_string();
     config.port = port;
     config.key_path = (!key.trim().is_empty()).then(|| sshdeck_core::data_dir::expand_tilde(key.trim()));
+    if !password.is_empty() {
+        config.password = Some(sshdeck_core::secret::Secret::new(password.clone()));
+    }
     app.deck.add_server(alias.trim(), config, form.editing)?;
     app.status = format!("server {} saved", alias.trim());
     app.refresh();

@@ -49,16 +49,30 @@ pub enum Effect {
     CheckApi(String),
 }
 
-/// The add/edit server form (secrets are not edited here: an edit keeps the stored ones).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The add/edit server form. The password field is shown masked and never printed; left empty on an
+/// edit, the stored password is kept.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct ServerForm {
-    pub fields: [String; 5],
+    pub fields: [String; 6],
     pub focus: usize,
     pub editing: bool,
 }
 
 impl ServerForm {
-    pub const LABELS: [&'static str; 5] = ["alias", "host", "user", "port", "key file"];
+    pub const LABELS: [&'static str; 6] = ["alias", "host", "user", "port", "key file", "password"];
+    /// Index of the password field.
+    pub const PASSWORD: usize = 5;
+}
+
+impl std::fmt::Debug for ServerForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerForm")
+            .field("fields", &&self.fields[..Self::PASSWORD])
+            .field("password", &if self.fields[Self::PASSWORD].is_empty() { "" } else { "***" })
+            .field("focus", &self.focus)
+            .field("editing", &self.editing)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -476,7 +490,8 @@ impl App {
             KeyCode::Char('e') if self.view == View::Servers && !self.readonly => {
                 if let Some(s) = self.servers.get(self.server_selected) {
                     let key = s.key_path.as_ref().map(|k| k.display().to_string()).unwrap_or_default();
-                    let fields = [s.alias.clone(), s.host.clone(), s.user.clone(), s.port.to_string(), key];
+                    let fields =
+                        [s.alias.clone(), s.host.clone(), s.user.clone(), s.port.to_string(), key, String::new()];
                     self.mode = Mode::Server(ServerForm { fields, focus: 1, editing: true });
                 }
             }

@@ -400,3 +400,48 @@ async fn run_dialog_on_a_tag_starts_a_fan_out() {
     assert_eq!(done.status, JobStatus::Completed);
     assert_eq!(done.result.unwrap().fleet.unwrap().groups[0].aliases, ["a1", "a2"]);
 }
+
+#[tokio::test]
+async fn server_form_takes_a_password_without_ever_showing_it() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    let (tx, _rx) = tokio::sync::mpsc::channel(16);
+    let mut stops = super::Stops::new();
+    app.view = View::Servers;
+    app.on_key(key(KeyCode::Char('a')));
+    type_text(&mut app, "pw1");
+    app.on_key(key(KeyCode::Tab));
+    type_text(&mut app, "10.0.0.21");
+    app.on_key(key(KeyCode::Tab));
+    type_text(&mut app, "ops");
+    for _ in 0..3 {
+        app.on_key(key(KeyCode::Tab));
+    }
+    type_text(&mut app, "Hunter-Pw-77");
+    let screen = render(&app, 80, 14);
+    assert!(!screen.contains("Hunter-Pw-77") && screen.contains("••••••••••••"), "{screen}");
+    assert!(!format!("{:?}", app.mode).contains("Hunter"), "the form's Debug hides the password");
+    let effect = app.on_key(key(KeyCode::Enter)).unwrap();
+    assert!(!format!("{effect:?}").contains("Hunter"));
+    super::perform(&mut app, effect, &tx, &mut stops);
+    let saved = app.deck.registry().get("pw1").unwrap().config;
+    assert_eq!(saved.password.as_ref().unwrap().expose(), "Hunter-Pw-77");
+    assert_eq!(saved.auth_kind(), "password");
+
+    // An edit with the field left empty keeps it; typing replaces it.
+    app.refresh();
+    app.server_selected = app.servers.iter().position(|s| s.alias == "pw1").unwrap();
+    app.on_key(key(KeyCode::Char('e')));
+    assert!(render(&app, 80, 14).contains("(unchanged)"));
+    let effect = app.on_key(key(KeyCode::Enter)).unwrap();
+    super::perform(&mut app, effect, &tx, &mut stops);
+    assert_eq!(app.deck.registry().get("pw1").unwrap().config.password.unwrap().expose(), "Hunter-Pw-77");
+    app.on_key(key(KeyCode::Char('e')));
+    for _ in 0..4 {
+        app.on_key(key(KeyCode::Tab));
+    }
+    type_text(&mut app, "New-Pw-88");
+    let effect = app.on_key(key(KeyCode::Enter)).unwrap();
+    super::perform(&mut app, effect, &tx, &mut stops);
+    assert_eq!(app.deck.registry().get("pw1").unwrap().config.password.unwrap().expose(), "New-Pw-88");
+}

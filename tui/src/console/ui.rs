@@ -450,14 +450,17 @@ fn draw_popup(f: &mut Frame, app: &App, area: Rect) {
             let mut v = Vec::new();
             for (i, label) in super::app::ServerForm::LABELS.iter().enumerate() {
                 let style = if i == form.focus { Style::new().reversed() } else { Style::new() };
-                v.push(Line::from(vec![
-                    Span::raw(format!("{label:<9}")),
-                    Span::styled(format!("{} ", form.fields[i]), style),
-                ]));
+                let value = match (i == super::app::ServerForm::PASSWORD, form.fields[i].chars().count()) {
+                    (true, 0) if form.editing => "(unchanged)".to_string(),
+                    (true, 0) => "(none)".to_string(),
+                    (true, n) => "•".repeat(n),
+                    (false, _) => form.fields[i].clone(),
+                };
+                v.push(Line::from(vec![Span::raw(format!("{label:<9}")), Span::styled(format!("{value} "), style)]));
             }
-            v.push(Line::from("Passwords and passphrases: sshdeck servers add --password-env").fg(Color::DarkGray));
+            v.push(Line::from("Key passphrases: sshdeck servers add --passphrase-env").fg(Color::DarkGray));
             let title = if form.editing { " Edit server " } else { " Add server " };
-            (title.into(), v, 72, 8)
+            (title.into(), v, 72, 9)
         }
         _ => return,
     };
