@@ -31,7 +31,8 @@ impl Request {
     }
 }
 
-/// The running server; it stops when dropped (its thread parks on accept until then).
+/// The running server. Its accept thread lives until the test process ends (each test uses its own
+/// port, so a server left behind answers no one).
 pub struct HttpServer {
     port: u16,
     requests: Arc<Mutex<Vec<Request>>>,

@@ -204,6 +204,17 @@ fn type_text(app: &mut App, text: &str) {
     }
 }
 
+/// Opens the add-server form and types `values` into its fields in order (Tab between them).
+fn fill_server_form(app: &mut App, values: &[&str]) {
+    app.on_key(key(KeyCode::Char('a')));
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            app.on_key(key(KeyCode::Tab));
+        }
+        type_text(app, v);
+    }
+}
+
 #[tokio::test]
 async fn server_form_add_edit_remove_and_test() {
     use sshdeck_core::secret::Secret;
@@ -213,12 +224,7 @@ async fn server_form_add_edit_remove_and_test() {
     let mut stops = super::Stops::new();
     app.view = View::Servers;
 
-    app.on_key(key(KeyCode::Char('a')));
-    type_text(&mut app, "web2");
-    app.on_key(key(KeyCode::Tab));
-    type_text(&mut app, "10.0.0.13");
-    app.on_key(key(KeyCode::Tab));
-    type_text(&mut app, "deploy");
+    fill_server_form(&mut app, &["web2", "10.0.0.13", "deploy"]);
     snapshot("server_form", render(&app, 80, 12));
     let effect = app.on_key(key(KeyCode::Enter)).expect("save");
     super::perform(&mut app, effect, &tx, &mut stops);
@@ -408,16 +414,7 @@ async fn server_form_takes_a_password_without_ever_showing_it() {
     let (tx, _rx) = tokio::sync::mpsc::channel(16);
     let mut stops = super::Stops::new();
     app.view = View::Servers;
-    app.on_key(key(KeyCode::Char('a')));
-    type_text(&mut app, "pw1");
-    app.on_key(key(KeyCode::Tab));
-    type_text(&mut app, "10.0.0.21");
-    app.on_key(key(KeyCode::Tab));
-    type_text(&mut app, "ops");
-    for _ in 0..3 {
-        app.on_key(key(KeyCode::Tab));
-    }
-    type_text(&mut app, "Hunter-Pw-77");
+    fill_server_form(&mut app, &["pw1", "10.0.0.21", "ops", "", "", "Hunter-Pw-77"]);
     let screen = render(&app, 80, 14);
     assert!(!screen.contains("Hunter-Pw-77") && screen.contains("••••••••••••"), "{screen}");
     assert!(!format!("{:?}", app.mode).contains("Hunter"), "the form's Debug hides the password");
