@@ -60,6 +60,7 @@ impl Deck {
     /// Needs a tokio runtime.
     pub fn open(settings: Settings, program: &str) -> Result<Deck> {
         let data_dir = DataDir::open(&settings.data_dir)?;
+        crate::fleet::Groups::migrate(&data_dir);
         let registry = Registry::new(&data_dir);
         let pool = Pool::new(
             PoolLimits {
@@ -315,7 +316,29 @@ impl Deck {
     }
 
     fn check_spec(&self, alias: &str, spec: &JobSpec) -> Result<()> {
-        self.inner.registry.get(alias)?;
+        let server = self.inner.registry.get(alias)?;
+        check_writable(&server, spec)?;
+        self.check_commands(spec)
+    }
+
+    /// What is destructive in `spec`: the first command matching a built-in destructive pattern or a
+    /// `confirm` pattern of `policy.toml`, with the reason.
+    pub fn destructive(&self, spec: &JobSpec) -> Result<Option<(String, String)>> {
+        let policy = Policy::new(self.inner.data_dir.root());
+        for command in spec.commands() {
+            if let Some(reason) = policy.destructive(command)? {
+                return Ok(Some((command.to_string(), reason)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every check a submission of `spec` on `aliases` would make (servers exist and are writable,
+    /// commands valid and allowed by the policy), without accepting anything.
+    pub fn preflight(&self, aliases: &[String], spec: &JobSpec) -> Result<()> {
+        for alias in aliases {
+            check_writable(&self.inner.registry.get(alias)?, spec)?;
+        }
         self.check_commands(spec)
     }
 
@@ -342,6 +365,14 @@ impl Deck {
         let deck = self.clone();
         tokio::spawn(async move { run::run_job(deck, job, cancel, sink, answers).await });
     }
+}
+
+/// `READ_ONLY` when `spec` would change a server marked `readonly` (commands and uploads; reads pass).
+fn check_writable(server: &crate::servers::Server, spec: &JobSpec) -> Result<()> {
+    if server.config.readonly && spec.mutates() {
+        return Err(Error::ServerReadOnly { alias: server.alias.clone(), what: spec.kind().as_str() });
+    }
+    Ok(())
 }
 
 fn log_err(what: &str, r: Result<()>) {

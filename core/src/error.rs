@@ -156,6 +156,22 @@ pub enum Error {
         /// The policy file.
         path: PathBuf,
     },
+    /// The command matches a destructive pattern and was not confirmed (`force`, or the human's answer).
+    #[error("{command:?} looks destructive ({reason}): not run without confirmation; call again with force: true, or dry_run: true to see what would run")]
+    ConfirmationRequired {
+        /// The command.
+        command: String,
+        /// What matched, in words.
+        reason: String,
+    },
+    /// The server is marked `readonly` in the registry.
+    #[error("{what} on {alias} is refused: the server is marked readonly in servers.json (reads still work)")]
+    ServerReadOnly {
+        /// The alias.
+        alias: String,
+        /// What was asked (`exec`, `transfer`…).
+        what: &'static str,
+    },
     /// Mutating operations are disabled (`MCP_READONLY`).
     #[error("{0} is refused: sshdeck runs in read-only mode")]
     ReadOnly(String),
@@ -251,7 +267,8 @@ impl Error {
             Error::PromptUnanswered { .. } => "PROMPT_UNANSWERED",
             Error::ChannelFailed { .. } => "CHANNEL_FAILED",
             Error::PolicyDenied { .. } => "POLICY_DENIED",
-            Error::ReadOnly(_) => "READ_ONLY",
+            Error::ReadOnly(_) | Error::ServerReadOnly { .. } => "READ_ONLY",
+            Error::ConfirmationRequired { .. } => "CONFIRMATION_REQUIRED",
             Error::QueueFull { .. } => "QUEUE_FULL",
             Error::AlreadyRetried { .. } => "ALREADY_RETRIED",
             Error::Io { .. } => "IO_ERROR",

@@ -1,4 +1,4 @@
-//! Fleets: server groups (`groups.json`), target expressions (`web1`, `group:NAME`, `tag:NAME`,
+//! Fleets: server groups (`server_groups.json`, the Node orchestrator's file and format), target expressions (`web1`, `group:NAME`, `tag:NAME`,
 //! `all`, lists of them) and the summary of a fan-out (counts, and hosts grouped by identical output).
 
 use std::collections::BTreeMap;
@@ -15,6 +15,11 @@ use crate::store::MapFile;
 /// Most hosts one fan-out reaches.
 pub const MAX_TARGETS: usize = 1000;
 
+/// The groups file's name in the data dir (the Node orchestrator's).
+pub const GROUPS_FILE: &str = "server_groups.json";
+/// Where sshdeck kept groups before it used Node's file name; moved on open.
+const OLD_GROUPS_FILE: &str = "groups.json";
+
 /// The groups file: name → aliases.
 #[derive(Debug, Clone)]
 pub struct Groups {
@@ -22,9 +27,19 @@ pub struct Groups {
 }
 
 impl Groups {
-    /// `groups.json` of a data dir.
+    /// `server_groups.json` of a data dir.
     pub fn new(data_dir: &DataDir) -> Self {
-        Groups { file: MapFile::new(data_dir.root().join("groups.json")) }
+        Groups { file: MapFile::new(data_dir.root().join(GROUPS_FILE)) }
+    }
+
+    /// Moves a `groups.json` of an earlier sshdeck to `server_groups.json`, when only the old one exists.
+    pub fn migrate(data_dir: &DataDir) {
+        let (old, new) = (data_dir.root().join(OLD_GROUPS_FILE), data_dir.root().join(GROUPS_FILE));
+        if old.exists() && !new.exists() {
+            if let Err(e) = std::fs::rename(&old, &new) {
+                tracing::warn!(error = %e, "cannot move groups.json to server_groups.json");
+            }
+        }
     }
 
     /// Every group.
@@ -86,6 +101,9 @@ pub fn resolve(exprs: &[String], servers: &[Server], groups: &BTreeMap<String, V
             tagged.iter().for_each(|s| add(&s.alias));
         } else if servers.iter().any(|s| s.alias == expr) {
             add(expr);
+        } else if let Some(members) = groups.get(expr) {
+            // A bare group name, when no server has that alias (as the Node orchestrator takes it).
+            members.iter().for_each(|a| add(a));
         } else {
             return Err(Error::NotFound { what: "server", name: expr.to_string() });
         }

@@ -1,11 +1,14 @@
-//! Answering prompts of a command run on a PTY: caller rules (regex → answer, at most N times),
-//! optional automatic answers to yes/no confirmations, ANSI stripping, and redaction of secret answers.
+//! Answering prompts of a command run on a PTY: caller rules (literal text or `re:` regex → answer, at
+//! most N times), optional automatic answers to yes/no confirmations, one answer per prompt line, ANSI
+//! stripping, and redaction of secret answers.
 
 use regex::Regex;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
+/// Prefix of a response key that is a regular expression rather than literal text.
+pub const REGEX_PREFIX: &str = "re:";
 /// Default number of times one rule may answer.
 pub const DEFAULT_MAX_ANSWERS: u32 = 10;
 /// Text kept for matching (the tail of what the command printed since the last answer).
@@ -25,10 +28,17 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// A rule from a pattern and an answer; the pattern must be a valid regular expression.
+    /// A rule from a prompt key and an answer. A key is literal text found in the output, matched
+    /// without regard to case (as the Node orchestrator matches it); a key starting with `re:` is a
+    /// regular expression (the rest of it).
     pub fn new(pattern: &str, answer: Secret, max: Option<u32>) -> Result<Rule> {
-        let re = Regex::new(pattern)
-            .map_err(|e| Error::InvalidArgument(format!("response pattern {pattern:?} is not a valid regex: {e}")))?;
+        let re = match pattern.strip_prefix(REGEX_PREFIX) {
+            Some(re) => Regex::new(re).map_err(|e| {
+                Error::InvalidArgument(format!("response pattern {pattern:?} is not a valid regex: {e}"))
+            })?,
+            None if pattern.is_empty() => return Err(Error::InvalidArgument("a response key must not be empty".into())),
+            None => Regex::new(&format!("(?i){}", regex::escape(pattern))).expect("escaped text is a valid regex"),
+        };
         let secret = looks_secret(pattern);
         Ok(Rule { pattern: re, answer, max: max.unwrap_or(DEFAULT_MAX_ANSWERS), secret })
     }
@@ -48,6 +58,8 @@ pub struct Interaction {
     auto: Vec<(Regex, &'static str)>,
     password_prompt: Regex,
     pending: String,
+    /// After an answer, the rest of the prompt's line (up to the next newline) answers nothing more.
+    line_answered: bool,
     ansi: AnsiStripper,
     /// Prompts answered, for the transcript summary.
     pub answered: u32,
@@ -85,6 +97,7 @@ impl Interaction {
             password_prompt: Regex::new(r"(?i)(password|passphrase|passcode)[^:\n]{0,80}:\s*$")
                 .expect("built-in pattern"),
             pending: String::new(),
+            line_answered: false,
             ansi: AnsiStripper::default(),
             answered: 0,
         }
@@ -95,7 +108,19 @@ impl Interaction {
     pub fn feed(&mut self, raw: &[u8]) -> (String, Vec<Action>) {
         let stripped = self.ansi.strip(raw);
         let text = self.redact(&stripped);
-        self.pending.push_str(&text);
+        let mut fresh = text.as_str();
+        if self.line_answered {
+            // What follows an answered prompt on its line (`? [Y/n] ` after "Do you want to continue",
+            // or the echo of the answer) is not a new prompt.
+            match fresh.find('\n') {
+                Some(i) => {
+                    self.line_answered = false;
+                    fresh = &fresh[i + 1..];
+                }
+                None => fresh = "",
+            }
+        }
+        self.pending.push_str(fresh);
         if self.pending.len() > WINDOW {
             let cut = self.pending.len() - WINDOW;
             let cut = (cut..self.pending.len()).find(|&i| self.pending.is_char_boundary(i)).unwrap_or(0);
@@ -111,7 +136,7 @@ impl Interaction {
                     self.counts[i] += 1;
                     self.answered += 1;
                     actions.push(Action::Send(format!("{}\n", rule.answer.expose())));
-                    self.pending.drain(..m.end());
+                    self.consume_line(m.end());
                     continue 'scan;
                 }
             }
@@ -119,7 +144,7 @@ impl Interaction {
                 if let Some(m) = re.find(&self.pending) {
                     self.answered += 1;
                     actions.push(Action::Send(format!("{answer}\n")));
-                    self.pending.drain(..m.end());
+                    self.consume_line(m.end());
                     continue 'scan;
                 }
             }
@@ -130,6 +155,20 @@ impl Interaction {
             self.pending.clear();
         }
         (text, actions)
+    }
+
+    /// An answer was sent for a match ending at `end`: the prompt's whole line is consumed, and if
+    /// the line has not ended yet, the rest of it is skipped as it arrives.
+    fn consume_line(&mut self, end: usize) {
+        match self.pending[end..].find('\n') {
+            Some(i) => {
+                self.pending.drain(..end + i + 1);
+            }
+            None => {
+                self.pending.clear();
+                self.line_answered = true;
+            }
+        }
     }
 
     fn redact(&self, text: &str) -> String {
@@ -210,7 +249,7 @@ mod tests {
 
     #[test]
     fn every_matching_prompt_is_answered_up_to_max() {
-        let mut i = Interaction::new(vec![rule(r"Continue\?", "y", Some(2))], false);
+        let mut i = Interaction::new(vec![rule("Continue?", "y", Some(2))], false);
         let (_, a) = i.feed(b"Continue? ");
         assert_eq!(a, [Action::Send("y\n".into())]);
         let (_, a) = i.feed(b"y\r\nContinue? ");
@@ -218,16 +257,43 @@ mod tests {
         let (_, a) = i.feed(b"y\r\nContinue? ");
         assert!(a.is_empty(), "max reached");
         let mut two = Interaction::new(vec![rule("A:", "1", None), rule("B:", "2", None)], false);
-        let (_, a) = two.feed(b"A: B: ");
-        assert_eq!(a, [Action::Send("1\n".into()), Action::Send("2\n".into())]);
+        let (_, a) = two.feed(b"A: ");
+        assert_eq!(a, [Action::Send("1\n".into())]);
+        let (_, a) = two.feed(b"1\r\nB: ");
+        assert_eq!(a, [Action::Send("2\n".into())]);
+    }
+
+    #[test]
+    fn keys_are_literal_text_unless_marked_as_regex() {
+        // Node's keys: literal, case-insensitive; brackets and question marks mean themselves.
+        let mut i = Interaction::new(vec![rule("Overwrite config? [y/N]", "y", None)], false);
+        assert_eq!(i.feed(b"overwrite CONFIG? [y/N] ").1, [Action::Send("y\n".into())]);
+        let mut i = Interaction::new(vec![rule("re:^Port \\d+:", "22", None)], false);
+        assert_eq!(i.feed(b"Port 1:").1, [Action::Send("22\n".into())]);
+        assert!(Rule::new("re:(unclosed", Secret::new("x"), None).is_err());
+        assert!(Rule::new("(unclosed", Secret::new("x"), None).is_ok(), "literal text");
+    }
+
+    #[test]
+    fn a_prompt_answered_by_a_rule_is_not_answered_again_by_auto_respond() {
+        // Seed 001's example: apt's "Do you want to continue? [Y/n]" answered by the rule only, so the
+        // next prompt gets its own answer (before, auto-respond answered it a second time).
+        let rules = vec![rule("Do you want to continue", "Y", None), rule("Restart services", "yes", None)];
+        let mut i = Interaction::new(rules, true);
+        assert_eq!(i.feed(b"After this operation, 1 kB will be used.\r\nDo you want to continue").1, [Action::Send("Y\n".into())]);
+        assert!(i.feed(b"? [Y/n] ").1.is_empty(), "the rest of the answered line is not a new prompt");
+        assert!(i.feed(b"Y\r\nUnpacking...\r\n").1.is_empty());
+        assert_eq!(i.feed(b"Restart services during package upgrades without asking? [yes/no] ").1, [Action::Send("yes\n".into())]);
+        assert!(i.feed(b"yes\r\n").1.is_empty());
+        assert_eq!(i.answered, 2);
     }
 
     #[test]
     fn auto_respond_only_confirms() {
         let mut i = Interaction::new(vec![], true);
         assert_eq!(i.feed(b"Do you want to continue? [Y/n] ").1, [Action::Send("y\n".into())]);
-        assert_eq!(i.feed(b"Are you sure (yes/no/[fingerprint])? ").1, [Action::Send("yes\n".into())]);
-        assert!(i.feed(b"Enter your name: ").1.is_empty());
+        assert_eq!(i.feed(b"y\r\nAre you sure (yes/no/[fingerprint])? ").1, [Action::Send("yes\n".into())]);
+        assert!(i.feed(b"yes\r\nEnter your name: ").1.is_empty());
         assert_eq!(i.feed(b"[sudo] password for bob: ").1, [Action::Unanswerable("password for bob:".into())]);
         let mut off = Interaction::new(vec![], false);
         assert!(off.feed(b"Proceed [y/N] ").1.is_empty());
@@ -235,10 +301,9 @@ mod tests {
 
     #[test]
     fn supplied_password_answers_and_is_redacted() {
-        let mut i = Interaction::new(vec![rule("(?i)password:", "hunter22", None)], false);
+        let mut i = Interaction::new(vec![rule("password:", "hunter22", None)], false);
         assert_eq!(i.feed(b"Password: ").1, [Action::Send("hunter22\n".into())]);
         let (text, _) = i.feed(b"\r\nyou typed hunter22\r\n");
         assert_eq!(text, "\nyou typed ***\n");
-        assert!(Rule::new("(unclosed", Secret::new("x"), None).is_err());
     }
 }

@@ -1,9 +1,11 @@
 //! The operator's command policy: `policy.toml` in the data dir lists regular expressions of commands
-//! sshdeck must never run. It is read on every submission (so an edit applies at once), enforced for
-//! every command path (CLI, MCP, console) and edited by no tool.
+//! sshdeck must never run (`deny`) and of commands an agent may run only when confirmed (`confirm`,
+//! added to the built-in [`DESTRUCTIVE`] list). It is read on every submission (so an edit applies at
+//! once); `deny` is enforced for every command path (CLI, MCP, console) and edited by no tool.
 //!
 //! ```toml
 //! deny = ['\brm\s+-rf\s+/(\s|$)', '\bshutdown\b', '\bmkfs']
+//! confirm = ['\bDROP\s+DATABASE\b']
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -16,12 +18,34 @@ use crate::error::{Error, Result};
 /// The policy file's name in the data dir.
 pub const POLICY_FILE: &str = "policy.toml";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     #[serde(default)]
     deny: Vec<String>,
+    #[serde(default)]
+    confirm: Vec<String>,
 }
+
+/// Commands that destroy data or stop a machine: an agent runs them only with `force: true` (or the
+/// human's confirmation). Each is (pattern, what it does).
+pub const DESTRUCTIVE: &[(&str, &str)] = &[
+    (r"\brm\s+(-[a-zA-Z]*\s+)*-[a-zA-Z]*[rR][a-zA-Z]*\s+(-\S+\s+)*(/|~|\$HOME|/\*|\*)(\s|$|;|&|\|)", "recursive delete of /, ~ or *"),
+    (r"\brm\s+.*--no-preserve-root", "rm --no-preserve-root"),
+    (r"\bmkfs(\.\w+)?\b", "makes a filesystem"),
+    (r"\bdd\b[^|;&]*\bof=/dev/", "dd onto a device"),
+    (r"\b(shred|wipefs)\b", "wipes data"),
+    (r">\s*/dev/(sd|hd|vd|xvd|nvme|mmcblk)", "writes onto a disk device"),
+    (r"\b(fdisk|sfdisk|parted|gdisk)\b", "edits partition tables"),
+    (r"(^|[;&|(`]|\$\(|\bsudo|\bexec|\bthen|\bdo|\bnohup)\s*(/s?bin/|/usr/s?bin/)?(shutdown|reboot|halt|poweroff)(\s|$|;|&|\|)", "stops or restarts the machine"),
+    (r"\binit\s+[06]\b", "stops or restarts the machine"),
+    (r"\bsystemctl\s+(reboot|poweroff|halt|kexec)\b", "stops or restarts the machine"),
+    (r":\(\)\s*\{\s*:\|:&\s*\};:", "fork bomb"),
+    (r"\bchmod\s+(-[a-zA-Z]+\s+)*[0-7]*777\s+/(\s|$)", "chmod 777 /"),
+    (r"\bchown\s+-[a-zA-Z]*R[a-zA-Z]*\s+\S+\s+/(\s|$)", "recursive chown of /"),
+    (r"\bdocker\s+(system|volume|image|container)\s+prune\b", "deletes Docker data"),
+    (r"(?i)\bdrop\s+(database|table|schema)\b", "drops a database object"),
+];
 
 /// Checks commands against the data dir's policy.
 #[derive(Debug, Clone)]
@@ -35,16 +59,33 @@ impl Policy {
         Policy { path: root.join(POLICY_FILE) }
     }
 
+    fn read(&self) -> Result<PolicyFile> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PolicyFile::default()),
+            Err(e) => return Err(Error::io("cannot read command policy", &self.path, e)),
+        };
+        toml::from_str(&text).map_err(|e| Error::DataCorrupt { path: self.path.clone(), reason: e.to_string() })
+    }
+
+    /// What is destructive about `command`, if anything: a built-in [`DESTRUCTIVE`] pattern or one of
+    /// the policy's `confirm` patterns.
+    pub fn destructive(&self, command: &str) -> Result<Option<String>> {
+        let file = self.read()?;
+        for (pattern, what) in DESTRUCTIVE {
+            if regex::Regex::new(pattern).expect("built-in pattern").is_match(command) {
+                return Ok(Some((*what).to_string()));
+            }
+        }
+        let set = RegexSet::new(&file.confirm)
+            .map_err(|e| Error::DataCorrupt { path: self.path.clone(), reason: e.to_string() })?;
+        Ok(set.matches(command).iter().next().map(|i| format!("matches {:?} in {}", file.confirm[i], POLICY_FILE)))
+    }
+
     /// `POLICY_DENIED` when `command` matches a deny pattern. An unreadable or invalid policy file
     /// refuses every command rather than allowing them all.
     pub fn check(&self, command: &str) -> Result<()> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::io("cannot read command policy", &self.path, e)),
-        };
-        let file: PolicyFile =
-            toml::from_str(&text).map_err(|e| Error::DataCorrupt { path: self.path.clone(), reason: e.to_string() })?;
+        let file = self.read()?;
         let set = RegexSet::new(&file.deny)
             .map_err(|e| Error::DataCorrupt { path: self.path.clone(), reason: e.to_string() })?;
         if let Some(i) = set.matches(command).iter().next() {
@@ -70,6 +111,36 @@ mod tests {
         for ok in ["rm -rf /tmp/build", "ls -la /", "systemctl status nginx"] {
             assert!(p.check(ok).is_ok(), "{ok}");
         }
+    }
+
+    #[test]
+    fn destructive_commands_are_recognised_and_ordinary_ones_are_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = Policy::new(tmp.path());
+        for bad in [
+            "rm -rf /",
+            "sudo rm -rf / --no-preserve-root",
+            "rm -fr ~",
+            "cd /srv && rm -rf *",
+            "mkfs.ext4 /dev/sdb1",
+            "dd if=/dev/zero of=/dev/sda bs=1M",
+            "shutdown -h now",
+            "sudo reboot",
+            "systemctl poweroff",
+            "wipefs -a /dev/sdb",
+            "echo x > /dev/sda",
+            "docker system prune -af",
+            "psql -c 'DROP DATABASE prod'",
+        ] {
+            assert!(p.destructive(bad).unwrap().is_some(), "{bad}");
+        }
+        for ok in ["rm -rf /tmp/build", "ls -la /", "uptime && df -h", "echo reboot-notes.txt", "dd if=a of=b"] {
+            assert_eq!(p.destructive(ok).unwrap(), None, "{ok}");
+        }
+        std::fs::write(tmp.path().join(POLICY_FILE), "confirm = ['\\bterraform\\s+destroy\\b']\n").unwrap();
+        let why = p.destructive("terraform destroy -auto-approve").unwrap().unwrap();
+        assert!(why.contains("policy.toml"), "{why}");
+        assert!(p.check("terraform destroy").is_ok(), "confirm patterns do not deny");
     }
 
     #[test]

@@ -54,7 +54,7 @@ impl HostKeyPolicy {
 }
 
 /// Connection settings of one server. Secrets are [`Secret`]s and never leave the registry file.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerConfig {
     /// Host name or IP address.
@@ -85,6 +85,22 @@ pub struct ServerConfig {
     /// Bastion(s) to jump through: registry aliases or `[user@]host[:port]`, comma-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_jump: Option<String>,
+    /// Node's `readonly`: commands, sequences, interactive runs and uploads are refused (`READ_ONLY`);
+    /// reads (logs, monitoring, downloads) still work.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub readonly: bool,
+    /// Fields sshdeck does not know (the Node orchestrator's, a newer version's): kept on every write.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// Hashes what decides a connection (pool keys); unknown fields are left out, which keeps `a == b`
+/// implying equal hashes.
+impl std::hash::Hash for ServerConfig {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.host, &self.user, self.port, &self.key_path, &self.passphrase, &self.password).hash(state);
+        (self.agent, self.host_key_policy, &self.tags, &self.proxy_jump, self.readonly).hash(state);
+    }
 }
 
 fn default_port() -> u16 {
@@ -109,6 +125,8 @@ impl ServerConfig {
             host_key_policy: HostKeyPolicy::default(),
             tags: Vec::new(),
             proxy_jump: None,
+            readonly: false,
+            extra: BTreeMap::new(),
         }
     }
 
@@ -201,6 +219,9 @@ pub struct ServerSummary {
     /// Bastion(s).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy_jump: Option<String>,
+    /// Commands and uploads refused (Node's `readonly`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub readonly: bool,
 }
 
 impl ServerSummary {
@@ -235,6 +256,7 @@ impl From<&Server> for ServerSummary {
             host_key_policy: c.host_key_policy.as_str(),
             tags: c.tags.clone(),
             proxy_jump: c.proxy_jump.clone(),
+            readonly: c.readonly,
         }
     }
 }
@@ -293,12 +315,18 @@ impl Registry {
     }
 
     /// Adds a server; an existing alias is replaced only when `replace` is true, else `ALREADY_EXISTS`.
-    pub fn add(&self, alias: &str, config: ServerConfig, replace: bool) -> Result<Added> {
+    /// A replaced entry keeps the fields sshdeck does not know (unless the new config sets them).
+    pub fn add(&self, alias: &str, mut config: ServerConfig, replace: bool) -> Result<Added> {
         validate_alias(alias)?;
         config.validate()?;
         self.modify(|map| {
             if map.contains_key(alias) && !replace {
                 return Err(Error::AlreadyExists { what: "server", name: alias.to_string() });
+            }
+            if let Some(old) = map.get(alias) {
+                for (k, v) in &old.extra {
+                    config.extra.entry(k.clone()).or_insert_with(|| v.clone());
+                }
             }
             Ok(match map.insert(alias.to_string(), config) {
                 Some(_) => Added::Replaced,

@@ -2,6 +2,7 @@
 
 pub mod apis;
 pub mod fleet;
+pub mod guard;
 pub mod jobs;
 pub mod logs;
 pub mod ops;

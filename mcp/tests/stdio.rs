@@ -331,7 +331,7 @@ fn interactive_answers_prompts_and_never_shows_answers() {
         json!({"alias": "web", "cmd": "read -s -p 'Password: ' p", "autoRespond": true}),
     );
     assert_eq!(structured(&r)["error"]["code"], "PROMPT_UNANSWERED", "{r}");
-    let r = c.call("task_exec_interactive", json!({"alias": "web", "cmd": "true", "responses": {"(bad": "x"}}));
+    let r = c.call("task_exec_interactive", json!({"alias": "web", "cmd": "true", "responses": {"re:(bad": "x"}}));
     assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
 
     let mut seen = vec![

@@ -45,6 +45,7 @@ pub fn run(readonly: bool) -> Result<i32> {
                     .map(|c| Step { command: c.to_string(), timeout_ms: None, continue_on_error: None })
                     .collect(),
                 continue_on_error: false,
+                timeout_ms: None,
             },
             exec("for i in $(seq 1 60); do echo \"tick $i\"; sleep 1; done"),
         ] {

@@ -97,6 +97,7 @@ fn config_from(a: AddArgs) -> Result<ServerConfig> {
         host_key_policy: HostKeyPolicy::parse(&a.host_key_policy)?,
         tags: a.tags,
         proxy_jump: a.proxy_jump,
+        ..ServerConfig::new("", "")
     })
 }
 

@@ -320,7 +320,11 @@ fn put_and_get() {
     assert_eq!(std::fs::read_to_string(sshd.scratch().join("in/b.txt")).unwrap(), "B");
 
     let out = cli.run(&["put", "t", a.to_str().unwrap(), &remote]);
-    assert!(text(&out.stdout).contains("skipped") && text(&out.stdout).contains("force"), "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(255), "one file onto an existing one is refused");
+    assert!(text(&out.stderr).contains("ALREADY_EXISTS") && text(&out.stderr).contains("force"), "{}", text(&out.stderr));
+    // Several files: the existing ones are skipped and counted.
+    let out = cli.run(&["put", "t", a.to_str().unwrap(), b.to_str().unwrap(), &remote]);
+    assert!(text(&out.stdout).contains("2 skipped") && text(&out.stdout).contains("force"), "{}", text(&out.stdout));
 
     let dest = cli.cwd.path().join("dl");
     std::fs::create_dir(&dest).unwrap();

@@ -32,11 +32,7 @@ impl Deck {
                 "interactive commands and transfers run on one server at a time".into(),
             ));
         }
-        let servers = self.inner.registry.list()?;
-        if let Some(missing) = aliases.iter().find(|a| !servers.iter().any(|s| &s.alias == *a)) {
-            return Err(crate::Error::NotFound { what: "server", name: missing.clone() });
-        }
-        self.check_commands(&spec)?;
+        self.preflight(&aliases, &spec)?;
         let (parent, children) = self.inner.jobs.accept_fleet(spec, aliases, origin)?;
         let parent_cancel = self.inner.jobs.register_local(&parent.id);
         let cancels: Vec<_> = children.iter().map(|c| self.inner.jobs.register_local(&c.id)).collect();

@@ -45,7 +45,7 @@ fn plan(spec: &JobSpec, answers: Vec<Secret>, default_interactive_ms: u64) -> Ve
             }]
         }
         JobSpec::Transfer { .. } => Vec::new(),
-        JobSpec::Sequence { steps, continue_on_error } => steps
+        JobSpec::Sequence { steps, continue_on_error, .. } => steps
             .iter()
             .map(|s| StepPlan {
                 command: s.command.clone(),
@@ -72,6 +72,11 @@ pub(super) async fn run_job(
     let alias = job.targets.first().cloned().unwrap_or_default();
     let steps = plan(&job.spec, answers, deck.settings().interactive_cmd_timeout.as_millis() as u64);
     let is_sequence = matches!(job.spec, JobSpec::Sequence { .. });
+    // A sequence's own limit covers every step; `0` means none.
+    let sequence_limit = match &job.spec {
+        JobSpec::Sequence { timeout_ms: Some(ms), .. } if *ms > 0 => Some(Duration::from_millis(*ms)),
+        _ => None,
+    };
     let mut writer = match OutputWriter::create(jobs.output_path(&id), jobs.limits().output_limit) {
         Ok(w) => Some(w),
         Err(e) => {
@@ -80,19 +85,24 @@ pub(super) async fn run_job(
         }
     };
     let mut attempt = job.attempt;
-    let mut outcomes: Vec<(String, Result<ExecOutput, Error>)> = Vec::new();
+    let mut outcomes: Vec<Outcome> = Vec::new();
     'attempts: loop {
         if let Err(e) = jobs.start(&id, attempt) {
             tracing::warn!(job = %id, error = %e, "cannot record job start");
         }
         outcomes.clear();
+        let deadline = sequence_limit.map(|d| tokio::time::Instant::now() + d);
         for (index, step) in steps.iter().enumerate() {
             if is_sequence && let Some(w) = writer.as_mut() {
                 w.write(format!("[step {}/{}] $ {}\n", index + 1, steps.len(), step.command).as_bytes());
             }
             let mut opts: ExecOptions = deck.exec_options();
             if let Some(ms) = step.timeout_ms {
-                opts.timeout = Some(Duration::from_millis(ms));
+                opts.timeout = (ms > 0).then(|| Duration::from_millis(ms));
+            }
+            if let Some(deadline) = deadline {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(1));
+                opts.timeout = Some(opts.timeout.map_or(left, |t| t.min(left)));
             }
             opts.cancel = Some(cancel.clone());
             opts.interaction = step.interaction.clone();
@@ -130,7 +140,7 @@ pub(super) async fn run_job(
                 Err(Error::Cancelled { .. }) => true,
                 Err(_) => !step.continue_on_error,
             };
-            outcomes.push((step.command.clone(), r));
+            outcomes.push(Outcome { command: step.command.clone(), continue_on_error: step.continue_on_error, result: r });
             if stop || *cancel.borrow() {
                 break;
             }
@@ -144,6 +154,13 @@ pub(super) async fn run_job(
     if let Err(e) = jobs.finish(&id, status, record) {
         tracing::error!(job = %id, error = %e, "cannot record job end");
     }
+}
+
+/// How one step ended, and whether its failure was allowed to go on.
+struct Outcome {
+    command: String,
+    continue_on_error: bool,
+    result: Result<ExecOutput, Error>,
 }
 
 /// What a command printed, whether it finished or was stopped (timeout, cancel, prompt).
@@ -176,22 +193,29 @@ fn succeeded(r: &Result<ExecOutput, Error>) -> bool {
     r.as_ref().is_ok_and(ExecOutput::success)
 }
 
-/// Status and result record for the steps that ran. The job completed only if every step ran and
-/// succeeded; otherwise the first failing step decides (a timeout makes it `timed_out`, a cancel
-/// `cancelled`).
-fn outcome(outcomes: &[(String, Result<ExecOutput, Error>)], is_sequence: bool) -> (JobStatus, JobResult) {
-    let steps: Vec<StepResult> = outcomes.iter().map(|(c, r)| step_result(c, r)).collect();
-    let first_failure = outcomes.iter().position(|(_, r)| !succeeded(r));
+/// Status and result record for the steps that ran. The job completed if every step succeeded or
+/// failed with `continue_on_error` (a cancel always counts); otherwise the first failing step that
+/// was not allowed to fail decides (a timeout makes it `timed_out`, a cancel `cancelled`).
+fn outcome(outcomes: &[Outcome], is_sequence: bool) -> (JobStatus, JobResult) {
+    let steps: Vec<StepResult> = outcomes.iter().map(|o| step_result(&o.command, &o.result)).collect();
+    let first_failure = outcomes.iter().position(|o| {
+        !succeeded(&o.result) && (!o.continue_on_error || matches!(o.result, Err(Error::Cancelled { .. })))
+    });
     let decisive = first_failure.unwrap_or(outcomes.len().saturating_sub(1));
-    let status = match outcomes.get(decisive).map(|(_, r)| r) {
+    let status = match outcomes.get(decisive).map(|o| &o.result) {
         None => JobStatus::Failed,
         Some(Ok(o)) if o.success() => JobStatus::Completed,
+        Some(_) if first_failure.is_none() => JobStatus::Completed,
         Some(Ok(_)) => JobStatus::Failed,
         Some(Err(Error::CommandTimeout { .. })) => JobStatus::TimedOut,
         Some(Err(Error::Cancelled { .. })) => JobStatus::Cancelled,
         Some(Err(_)) => JobStatus::Failed,
     };
-    let d = steps.get(decisive).cloned().unwrap_or_default();
+    let mut d = steps.get(decisive).cloned().unwrap_or_default();
+    if status == JobStatus::Completed {
+        // Failures that were allowed stay in their steps, not on the job.
+        (d.error_code, d.error_message) = (None, None);
+    }
     let record = JobResult {
         exit_code: d.exit_code,
         exit_signal: d.exit_signal,
@@ -202,7 +226,7 @@ fn outcome(outcomes: &[(String, Result<ExecOutput, Error>)], is_sequence: bool) 
         stderr_bytes: steps.iter().map(|s| s.stderr_bytes).sum(),
         truncated: outcomes
             .iter()
-            .filter_map(|(_, r)| output_of(r))
+            .filter_map(|o| output_of(&o.result))
             .any(|o| o.stdout.truncated() || o.stderr.truncated()),
         steps: if is_sequence { steps } else { Vec::new() },
         transfer: None,

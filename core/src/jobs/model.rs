@@ -148,7 +148,7 @@ impl JobStatus {
 pub struct Step {
     /// The command line.
     pub command: String,
-    /// Timeout in milliseconds.
+    /// Timeout in milliseconds (`0`: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
     /// Go on with the next step even if this one fails (overrides the sequence's setting).
@@ -159,7 +159,7 @@ pub struct Step {
 /// A prompt an interactive job answers (the answer itself is never recorded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PromptRule {
-    /// Regular expression.
+    /// Literal text (case-insensitive), or a regular expression after `re:`.
     pub pattern: String,
     /// At most this many answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,7 +174,7 @@ pub enum JobSpec {
     Exec {
         /// The command line, run by the login shell.
         command: String,
-        /// Timeout in milliseconds.
+        /// Timeout in milliseconds (`0`: none; absent: the default).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_ms: Option<u64>,
     },
@@ -185,7 +185,7 @@ pub enum JobSpec {
         /// Timeout in milliseconds.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_ms: Option<u64>,
-        /// Prompt patterns (regular expressions), in the order the answers were given.
+        /// Prompt keys (literal text, or `re:` regular expressions), in the order the answers were given.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         prompts: Vec<PromptRule>,
         /// Answer yes/no confirmations automatically.
@@ -212,6 +212,9 @@ pub enum JobSpec {
         /// Go on after a failed step.
         #[serde(default)]
         continue_on_error: bool,
+        /// Time limit of the whole sequence in milliseconds (`0`: none); each step's own limit still applies.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
     },
 }
 
@@ -223,6 +226,14 @@ impl JobSpec {
             JobSpec::Sequence { .. } => JobKind::Sequence,
             JobSpec::Interactive { .. } => JobKind::Interactive,
             JobSpec::Transfer { .. } => JobKind::Transfer,
+        }
+    }
+
+    /// Whether the job may change the server: commands and uploads do, downloads do not.
+    pub fn mutates(&self) -> bool {
+        match self {
+            JobSpec::Transfer { direction, .. } => *direction != crate::sftp::Direction::Download,
+            _ => true,
         }
     }
 

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
-use super::plan::{FilePlan, Plan, plan_download, plan_upload, sftp_error};
+use super::plan::{FilePlan, Plan, is_glob, plan_download, plan_upload, sftp_error};
 use super::{Direction, FileOutcome, FileStatus, Progress, TransferItem, TransferOptions, TransferReport};
 use crate::deck::Deck;
 use crate::error::{Error, Result};
@@ -81,6 +81,19 @@ pub async fn transfer(
                 Direction::Upload => plan_upload(&sftp, item).await?,
                 Direction::Download => plan_download(&sftp, item).await?,
             };
+            // One plain file onto an existing target without force is refused before any byte moves
+            // (directory, glob and multi-file transfers skip such files and count them instead).
+            let glob = is_glob(if direction == Direction::Upload { &item.local } else { &item.remote });
+            let single = items.len() == 1 && !glob && !opts.force;
+            if let (true, [f], [], []) = (single, p.files.as_slice(), p.dirs.as_slice(), p.outcomes.as_slice()) {
+                let exists = match direction {
+                    Direction::Upload => sftp.metadata(f.to.as_str()).await.is_ok(),
+                    Direction::Download => std::path::Path::new(&f.to).exists(),
+                };
+                if exists {
+                    return Err(Error::AlreadyExists { what: "target file (set force to overwrite)", name: f.to.clone() });
+                }
+            }
             plan.files.extend(p.files);
             plan.dirs.extend(p.dirs);
             plan.outcomes.extend(p.outcomes);

@@ -156,6 +156,7 @@ async fn sequences_stop_at_a_failure_unless_told_to_go_on() {
     let spec = JobSpec::Sequence {
         steps: vec![step("echo one"), step("exit 4"), step("echo three")],
         continue_on_error: false,
+        timeout_ms: None,
     };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, None).await.unwrap();
@@ -167,20 +168,49 @@ async fn sequences_stop_at_a_failure_unless_told_to_go_on() {
     let spec = JobSpec::Sequence {
         steps: vec![step("echo one"), step("exit 4"), step("echo three")],
         continue_on_error: true,
+        timeout_ms: None,
     };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, None).await.unwrap();
     let r = done.result.unwrap();
-    assert_eq!((done.status, r.steps.len()), (JobStatus::Failed, 3), "a failed step is never hidden");
+    // Failures that were allowed to go on do not fail the sequence (as in the Node orchestrator), but
+    // every step keeps its own exit code.
+    assert_eq!((done.status, r.steps.len()), (JobStatus::Completed, 3));
+    assert_eq!(r.steps.iter().map(|s| s.exit_code).collect::<Vec<_>>(), [Some(0), Some(4), Some(0)]);
+    assert!(r.error_code.is_none());
     assert_eq!(r.steps[2].stdout_bytes, 6);
 
+    // One step allowed to fail, a later one not: that later one decides.
+    let lenient = Step { command: "exit 2".into(), timeout_ms: None, continue_on_error: Some(true) };
+    let spec = JobSpec::Sequence {
+        steps: vec![lenient, step("exit 5"), step("echo never")],
+        continue_on_error: false,
+        timeout_ms: None,
+    };
+    let job = e.deck.submit("t", spec, "test", None).unwrap();
+    let done = e.deck.wait(&job.id, None).await.unwrap();
+    assert_eq!((done.status, done.result.unwrap().exit_code), (JobStatus::Failed, Some(5)));
+
+    // The sequence's own limit covers all its steps; a step's `0` means no limit of its own.
+    let unlimited = Step { command: "sleep 0.4".into(), timeout_ms: Some(0), continue_on_error: None };
+    let spec = JobSpec::Sequence {
+        steps: vec![unlimited.clone(), step("sleep 5"), step("echo never")],
+        continue_on_error: false,
+        timeout_ms: Some(1_000),
+    };
+    let job = e.deck.submit("t", spec, "test", None).unwrap();
+    let done = e.deck.wait(&job.id, None).await.unwrap();
+    let r = done.result.unwrap();
+    assert_eq!((done.status, r.steps.len()), (JobStatus::TimedOut, 2));
+    assert_eq!(r.steps[0].exit_code, Some(0), "a 0 timeout is no limit, not an instant kill");
+
     let timed = Step { command: "sleep 3".into(), timeout_ms: Some(300), continue_on_error: None };
-    let spec = JobSpec::Sequence { steps: vec![step("true"), timed, step("echo never")], continue_on_error: false };
+    let spec = JobSpec::Sequence { steps: vec![step("true"), timed, step("echo never")], continue_on_error: false, timeout_ms: None };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, None).await.unwrap();
     assert_eq!((done.status, done.result.unwrap().steps.len()), (JobStatus::TimedOut, 2));
 
-    let spec = JobSpec::Sequence { steps: vec![step("true"), step("echo ok")], continue_on_error: false };
+    let spec = JobSpec::Sequence { steps: vec![step("true"), step("echo ok")], continue_on_error: false, timeout_ms: None };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     assert_eq!(e.deck.wait(&job.id, None).await.unwrap().status, JobStatus::Completed);
 }

@@ -121,8 +121,25 @@ async fn overwrite_needs_force_and_replaces_atomically() {
     std::fs::write(&src, "new").unwrap();
     let target = e.sshd.scratch().join("f.txt");
     std::fs::write(&target, "old").unwrap();
-    let (job, r) = transfer(&e.deck, Direction::Upload, &[(&p(&src), &p(&target))], false, false).await;
-    assert_eq!((job.status, r.skipped), (JobStatus::Completed, 1));
+    // One file onto an existing one without force: refused before any byte is sent.
+    let job = e
+        .deck
+        .submit(
+            "t",
+            JobSpec::Transfer {
+                direction: Direction::Upload,
+                items: vec![TransferItem { local: p(&src), remote: p(&target) }],
+                force: false,
+                verify: false,
+            },
+            "test",
+            None,
+        )
+        .unwrap();
+    let job = e.deck.wait(&job.id, None).await.unwrap();
+    let r = job.result.unwrap();
+    assert_eq!((job.status, r.error_code.as_deref(), r.stdout_bytes), (JobStatus::Failed, Some("ALREADY_EXISTS"), 0));
+    assert!(r.error_message.unwrap().contains("force"));
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
     let (job, r) = transfer(&e.deck, Direction::Upload, &[(&p(&src), &p(&target))], true, true).await;
     assert_eq!((job.status, r.ok), (JobStatus::Completed, 1), "{r:?}");

@@ -61,7 +61,16 @@ pub struct GroupNameParams {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FleetStatusParams {
-    targets: Targets,
+    /// Node's name for the targets (default: all servers).
+    #[serde(default)]
+    alias: Option<Targets>,
+    /// sshdeck's earlier name for the same.
+    #[serde(default)]
+    targets: Option<Targets>,
+    /// Seconds per host (Node's; default 15).
+    #[serde(default)]
+    timeout_s: Option<f64>,
+    /// Milliseconds per host (sshdeck's earlier argument).
     #[serde(default)]
     timeout: Option<u64>,
 }
@@ -133,7 +142,11 @@ impl Sshdeck {
         Parameters(p): Parameters<FleetStatusParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let limit = Duration::from_millis(p.timeout.unwrap_or(15_000).clamp(1000, 120_000));
+        let ms = match crate::tools::tasks::seconds("timeout_s", p.timeout_s) {
+            Ok(s) => s.or(p.timeout).unwrap_or(15_000),
+            Err(e) => return Ok(render::error(&e)),
+        };
+        let limit = Duration::from_millis(ms.clamp(1000, 120_000));
         let deck = self.deck.clone();
         let status = move |alias: String, run: Run| {
             let deck = deck.clone();
@@ -155,7 +168,8 @@ impl Sshdeck {
                 }))
             }
         };
-        let targets = match self.deck.resolve_targets(&p.targets.exprs()) {
+        let exprs = p.alias.or(p.targets).map_or_else(|| vec!["all".to_string()], |t| t.exprs());
+        let targets = match self.deck.resolve_targets(&exprs) {
             Ok(t) => t,
             Err(e) => return Ok(render::error(&e)),
         };
@@ -164,6 +178,15 @@ impl Sshdeck {
 }
 
 impl Sshdeck {
+    /// The single alias `targets` names, or `None` for a fan-out (a list, `group:`, `tag:`, `all`, or a
+    /// bare group name that no server has as its alias).
+    pub fn single_target(&self, targets: &Targets) -> Option<String> {
+        let alias = targets.single()?;
+        let is_group = self.deck.registry().get(&alias).is_err()
+            && self.deck.groups().list().is_ok_and(|g| g.contains_key(&alias));
+        (!is_group).then_some(alias)
+    }
+
     /// Runs a read-only probe on one server, or on each of many (at most FLEET_CONCURRENCY at once).
     pub async fn probe_targets<T, F, Fut>(
         &self,
@@ -176,7 +199,7 @@ impl Sshdeck {
         F: Fn(String, Run) -> Fut + Clone,
         Fut: Future<Output = sshdeck_core::Result<T>>,
     {
-        if let Some(alias) = targets.single() {
+        if let Some(alias) = self.single_target(targets) {
             return crate::tools::ops::probe(ctx, |run| f(alias, run)).await;
         }
         let aliases = match self.deck.resolve_targets(&targets.exprs()) {
@@ -261,7 +284,7 @@ impl Sshdeck {
         rappel: Option<u64>,
         ctx: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        match targets.single() {
+        match self.single_target(targets) {
             Some(alias) => self.run_inline(&alias, spec, rappel, ctx).await,
             None => self.run_fleet_inline(targets, spec, ctx).await,
         }

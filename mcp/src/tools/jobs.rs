@@ -41,6 +41,8 @@ pub struct QueueParams {
     status: Option<String>,
     #[serde(default)]
     limit: Option<usize>,
+    #[serde(default)]
+    compact: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,23 +54,32 @@ pub struct HistoryParams {
     limit: Option<usize>,
     #[serde(default)]
     offset: Option<usize>,
+    #[serde(default)]
+    compact: Option<bool>,
 }
+
+/// Rows of a listing (Node's default: 100).
+const LIST_LIMIT: usize = 100;
 
 #[tool_router(router = jobs_router, vis = "pub")]
 impl Sshdeck {
     #[tool(
-        description = "Unfinished jobs (or those of one status).",
+        description = "Jobs, newest first: every job, or those of one status (partial: fan-outs where some hosts failed).",
         input_schema = schema::queue_in(),
         output_schema = schema::jobs_out(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn task_queue(&self, Parameters(p): Parameters<QueueParams>) -> Result<CallToolResult, ErrorData> {
+        let limit = p.limit.unwrap_or(LIST_LIMIT).clamp(1, 500);
+        let compact = p.compact.unwrap_or(true);
+        if p.status.as_deref() == Some("partial") {
+            return Ok(self.partial_fanouts(limit, compact));
+        }
         let statuses = match p.status.as_deref().map(JobStatus::parse).transpose() {
-            Ok(Some(s)) => vec![s],
-            Ok(None) => vec![JobStatus::Pending, JobStatus::Running],
+            Ok(s) => s.into_iter().collect(),
             Err(e) => return Ok(render::error(&e)),
         };
-        Ok(self.page(Filter { statuses, limit: p.limit.unwrap_or(20).min(500), ..Default::default() }))
+        Ok(self.page(Filter { statuses, limit, ..Default::default() }, compact))
     }
 
     #[tool(
@@ -144,12 +155,13 @@ impl Sshdeck {
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn task_history(&self, Parameters(p): Parameters<HistoryParams>) -> Result<CallToolResult, ErrorData> {
-        Ok(self.page(Filter {
+        let filter = Filter {
             alias: p.alias,
-            limit: p.limit.unwrap_or(20).min(500),
+            limit: p.limit.unwrap_or(LIST_LIMIT).clamp(1, 500),
             offset: p.offset.unwrap_or(0),
             ..Default::default()
-        }))
+        };
+        Ok(self.page(filter, p.compact.unwrap_or(true)))
     }
 
     #[tool(
@@ -232,23 +244,49 @@ impl Sshdeck {
         render::ok(Value::Object(m), text)
     }
 
-    fn page(&self, filter: Filter) -> CallToolResult {
-        match self.deck.jobs().list(&filter) {
+    /// Fan-outs where some hosts succeeded and some did not (Node's `partial`).
+    fn partial_fanouts(&self, limit: usize, compact: bool) -> CallToolResult {
+        let all = Filter { limit: usize::MAX, top_level: true, ..Default::default() };
+        match self.deck.jobs().list(&all) {
             Ok(page) => {
-                let jobs: Vec<Value> = page.jobs.iter().map(|j| Value::Object(render::job(j, None))).collect();
-                let mut text = format!("{} of {} jobs", jobs.len(), page.total);
-                for j in &page.jobs {
-                    text.push_str(&format!(
-                        "\n{} {} {} {}",
-                        j.id,
-                        j.status.as_str(),
-                        j.targets.join(","),
-                        j.spec.summary()
-                    ));
-                }
-                render::ok(json!({"total": page.total, "jobs": jobs}), text)
+                let partial = |j: &Job| {
+                    j.result.as_ref().and_then(|r| r.fleet.as_ref()).is_some_and(|f| f.ok > 0 && f.ok < f.total)
+                };
+                let jobs: Vec<Job> = page.jobs.into_iter().filter(partial).collect();
+                let total = jobs.len();
+                self.rows(jobs.into_iter().take(limit).collect(), total, compact)
             }
             Err(e) => render::error(&e),
         }
     }
+
+    fn page(&self, filter: Filter, compact: bool) -> CallToolResult {
+        match self.deck.jobs().list(&filter) {
+            Ok(page) => self.rows(page.jobs, page.total, compact),
+            Err(e) => render::error(&e),
+        }
+    }
+
+    /// A listing: `compact` rows carry id, status, alias, command, times, exit code and error code.
+    fn rows(&self, list: Vec<Job>, total: usize, compact: bool) -> CallToolResult {
+        let row = |j: &Job| {
+            let mut m = render::job(j, None);
+            if compact {
+                m.retain(|k, _| ROW_FIELDS.contains(&k.as_str()));
+                if let Some(code) = j.result.as_ref().and_then(|r| r.error_code.clone()) {
+                    m.insert("error".into(), json!({"code": code}));
+                }
+            }
+            Value::Object(m)
+        };
+        let jobs: Vec<Value> = list.iter().map(row).collect();
+        let mut text = format!("{} of {total} jobs", jobs.len());
+        for j in &list {
+            text.push_str(&format!("\n{} {} {} {}", j.id, j.status.as_str(), j.targets.join(","), j.spec.summary()));
+        }
+        render::ok(json!({"total": total, "jobs": jobs}), text)
+    }
 }
+
+/// Fields of a compact listing row.
+const ROW_FIELDS: [&str; 8] = ["id", "status", "alias", "command", "createdAt", "finishedAt", "exitCode", "durationMs"];

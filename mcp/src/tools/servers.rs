@@ -13,26 +13,79 @@ use crate::render;
 use crate::schema;
 use crate::server::Sshdeck;
 
+/// `server_add` arguments. On an existing alias, fields not given are kept (as Node merges them);
+/// an optional field given as `null` is removed.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddParams {
     alias: String,
-    host: String,
-    user: String,
     #[serde(default)]
-    port: Option<u16>,
+    host: Option<String>,
     #[serde(default)]
-    key_path: Option<String>,
-    #[serde(default)]
-    password: Option<String>,
-    #[serde(default)]
-    passphrase: Option<String>,
-    #[serde(default)]
-    host_key_policy: Option<String>,
-    #[serde(default)]
-    tags: Option<Vec<String>>,
-    #[serde(default)]
-    proxy_jump: Option<String>,
+    user: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    port: Option<Option<u16>>,
+    #[serde(default, deserialize_with = "nullable")]
+    key_path: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    password: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    passphrase: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    host_key_policy: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    tags: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    proxy_jump: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    readonly: Option<Option<bool>>,
+}
+
+/// Absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))`.
+fn nullable<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl AddParams {
+    /// The config to store: `old` (when the alias exists) with the given fields applied.
+    fn apply(self, old: Option<ServerConfig>) -> sshdeck_core::Result<ServerConfig> {
+        let missing = |f: &str| sshdeck_core::Error::InvalidArgument(format!("{f} is required for a new server"));
+        let mut c = match old {
+            Some(c) => c,
+            None => ServerConfig::new(self.host.clone().ok_or_else(|| missing("host"))?, self.user.clone().ok_or_else(|| missing("user"))?),
+        };
+        if let Some(h) = self.host {
+            c.host = h;
+        }
+        if let Some(u) = self.user {
+            c.user = u;
+        }
+        if let Some(p) = self.port {
+            c.port = p.unwrap_or(22);
+        }
+        if let Some(k) = self.key_path {
+            c.key_path = k.as_deref().map(expand_tilde);
+        }
+        if let Some(p) = self.password {
+            c.password = p.map(Secret::new);
+        }
+        if let Some(p) = self.passphrase {
+            c.passphrase = p.map(Secret::new);
+        }
+        if let Some(p) = self.host_key_policy {
+            c.host_key_policy = p.as_deref().map(HostKeyPolicy::parse).transpose()?.unwrap_or_default();
+        }
+        if let Some(t) = self.tags {
+            c.tags = t.unwrap_or_default();
+        }
+        if let Some(j) = self.proxy_jump {
+            c.proxy_jump = j;
+        }
+        if let Some(r) = self.readonly {
+            c.readonly = r.unwrap_or(false);
+        }
+        Ok(c)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,26 +103,16 @@ impl Sshdeck {
         annotations(destructive_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
     async fn server_add(&self, Parameters(p): Parameters<AddParams>) -> Result<CallToolResult, ErrorData> {
-        let policy = match p.host_key_policy.as_deref().map(HostKeyPolicy::parse).transpose() {
-            Ok(policy) => policy.unwrap_or_default(),
+        let alias = p.alias.clone();
+        let old = self.deck.registry().get(&alias).ok().map(|s| s.config);
+        let config = match p.apply(old) {
+            Ok(c) => c,
             Err(e) => return Ok(render::error(&e)),
         };
-        let config = ServerConfig {
-            host: p.host,
-            user: p.user,
-            port: p.port.unwrap_or(22),
-            key_path: p.key_path.as_deref().map(expand_tilde),
-            passphrase: p.passphrase.map(Secret::new),
-            password: p.password.map(Secret::new),
-            agent: false,
-            host_key_policy: policy,
-            tags: p.tags.unwrap_or_default(),
-            proxy_jump: p.proxy_jump,
-        };
-        Ok(match self.deck.add_server(&p.alias, config, true) {
+        Ok(match self.deck.add_server(&alias, config, true) {
             Ok(added) => {
                 let action = if added == Added::Created { "created" } else { "updated" };
-                render::ok(json!({"alias": p.alias, "action": action}), format!("server {} {action}", p.alias))
+                render::ok(json!({"alias": alias, "action": action}), format!("server {alias} {action}"))
             }
             Err(e) => render::error(&e),
         })

@@ -20,7 +20,13 @@ pub struct LogsParams {
     search: Option<String>,
     #[serde(default)]
     limit: Option<usize>,
+    /// Node's `compact` (default true): each line cut to 300 characters.
+    #[serde(default)]
+    compact: Option<bool>,
 }
+
+/// Characters of a log line a compact listing keeps.
+const COMPACT_LINE: usize = 300;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,7 +89,15 @@ impl Sshdeck {
         }
         // Lines start with an RFC 3339 time, so text order is time order across files.
         lines.sort();
-        let lines: Vec<String> = lines.split_off(lines.len().saturating_sub(limit));
+        let mut lines: Vec<String> = lines.split_off(lines.len().saturating_sub(limit));
+        if p.compact.unwrap_or(true) {
+            for l in &mut lines {
+                if let Some((i, _)) = l.char_indices().nth(COMPACT_LINE) {
+                    l.truncate(i);
+                    l.push('…');
+                }
+            }
+        }
         let text = if lines.is_empty() { "no matching log lines".to_string() } else { lines.join("\n") };
         Ok(render::ok(json!({"lines": lines}), text))
     }

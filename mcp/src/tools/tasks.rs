@@ -19,16 +19,24 @@ use crate::render::{self, Inline};
 use crate::schema;
 use crate::server::Sshdeck;
 use crate::tools::fleet::Targets;
+use crate::tools::guard::Guard;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExecParams {
     alias: Targets,
     cmd: String,
+    /// Seconds (fractions allowed); 0: no limit.
     #[serde(default)]
-    timeout: Option<u64>,
+    timeout: Option<f64>,
     #[serde(default)]
-    rappel: Option<u64>,
+    rappel: Option<f64>,
+    #[serde(default)]
+    skip_policy: bool,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    force: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,7 +51,7 @@ pub enum CommandItem {
 pub struct DetailedCommand {
     command: String,
     #[serde(default)]
-    timeout: Option<u64>,
+    timeout: Option<f64>,
     #[serde(default)]
     continue_on_error: Option<bool>,
 }
@@ -55,8 +63,17 @@ pub struct SequenceParams {
     commands: Vec<CommandItem>,
     #[serde(default)]
     continue_on_error: Option<bool>,
+    /// Seconds for the whole sequence; 0: no limit.
     #[serde(default)]
-    rappel: Option<u64>,
+    timeout: Option<f64>,
+    #[serde(default)]
+    rappel: Option<f64>,
+    #[serde(default)]
+    skip_policy: bool,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    force: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,14 +92,39 @@ pub enum Response {
 pub struct InteractiveParams {
     alias: String,
     cmd: String,
+    /// Node's `interactive` (default true): false runs the command as task_exec does (no PTY, no answers).
+    #[serde(default)]
+    interactive: Option<bool>,
     #[serde(default)]
     responses: Option<serde_json::Map<String, Value>>,
     #[serde(default)]
     auto_respond: Option<bool>,
     #[serde(default)]
-    timeout: Option<u64>,
+    timeout: Option<f64>,
     #[serde(default)]
-    rappel: Option<u64>,
+    rappel: Option<f64>,
+    #[serde(default)]
+    skip_policy: bool,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    force: bool,
+}
+
+/// A `timeout` or `rappel` in seconds (fractions allowed) as milliseconds; `0` stays `0` (no limit).
+pub fn seconds(name: &str, v: Option<f64>) -> Result<Option<u64>, sshdeck_core::Error> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.is_finite() && (0.0..=31_536_000.0).contains(&s) => Ok(Some((s * 1000.0).round() as u64)),
+        Some(s) => Err(sshdeck_core::Error::InvalidArgument(format!(
+            "{name} is in seconds: 0 (no limit) to 31536000, not {s}"
+        ))),
+    }
+}
+
+/// `rappel`, in whole seconds.
+fn rappel_secs(v: Option<f64>) -> Result<Option<u64>, sshdeck_core::Error> {
+    Ok(seconds("rappel", v)?.map(|ms| ms.div_ceil(1000)))
 }
 
 /// Output of a job run for this call, captured as it arrives, per step (a plain command is step 0).
@@ -127,8 +169,15 @@ impl Sshdeck {
         Parameters(p): Parameters<ExecParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let spec = JobSpec::Exec { command: p.cmd, timeout_ms: p.timeout };
-        Ok(self.run_targets(&p.alias, spec, p.rappel, ctx).await)
+        let (timeout_ms, rappel) = match (seconds("timeout", p.timeout), rappel_secs(p.rappel)) {
+            (Ok(t), Ok(r)) => (t, r),
+            (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
+        };
+        let spec = JobSpec::Exec { command: p.cmd, timeout_ms };
+        if let Some(answer) = self.guard(&p.alias, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx).await {
+            return Ok(answer);
+        }
+        Ok(self.run_targets(&p.alias, spec, rappel, ctx).await)
     }
 
     #[tool(
@@ -146,18 +195,25 @@ impl Sshdeck {
             let e = sshdeck_core::Error::InvalidArgument("commands must hold at least one command".into());
             return Ok(render::error(&e));
         }
-        let steps = p
-            .commands
-            .into_iter()
-            .map(|c| match c {
+        let mut steps = Vec::new();
+        for c in p.commands {
+            steps.push(match c {
                 CommandItem::Plain(command) => Step { command, timeout_ms: None, continue_on_error: None },
-                CommandItem::Detailed(d) => {
-                    Step { command: d.command, timeout_ms: d.timeout, continue_on_error: d.continue_on_error }
-                }
-            })
-            .collect();
-        let spec = JobSpec::Sequence { steps, continue_on_error: p.continue_on_error.unwrap_or(false) };
-        Ok(self.run_targets(&p.alias, spec, p.rappel, ctx).await)
+                CommandItem::Detailed(d) => match seconds("timeout", d.timeout) {
+                    Ok(timeout_ms) => Step { command: d.command, timeout_ms, continue_on_error: d.continue_on_error },
+                    Err(e) => return Ok(render::error(&e)),
+                },
+            });
+        }
+        let (timeout_ms, rappel) = match (seconds("timeout", p.timeout), rappel_secs(p.rappel)) {
+            (Ok(t), Ok(r)) => (t, r),
+            (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
+        };
+        let spec = JobSpec::Sequence { steps, continue_on_error: p.continue_on_error.unwrap_or(false), timeout_ms };
+        if let Some(answer) = self.guard(&p.alias, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx).await {
+            return Ok(answer);
+        }
+        Ok(self.run_targets(&p.alias, spec, rappel, ctx).await)
     }
 
     #[tool(
@@ -171,6 +227,18 @@ impl Sshdeck {
         Parameters(p): Parameters<InteractiveParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
+        let (timeout_ms, rappel) = match (seconds("timeout", p.timeout), rappel_secs(p.rappel)) {
+            (Ok(t), Ok(r)) => (t, r),
+            (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
+        };
+        let target = Targets::One(p.alias.clone());
+        if p.interactive == Some(false) {
+            let spec = JobSpec::Exec { command: p.cmd, timeout_ms };
+            if let Some(answer) = self.guard(&target, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx).await {
+                return Ok(answer);
+            }
+            return Ok(self.run_inline(&p.alias, spec, rappel, ctx).await);
+        }
         let mut prompts = Vec::new();
         let mut answers = Vec::new();
         for (pattern, value) in p.responses.unwrap_or_default() {
@@ -189,11 +257,15 @@ impl Sshdeck {
         }
         let spec = JobSpec::Interactive {
             command: p.cmd,
-            timeout_ms: p.timeout,
+            timeout_ms,
             prompts,
-            auto_respond: p.auto_respond.unwrap_or(false),
+            // Node answers standard confirmations unless told not to.
+            auto_respond: p.auto_respond.unwrap_or(true),
         };
-        Ok(self.run_inline_with_answers(&p.alias, spec, answers, p.rappel, ctx).await)
+        if let Some(answer) = self.guard(&target, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx).await {
+            return Ok(answer);
+        }
+        Ok(self.run_inline_with_answers(&p.alias, spec, answers, rappel, ctx).await)
     }
 }
 
