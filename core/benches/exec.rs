@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
             exec(&deck, "true").await?;
             plain.push(t.elapsed());
             let t = Instant::now();
-            let spec = JobSpec::Exec { command: "true".into(), timeout_ms: None };
+            let spec = JobSpec::Exec { command: "true".into(), timeout_ms: None, read: false };
             let job = deck.submit("b", spec, "bench", None)?;
             let done = deck.wait(&job.id, None).await?;
             as_job.push(t.elapsed());

@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
                 deck.add_server(&alias, cfg, true)?;
                 aliases.push(alias);
             }
-            let spec = JobSpec::Exec { command: "true".into(), timeout_ms: Some(60_000) };
+            let spec = JobSpec::Exec { command: "true".into(), timeout_ms: Some(60_000), read: false };
             let (parent, _) = deck.submit_fleet(aliases, spec, "bench")?;
             let done = deck.wait(&parent.id, Some(Duration::from_secs(120))).await?;
             let failed = done.result.as_ref().and_then(|r| r.fleet.as_ref()).map_or(HOSTS, |f| f.total - f.ok);

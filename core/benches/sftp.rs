@@ -54,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         let done = rt.block_on(async {
             let job = deck.submit(
                 "b",
-                JobSpec::Transfer { direction: dir, items, force: true, verify: false },
+                JobSpec::Transfer { direction: dir, items, force: true, verify: false, source_alias: None },
                 "bench",
                 None,
             )?;

@@ -62,12 +62,18 @@ impl Captured {
 
     /// The kept text (invalid UTF-8 replaced), with a marker where bytes were dropped.
     pub fn text(&self) -> String {
+        self.text_noting("")
+    }
+
+    /// [`Captured::text`] whose marker also says `where_rest` (e.g. where the whole output can be read).
+    pub fn text_noting(&self, where_rest: &str) -> String {
         if !self.truncated() {
             return String::from_utf8_lossy(&self.kept_bytes()).into_owned();
         }
         let tail: Vec<u8> = self.tail.iter().copied().collect();
+        let rest = if where_rest.is_empty() { String::new() } else { format!("; {where_rest}") };
         format!(
-            "{}\n[... {} bytes omitted ...]\n{}",
+            "{}\n[... {} bytes omitted{rest} ...]\n{}",
             String::from_utf8_lossy(&self.head),
             self.dropped_bytes(),
             String::from_utf8_lossy(&tail)

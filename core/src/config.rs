@@ -31,6 +31,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("MCP_READONLY", "false", "refuse every mutating MCP tool"),
     ("MCP_INLINE_OUTPUT_BYTES", "16384", "bytes of each stream a tool result carries inline (head + tail)"),
     ("FLEET_CONCURRENCY", "32", "hosts a fan-out runs on at once"),
+    ("MCP_TOOLSETS", "default", "toolsets tools/list shows: default, all, or names (core,transfers,ops,…)"),
 ];
 
 /// Log verbosity.
@@ -106,6 +107,10 @@ pub struct Settings {
     pub inline_output: usize,
     /// ssh-agent socket, from `SSH_AUTH_SOCK`.
     pub agent_socket: Option<PathBuf>,
+    /// `MCP_TOOLSETS` as written (the MCP server checks the names).
+    pub toolsets: String,
+    /// Set when the default data dir is new but the Node orchestrator's exists: how to use that one.
+    pub node_dir_hint: Option<String>,
 }
 
 /// Where each raw value comes from, in priority order.
@@ -137,9 +142,13 @@ impl Settings {
         let mut sources = Sources {
             layers: vec![("environment".to_string(), env_layer), (dotenv_path.display().to_string(), dotenv_layer)],
         };
-        let data_dir = match sources.get("MCP_DATA_DIR") {
-            Some((_, v)) if !v.trim().is_empty() => expand_tilde(v.trim()),
-            _ => default_data_dir()?,
+        let (data_dir, node_dir_hint) = match sources.get("MCP_DATA_DIR") {
+            Some((_, v)) if !v.trim().is_empty() => (expand_tilde(v.trim()), None),
+            _ => {
+                let dir = default_data_dir()?;
+                let hint = node_data_dir_hint(&dir);
+                (dir, hint)
+            }
         };
         let toml_path = data_dir.join("config.toml");
         let toml_layer = read_config_toml(&toml_path)?;
@@ -195,6 +204,8 @@ impl Settings {
             readonly: p.bool("MCP_READONLY")?,
             inline_output: p.int("MCP_INLINE_OUTPUT_BYTES", 256, 1 << 24)?,
             agent_socket: env.get("SSH_AUTH_SOCK").filter(|s| !s.is_empty()).map(PathBuf::from),
+            toolsets: p.parse("MCP_TOOLSETS", |v| Ok(v.trim().to_string()))?,
+            node_dir_hint,
         })
     }
 
@@ -245,6 +256,25 @@ impl Parser<'_> {
             _ => Err("expected true or false".to_string()),
         })
     }
+}
+
+/// The Node orchestrator's default data dir (`~/.config/mcp-orchestrator`).
+pub fn node_data_dir() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|d| d.home_dir().join(".config/mcp-orchestrator"))
+}
+
+/// When sshdeck's default data dir does not exist yet but the Node orchestrator's does, how to use it.
+fn node_data_dir_hint(ours: &Path) -> Option<String> {
+    let node = node_data_dir()?;
+    (!ours.exists() && node.join("servers.json").exists()).then(|| {
+        format!(
+            "the Node orchestrator's data dir {} exists: set MCP_DATA_DIR={} to keep using it, or import its servers \
+             with `sshdeck servers import-json {}/servers.json`",
+            node.display(),
+            node.display(),
+            node.display()
+        )
+    })
 }
 
 fn default_data_dir() -> Result<PathBuf> {

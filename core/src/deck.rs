@@ -318,6 +318,9 @@ impl Deck {
     fn check_spec(&self, alias: &str, spec: &JobSpec) -> Result<()> {
         let server = self.inner.registry.get(alias)?;
         check_writable(&server, spec)?;
+        if let JobSpec::Transfer { source_alias: Some(src), .. } = spec {
+            self.inner.registry.get(src)?;
+        }
         self.check_commands(spec)
     }
 

@@ -157,7 +157,9 @@ pub enum Error {
         path: PathBuf,
     },
     /// The command matches a destructive pattern and was not confirmed (`force`, or the human's answer).
-    #[error("{command:?} looks destructive ({reason}): not run without confirmation; call again with force: true, or dry_run: true to see what would run")]
+    #[error(
+        "{command:?} looks destructive ({reason}): not run without confirmation; call again with force: true, or dry_run: true to see what would run"
+    )]
     ConfirmationRequired {
         /// The command.
         command: String,

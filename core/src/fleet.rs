@@ -35,10 +35,11 @@ impl Groups {
     /// Moves a `groups.json` of an earlier sshdeck to `server_groups.json`, when only the old one exists.
     pub fn migrate(data_dir: &DataDir) {
         let (old, new) = (data_dir.root().join(OLD_GROUPS_FILE), data_dir.root().join(GROUPS_FILE));
-        if old.exists() && !new.exists() {
-            if let Err(e) = std::fs::rename(&old, &new) {
-                tracing::warn!(error = %e, "cannot move groups.json to server_groups.json");
-            }
+        if old.exists()
+            && !new.exists()
+            && let Err(e) = std::fs::rename(&old, &new)
+        {
+            tracing::warn!(error = %e, "cannot move groups.json to server_groups.json");
         }
     }
 

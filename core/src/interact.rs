@@ -36,7 +36,9 @@ impl Rule {
             Some(re) => Regex::new(re).map_err(|e| {
                 Error::InvalidArgument(format!("response pattern {pattern:?} is not a valid regex: {e}"))
             })?,
-            None if pattern.is_empty() => return Err(Error::InvalidArgument("a response key must not be empty".into())),
+            None if pattern.is_empty() => {
+                return Err(Error::InvalidArgument("a response key must not be empty".into()));
+            }
             None => Regex::new(&format!("(?i){}", regex::escape(pattern))).expect("escaped text is a valid regex"),
         };
         let secret = looks_secret(pattern);
@@ -280,10 +282,16 @@ mod tests {
         // next prompt gets its own answer (before, auto-respond answered it a second time).
         let rules = vec![rule("Do you want to continue", "Y", None), rule("Restart services", "yes", None)];
         let mut i = Interaction::new(rules, true);
-        assert_eq!(i.feed(b"After this operation, 1 kB will be used.\r\nDo you want to continue").1, [Action::Send("Y\n".into())]);
+        assert_eq!(
+            i.feed(b"After this operation, 1 kB will be used.\r\nDo you want to continue").1,
+            [Action::Send("Y\n".into())]
+        );
         assert!(i.feed(b"? [Y/n] ").1.is_empty(), "the rest of the answered line is not a new prompt");
         assert!(i.feed(b"Y\r\nUnpacking...\r\n").1.is_empty());
-        assert_eq!(i.feed(b"Restart services during package upgrades without asking? [yes/no] ").1, [Action::Send("yes\n".into())]);
+        assert_eq!(
+            i.feed(b"Restart services during package upgrades without asking? [yes/no] ").1,
+            [Action::Send("yes\n".into())]
+        );
         assert!(i.feed(b"yes\r\n").1.is_empty());
         assert_eq!(i.answered, 2);
     }

@@ -30,14 +30,20 @@ struct PolicyFile {
 /// Commands that destroy data or stop a machine: an agent runs them only with `force: true` (or the
 /// human's confirmation). Each is (pattern, what it does).
 pub const DESTRUCTIVE: &[(&str, &str)] = &[
-    (r"\brm\s+(-[a-zA-Z]*\s+)*-[a-zA-Z]*[rR][a-zA-Z]*\s+(-\S+\s+)*(/|~|\$HOME|/\*|\*)(\s|$|;|&|\|)", "recursive delete of /, ~ or *"),
+    (
+        r"\brm\s+(-[a-zA-Z]*\s+)*-[a-zA-Z]*[rR][a-zA-Z]*\s+(-\S+\s+)*(/|~|\$HOME|/\*|\*)(\s|$|;|&|\|)",
+        "recursive delete of /, ~ or *",
+    ),
     (r"\brm\s+.*--no-preserve-root", "rm --no-preserve-root"),
     (r"\bmkfs(\.\w+)?\b", "makes a filesystem"),
     (r"\bdd\b[^|;&]*\bof=/dev/", "dd onto a device"),
     (r"\b(shred|wipefs)\b", "wipes data"),
     (r">\s*/dev/(sd|hd|vd|xvd|nvme|mmcblk)", "writes onto a disk device"),
     (r"\b(fdisk|sfdisk|parted|gdisk)\b", "edits partition tables"),
-    (r"(^|[;&|(`]|\$\(|\bsudo|\bexec|\bthen|\bdo|\bnohup)\s*(/s?bin/|/usr/s?bin/)?(shutdown|reboot|halt|poweroff)(\s|$|;|&|\|)", "stops or restarts the machine"),
+    (
+        r"(^|[;&|(`]|\$\(|\bsudo|\bexec|\bthen|\bdo|\bnohup)\s*(/s?bin/|/usr/s?bin/)?(shutdown|reboot|halt|poweroff)(\s|$|;|&|\|)",
+        "stops or restarts the machine",
+    ),
     (r"\binit\s+[06]\b", "stops or restarts the machine"),
     (r"\bsystemctl\s+(reboot|poweroff|halt|kexec)\b", "stops or restarts the machine"),
     (r":\(\)\s*\{\s*:\|:&\s*\};:", "fork bomb"),

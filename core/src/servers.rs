@@ -382,6 +382,23 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_survive_every_write() {
+        let (_tmp, reg) = registry();
+        let node = r#"{"prod":{"host":"10.0.0.1","user":"admin","password":"p","readonly":true,"description":"Node 11","limits":{"z":1,"a":[1,2.5,"x"]},"port":2222},"web":{"host":"h","user":"u","env":"prod"}}"#;
+        std::fs::write(reg.path(), node).unwrap();
+        let before: serde_json::Value = serde_json::from_str(node).unwrap();
+        reg.add("new", ServerConfig::new("10.0.0.2", "u"), false).unwrap();
+        reg.add("web", ServerConfig::new("h2", "u"), true).unwrap();
+        reg.remove("new").unwrap();
+        reg.import(vec![("other".into(), ServerConfig::new("h3", "u"))], false).unwrap();
+        let after: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reg.path()).unwrap()).unwrap();
+        assert_eq!(after["prod"], before["prod"], "untouched entry kept whole");
+        assert_eq!(after["web"]["env"], "prod", "a replaced entry keeps what sshdeck does not know");
+        assert!(reg.get("prod").unwrap().config.readonly);
+        assert!(ServerSummary::from(&reg.get("prod").unwrap()).readonly);
+    }
+
+    #[test]
     fn add_get_list_remove() {
         let (_tmp, reg) = registry();
         let mut c = ServerConfig::new("10.0.0.5", "deploy");

@@ -5,6 +5,7 @@
 //! old file intact; the temporary file is removed on failure. Names a server returns are checked, so a
 //! download never writes outside the requested local directory.
 
+mod copy;
 mod plan;
 mod run;
 
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+pub use copy::copy_between;
 pub use plan::{check_remote_name, is_glob};
 pub use run::{Request, transfer};
 
@@ -31,7 +33,9 @@ impl Direction {
         match s.to_ascii_lowercase().as_str() {
             "upload" | "put" => Ok(Direction::Upload),
             "download" | "get" => Ok(Direction::Download),
-            other => Err(crate::Error::InvalidArgument(format!("direction {other:?}: expected upload or download"))),
+            other => Err(crate::Error::InvalidArgument(format!(
+                "direction {other:?}: expected upload, download or server_to_server"
+            ))),
         }
     }
 }

@@ -6,6 +6,7 @@ mod schema;
 mod server;
 mod tasks;
 mod tools;
+mod toolsets;
 
 use anyhow::Result;
 use rmcp::ServiceExt;
@@ -19,7 +20,18 @@ fn main() -> Result<()> {
         let deck = Deck::open(settings, "sshdeck-mcp")?;
         let _log = sshdeck_core::logging::init(deck.settings(), deck.data_dir(), "sshdeck-mcp")?;
         tracing::info!(data_dir = %deck.data_dir().root().display(), readonly = deck.settings().readonly, "MCP server starting");
-        let server = server::Sshdeck::new(deck.clone());
+        if let Some(hint) = &deck.settings().node_dir_hint {
+            // stderr is the client's log view; stdout belongs to the protocol.
+            tracing::warn!("{hint}");
+            eprintln!("sshdeck-mcp: {hint}");
+        }
+        let listed = toolsets::parse(&deck.settings().toolsets).map_err(|e| sshdeck_core::Error::InvalidSetting {
+            name: "MCP_TOOLSETS".into(),
+            value: deck.settings().toolsets.clone(),
+            source_name: "settings".into(),
+            reason: e.to_string(),
+        })?;
+        let server = server::Sshdeck::new(deck.clone(), listed);
         let service = server.serve(rmcp::transport::stdio()).await?;
         let reason = service.waiting().await;
         tracing::info!(?reason, "MCP client gone; stopping");

@@ -74,11 +74,19 @@ pub fn job(j: &Job, inline: Option<Inline<'_>>) -> Map<String, Value> {
         }
     }
     if let Some(i) = inline {
-        put("stdout", json!(i.stdout.text()));
-        put("stderr", json!(i.stderr.text()));
+        let rest = rest_of_output(&j.id);
+        put("stdout", json!(i.stdout.text_noting(&rest)));
+        put("stderr", json!(i.stderr.text_noting(&rest)));
         put("truncated", json!(i.stdout.truncated() || i.stderr.truncated()));
     }
     m
+}
+
+/// Where the whole output of a job can be read, for truncation markers.
+pub fn rest_of_output(id: &sshdeck_core::jobs::JobId) -> String {
+    format!(
+        "the whole output (up to JOB_OUTPUT_LIMIT_BYTES) is at sshdeck://jobs/{id}/output, or page it with task_status {{\"id\": \"{id}\", \"output_offset\": 0}}"
+    )
 }
 
 /// Per-step results of a sequence, with each step's captured output when this process ran it.
@@ -99,8 +107,9 @@ pub fn steps(j: &Job, outputs: &[(Captured, Captured)]) -> Value {
                 }
                 m.insert("durationMs".into(), json!(s.duration_ms));
                 if let Some((out, err)) = outputs.get(i) {
-                    m.insert("stdout".into(), json!(out.text()));
-                    m.insert("stderr".into(), json!(err.text()));
+                    let rest = rest_of_output(&j.id);
+                    m.insert("stdout".into(), json!(out.text_noting(&rest)));
+                    m.insert("stderr".into(), json!(err.text_noting(&rest)));
                 }
                 if let (Some(c), Some(msg)) = (&s.error_code, &s.error_message) {
                     m.insert("error".into(), json!({"code": c, "message": msg}));
@@ -123,6 +132,19 @@ pub fn job_text(m: &Map<String, Value>) -> String {
     }
     if let Some(d) = m.get("durationMs") {
         t.push_str(&format!(", {d} ms"));
+    }
+    // Files left alone because they exist are named on the first line, so nobody misses them.
+    if let Some(files) = m.get("transfer").and_then(|tr| tr["files"].as_array()) {
+        let skipped: Vec<&str> = files
+            .iter()
+            .filter(|f| f["status"] == "skipped" && f["reason"].as_str().is_some_and(|r| r.starts_with("exists")))
+            .filter_map(|f| f["to"].as_str())
+            .collect();
+        if !skipped.is_empty() {
+            let shown: Vec<&str> = skipped.iter().take(5).copied().collect();
+            let more = if skipped.len() > 5 { format!(" and {} more", skipped.len() - 5) } else { String::new() };
+            t.push_str(&format!("; {} skipped (exist; force to overwrite): {}{more}", skipped.len(), shown.join(", ")));
+        }
     }
     if let Some(e) = m.get("error") {
         t.push_str(&format!("\nerror[{}]: {}", e["code"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")));

@@ -7,11 +7,11 @@ use rmcp::model::{
 };
 use serde_json::json;
 use sshdeck_core::Deck;
-use sshdeck_core::jobs::output::read_tail;
+use sshdeck_core::jobs::output::read_range;
 use sshdeck_core::jobs::{Filter, JobId};
 use sshdeck_core::servers::ServerSummary;
 
-/// Largest output a resource read returns (the end of the file is kept).
+/// Largest page of output one resource read returns.
 const MAX_OUTPUT_READ: u64 = 8 << 20;
 /// Recent jobs listed as resources.
 const LISTED_JOBS: usize = 20;
@@ -40,7 +40,10 @@ pub fn templates() -> ListResourceTemplatesResult {
             .with_description("A job's record and result")
             .with_mime_type("application/json"),
         ResourceTemplate::new("sshdeck://jobs/{id}/output", "job output")
-            .with_description("A job's full output (stdout and stderr as they arrived)")
+            .with_description(
+                "A job's output (stdout and stderr as they arrived, up to JOB_OUTPUT_LIMIT_BYTES), 8 MiB a page: \
+                 add ?offset=N (bytes) for the next page; a last line says where the next page starts",
+            )
             .with_mime_type("text/plain"),
     ])
 }
@@ -55,6 +58,17 @@ pub fn read(deck: &Deck, uri: &str) -> Result<ReadResourceResult, ErrorData> {
         return Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri).with_mime_type("application/json")]));
     }
     let rest = uri.strip_prefix("sshdeck://jobs/").ok_or_else(not_found)?;
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut offset = 0u64;
+    let mut length = MAX_OUTPUT_READ;
+    for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
+        let n: u64 = v.parse().map_err(|_| ErrorData::invalid_params(format!("{k}={v:?} is not a number"), None))?;
+        match k {
+            "offset" => offset = n,
+            "length" => length = n.clamp(1, MAX_OUTPUT_READ),
+            _ => return Err(ErrorData::invalid_params(format!("unknown parameter {k} (offset, length)"), None)),
+        }
+    }
     let (id, output) = match rest.strip_suffix("/output") {
         Some(id) => (id, true),
         None => (rest, false),
@@ -62,8 +76,17 @@ pub fn read(deck: &Deck, uri: &str) -> Result<ReadResourceResult, ErrorData> {
     let id = JobId::parse(id).map_err(|_| not_found())?;
     let job = deck.jobs().get(&id).map_err(|_| not_found())?;
     let contents = if output {
-        let bytes = read_tail(&deck.jobs().output_path(&id), MAX_OUTPUT_READ);
-        ResourceContents::text(String::from_utf8_lossy(&bytes), uri).with_mime_type("text/plain")
+        let (bytes, total) = read_range(&deck.jobs().output_path(&id), offset, length);
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        let next = offset + bytes.len() as u64;
+        if next < total {
+            text.push_str(&format!(
+                "\n[sshdeck: bytes {offset}..{next} of {total}; next page: sshdeck://jobs/{id}/output?offset={next}]\n"
+            ));
+        } else if job.result.as_ref().is_some_and(|r| r.truncated) {
+            text.push_str("\n[sshdeck: the output was cut at JOB_OUTPUT_LIMIT_BYTES; the rest was not kept]\n");
+        }
+        ResourceContents::text(text, uri).with_mime_type("text/plain")
     } else {
         let text = serde_json::to_string_pretty(&json!(job)).expect("serializes");
         ResourceContents::text(text, uri).with_mime_type("application/json")

@@ -47,14 +47,24 @@ const TARGETS: &str = "Server alias, or several: a list, \"group:NAME\", \"tag:N
 fn targets() -> Value {
     json!({"type": ["string", "array"], "items": {"type": "string"}, "description": TARGETS})
 }
-const RAPPEL: &str = "Seconds after which task_status/task_wait remind that the job still runs";
+const RAPPEL: &str = "Remind after this many seconds if still running";
+
+fn num(desc: &str) -> Value {
+    json!({"type": "number", "description": desc})
+}
+
+/// Node's guard arguments of the command tools.
+fn guard(props: &mut Value, dry_run: bool) {
+    props["skip_policy"] = boolean("Never bypasses policy.toml");
+    props["force"] = boolean("Run a destructive command (rm -rf /, mkfs, reboot…) unasked");
+    if dry_run {
+        props["dry_run"] = boolean("Say what would run; run nothing");
+    }
+}
 
 fn job_props() -> Value {
     let (st, int, b) = (json!({"type": "string"}), json!({"type": "integer"}), json!({"type": "boolean"}));
-    json!({
-        "id": st, "status": st, "exitCode": int, "durationMs": int, "stdout": st, "stderr": st,
-        "truncated": b, "timedOut": b, "outputTail": st, "message": st
-    })
+    json!({"id": st, "status": st, "exitCode": int, "stdout": st, "stderr": st, "timedOut": b})
 }
 
 /// Output of every tool that answers with one job.
@@ -78,13 +88,14 @@ pub fn server_add_in() -> Arc<JsonObject> {
             "user": s("SSH user"),
             "port": int("SSH port (22)"),
             "keyPath": s("Private key file"),
-            "password": s("Password (stored 0600, never shown)"),
-            "passphrase": s("Key passphrase (stored 0600, never shown)"),
-            "hostKeyPolicy": {"type": "string", "enum": ["strict", "accept-new", "off"], "description": "Host key checking (accept-new)"},
+            "password": s("Password (0600, never shown)"),
+            "passphrase": s("Key passphrase"),
+            "hostKeyPolicy": {"type": "string", "enum": ["strict", "accept-new", "off"]},
             "tags": {"type": "array", "items": {"type": "string"}},
-            "proxyJump": s("Bastion alias or user@host:port")
+            "proxyJump": s("Bastion alias or user@host:port"),
+            "readonly": boolean("Refuse commands and uploads")
         }),
-        &["alias", "host", "user"],
+        &["alias"],
     )
 }
 
@@ -101,30 +112,29 @@ pub fn servers_out() -> Arc<JsonObject> {
 }
 
 pub fn exec_in() -> Arc<JsonObject> {
-    input(
-        json!({
-            "alias": targets(),
-            "cmd": s("Shell command"),
-            "timeout": int("Timeout in ms; the command is killed on the server when it expires"),
-            "rappel": int(RAPPEL)
-        }),
-        &["alias", "cmd"],
-    )
+    let mut props = json!({
+        "alias": targets(),
+        "cmd": s("Shell command"),
+        "timeout": num("Seconds (0: none); the command is then killed"),
+        "rappel": num(RAPPEL)
+    });
+    guard(&mut props, true);
+    input(props, &["alias", "cmd"])
 }
 
 pub fn sequence_in() -> Arc<JsonObject> {
-    input(
-        json!({
-            "alias": targets(),
-            "commands": {"type": "array", "minItems": 1, "description": "Run in order; a failed step stops the rest unless continueOnError", "items": {"anyOf": [
-                {"type": "string"},
-                {"type": "object", "properties": {"command": {"type": "string"}, "timeout": {"type": "integer"}, "continueOnError": {"type": "boolean"}}, "required": ["command"]}
-            ]}},
-            "continueOnError": boolean("Go on after a failed step (false)"),
-            "rappel": int(RAPPEL)
-        }),
-        &["alias", "commands"],
-    )
+    let mut props = json!({
+        "alias": targets(),
+        "commands": {"type": "array", "minItems": 1, "items": {"anyOf": [
+            {"type": "string"},
+            {"type": "object", "properties": {"command": {"type": "string"}, "timeout": {"type": "number"}, "continueOnError": {"type": "boolean"}}, "required": ["command"]}
+        ]}},
+        "continueOnError": boolean("Go on after a failed step (false)"),
+        "timeout": num("Seconds for the whole sequence (0: none)"),
+        "rappel": num(RAPPEL)
+    });
+    guard(&mut props, true);
+    input(props, &["alias", "commands"])
 }
 
 /// Output of a sequence: the job plus per-step results.
@@ -135,43 +145,44 @@ pub fn sequence_out() -> Arc<JsonObject> {
 }
 
 pub fn interactive_in() -> Arc<JsonObject> {
-    input(
-        json!({
-            "alias": s(ALIAS),
-            "cmd": s("Command, run on a PTY"),
-            "responses": {"type": "object", "description": "Regex of a prompt -> answer (or {answer, max}); every match is answered; answers are never recorded", "additionalProperties": {"anyOf": [
-                {"type": "string"},
-                {"type": "object", "properties": {"answer": {"type": "string"}, "max": {"type": "integer"}}, "required": ["answer"]}
-            ]}},
-            "autoRespond": boolean("Answer yes/no confirmations; never passwords"),
-            "timeout": int("Timeout in ms (MCP_INTERACTIVE_CMD_TIMEOUT_MS)"),
-            "rappel": int(RAPPEL)
-        }),
-        &["alias", "cmd"],
-    )
+    let mut props = json!({
+        "alias": s(ALIAS),
+        "cmd": s("Command, run on a PTY"),
+        "interactive": boolean("false: run as task_exec (no PTY, no answers)"),
+        "responses": {"type": "object", "description": "Prompt text (any case; \"re:\" prefix: regex) -> answer or {answer, max}; never recorded", "additionalProperties": {"anyOf": [
+            {"type": "string"},
+            {"type": "object", "properties": {"answer": {"type": "string"}, "max": {"type": "integer"}}, "required": ["answer"]}
+        ]}},
+        "autoRespond": boolean("Answer yes/no confirmations (true); never passwords"),
+        "timeout": num("Seconds (0: none)"),
+        "rappel": num(RAPPEL)
+    });
+    guard(&mut props, true);
+    input(props, &["alias", "cmd"])
 }
 
 fn transfer_common() -> Value {
     json!({
         "alias": s(ALIAS),
-        "direction": {"type": "string", "enum": ["upload", "download"]},
-        "force": boolean("Overwrite existing files (false)"),
+        "direction": {"type": "string", "enum": ["upload", "download", "server_to_server"]},
+        "source_alias": s("server_to_server: copy from this server"),
+        "force": boolean("Overwrite existing files (false; one existing file is ALREADY_EXISTS)"),
         "verify": boolean("Compare sha256 of both ends (false)"),
-        "rappel": int(RAPPEL)
+        "rappel": num(RAPPEL)
     })
 }
 
 pub fn transfer_in() -> Arc<JsonObject> {
     let mut props = transfer_common();
-    props["local"] = s("Local file, directory, or glob (upload)");
-    props["remote"] = s("Remote file, directory, or glob (download)");
-    input(props, &["alias", "direction", "local", "remote"])
+    props["local"] = s("Local file, dir or glob (upload); server_to_server: path on alias (default: remote)");
+    props["remote"] = s("Remote file, directory, or glob (download, server_to_server)");
+    input(props, &["alias", "direction", "remote"])
 }
 
 pub fn transfer_multi_in() -> Arc<JsonObject> {
     let mut props = transfer_common();
     props["files"] = json!({"type": "array", "minItems": 1, "items": {"type": "object", "properties": {
-        "local": {"type": "string"}, "remote": {"type": "string"}}, "required": ["local", "remote"]}});
+        "local": {"type": "string"}, "remote": {"type": "string"}, "source_alias": {"type": "string"}}, "required": ["local", "remote"]}});
     input(props, &["alias", "direction", "files"])
 }
 
@@ -217,6 +228,13 @@ pub fn id_in() -> Arc<JsonObject> {
     input(json!({"id": s("Job id")}), &["id"])
 }
 
+pub fn status_in() -> Arc<JsonObject> {
+    input(
+        json!({"id": s("Job id"), "output_offset": int("Page the output from this byte"), "output_bytes": int("Page size (65536, max 1 MiB)")}),
+        &["id"],
+    )
+}
+
 pub fn wait_in() -> Arc<JsonObject> {
     input(json!({"id": s("Job id"), "timeout": int("Seconds to wait (25, max 300)")}), &["id"])
 }
@@ -224,15 +242,19 @@ pub fn wait_in() -> Arc<JsonObject> {
 pub fn queue_in() -> Arc<JsonObject> {
     input(
         json!({
-            "status": {"type": "string", "enum": ["pending", "running", "completed", "failed", "timed_out", "cancelled", "crashed"], "description": "Filter (default: pending and running)"},
-            "limit": int("Max jobs (20)")
+            "status": {"type": "string", "enum": ["pending", "running", "completed", "failed", "timed_out", "cancelled", "crashed", "partial"], "description": "Filter (default: all; partial: fan-outs with failed hosts)"},
+            "limit": int("Max jobs (100)"),
+            "compact": boolean("Short rows (true)")
         }),
         &[],
     )
 }
 
 pub fn history_in() -> Arc<JsonObject> {
-    input(json!({"alias": s("Filter by server"), "limit": int("Max jobs (20)"), "offset": int("Skip")}), &[])
+    input(
+        json!({"alias": s("Filter by server"), "limit": int("Max jobs (100)"), "offset": int("Skip"), "compact": boolean("Short rows (true)")}),
+        &[],
+    )
 }
 
 pub fn empty_in() -> Arc<JsonObject> {
@@ -251,7 +273,8 @@ pub fn logs_in() -> Arc<JsonObject> {
         json!({
             "level": {"type": "string", "enum": ["error", "warn", "info", "debug"], "description": "Minimum level"},
             "search": s("Substring to match"),
-            "limit": int("Max lines (50)")
+            "limit": int("Max lines (50)"),
+            "compact": boolean("Cut lines to 300 characters (true)")
         }),
         &[],
     )
@@ -426,11 +449,22 @@ pub fn groups_out() -> Arc<JsonObject> {
 }
 
 pub fn fleet_status_in() -> Arc<JsonObject> {
-    input(json!({"targets": targets(), "timeout": int("ms per host (15000)")}), &["targets"])
+    input(json!({"alias": targets(), "timeout_s": num("Seconds per host (15)")}), &[])
 }
 
 pub fn fleet_out() -> Arc<JsonObject> {
     output(
         json!({"total": {"type": "integer"}, "ok": {"type": "integer"}, "failed": {"type": "integer"}, "hosts": arr()}),
     )
+}
+
+pub fn toolsets_in() -> Arc<JsonObject> {
+    input(
+        json!({"enable": {"type": ["string", "array"], "items": {"type": "string"}, "description": "Toolsets to list from now on (names or all)"}}),
+        &[],
+    )
+}
+
+pub fn toolsets_out() -> Arc<JsonObject> {
+    output(json!({"toolsets": arr(), "enabled": {"type": "array", "items": {"type": "string"}}}))
 }

@@ -1,14 +1,14 @@
 //! The MCP server: tool routers from each domain summed into one, read-only refusal in one place,
 //! resources and prompts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rmcp::handler::server::tool::{ToolCallContext, ToolRouter};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse, Implementation,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::model::{CancelTaskParams, GetTaskParams, GetTaskResult};
@@ -24,10 +24,12 @@ pub struct Sshdeck {
     pub tool_router: ToolRouter<Sshdeck>,
     /// `rappel` reminders: job → (when it was asked, after how many seconds).
     pub reminders: Arc<Mutex<HashMap<JobId, (Instant, u64)>>>,
+    /// Toolsets `tools/list` shows in this session.
+    pub listed: Arc<Mutex<BTreeSet<&'static str>>>,
 }
 
 impl Sshdeck {
-    pub fn new(deck: Deck) -> Self {
+    pub fn new(deck: Deck, listed: BTreeSet<&'static str>) -> Self {
         Sshdeck {
             deck,
             tool_router: Self::servers_router()
@@ -38,8 +40,10 @@ impl Sshdeck {
                 + Self::apis_router()
                 + Self::fleet_router()
                 + Self::jobs_router()
-                + Self::service_router(),
+                + Self::service_router()
+                + Self::toolsets_router(),
             reminders: Arc::default(),
+            listed: Arc::new(Mutex::new(listed)),
         }
     }
 }
@@ -53,10 +57,31 @@ follow it with task_wait or task_status, stop it with task_cancel.";
 impl ServerHandler for Sshdeck {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
-            ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().enable_tasks().build(),
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .enable_resources()
+                .enable_prompts()
+                .enable_tasks()
+                .build(),
         )
         .with_server_info(Implementation::new("sshdeck", env!("CARGO_PKG_VERSION")))
         .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let listed = self.listed.lock().expect("lock").clone();
+        let tools = self
+            .tool_router
+            .list_all()
+            .into_iter()
+            .filter(|t| crate::toolsets::of(&t.name).is_none_or(|set| listed.contains(set)))
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn list_resources(
@@ -128,7 +153,11 @@ impl ServerHandler for Sshdeck {
             let e = sshdeck_core::Error::ReadOnly(request.name.to_string());
             return Ok(crate::render::error(&e).into());
         }
-        let tasks = context.client_capabilities().is_some_and(|c| c.supports_tasks());
+        // A task handle only where the request asked for one (its `_meta` names the tasks extension) of a
+        // client that declared the extension: clients that declare it without handling task results
+        // (the MCP Inspector 2.12) get the ordinary result with the running job's id.
+        let tasks = context.client_capabilities().is_some_and(|c| c.supports_tasks())
+            && context.meta.contains_key(rmcp::model::TASKS_EXTENSION_ID);
         let tcc = ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(tcc).await?;
         // A client that speaks MCP Tasks gets a task handle for a job still running: the job is the task.

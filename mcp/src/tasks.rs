@@ -1,6 +1,7 @@
-//! MCP Tasks (SEP-2663, as rmcp implements it): a job still running after the sync wait is handed to
-//! a client that declared the tasks extension as a task whose id is the job id; `tasks/get` reads the
-//! journal, `tasks/cancel` cancels the job (killing its command).
+//! MCP Tasks (SEP-2663, as rmcp implements it): a job still running after the sync wait is handed as a
+//! task whose id is the job id to a client that declared the tasks extension and asked for a task in
+//! the request's `_meta` (key `io.modelcontextprotocol/tasks`); every other client gets the ordinary
+//! result carrying the job id. `tasks/get` reads the journal, `tasks/cancel` cancels the job.
 
 use rmcp::ErrorData;
 use rmcp::model::{CallToolResult, CreateTaskResult, DetailedTask, GetTaskResult, Task, TaskPayload, TaskStatus};

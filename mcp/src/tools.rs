@@ -9,4 +9,5 @@ pub mod ops;
 pub mod servers;
 pub mod service;
 pub mod tasks;
+pub mod toolsets;
 pub mod transfers;

@@ -9,14 +9,12 @@ use sshdeck_testkit::Sshd;
 const INSPECTOR: &str = "@modelcontextprotocol/inspector@2.12.0";
 
 fn inspector(data: &std::path::Path, args: &[&str]) -> Value {
-    // The inspector starts the server with a minimal environment: pass the data dir explicitly.
-    let out = Command::new("npx")
-        .args(["-y", INSPECTOR, "--cli", "-e"])
-        .arg(format!("MCP_DATA_DIR={}", data.display()))
-        .arg(env!("CARGO_BIN_EXE_sshdeck-mcp"))
-        .args(args)
-        .output()
-        .expect("npx (Node.js) is needed for this test: install nodejs and npm");
+    inspector_with(data, &[], args)
+}
+
+/// The Inspector CLI with extra `NAME=value` environment for the server.
+fn inspector_with(data: &std::path::Path, env: &[&str], args: &[&str]) -> Value {
+    let out = run_inspector(data, env, args);
     assert!(
         out.status.success(),
         "inspector failed: {}{}",
@@ -24,6 +22,21 @@ fn inspector(data: &std::path::Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn run_inspector(data: &std::path::Path, env: &[&str], args: &[&str]) -> std::process::Output {
+    // The inspector starts the server with a minimal environment: pass the data dir explicitly. The
+    // Inspector refuses to call a tool that tools/list did not show, so these tests list every toolset.
+    let mut cmd = Command::new("npx");
+    cmd.args(["-y", INSPECTOR, "--cli", "-e"]).arg(format!("MCP_DATA_DIR={}", data.display()));
+    cmd.args(["-e", "MCP_TOOLSETS=all"]);
+    for e in env {
+        cmd.args(["-e", e]);
+    }
+    cmd.arg(env!("CARGO_BIN_EXE_sshdeck-mcp"))
+        .args(args)
+        .output()
+        .expect("npx (Node.js) is needed for this test: install nodejs and npm")
 }
 
 #[test]
@@ -128,4 +141,49 @@ fn mcp_inspector_runs_every_ops_api_and_fleet_tool() {
     assert_eq!(r["structuredContent"]["fleet"]["groups"][0]["output"], "fan\n", "{r}");
     let r = call(d, "server_group_remove", &["name=edge".into()]);
     assert_eq!(r["isError"], false, "{r}");
+}
+
+#[test]
+fn mcp_inspector_gets_a_long_call_and_a_down_api_check_as_valid_results() {
+    let sshd = Sshd::start().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let servers =
+        json!({"web": {"host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(), "keyPath": sshd.keys().ed25519}});
+    std::fs::write(data.path().join("servers.json"), servers.to_string()).unwrap();
+    let d = data.path();
+    // A call longer than the sync wait: the Inspector (which declares the tasks extension but does not
+    // handle task results) gets an ordinary, schema-valid result carrying the running job's id.
+    let cmd = "cmd=sleep 3; echo done".to_string();
+    let args = ["--method", "tools/call", "--tool-name", "task_exec", "--tool-arg", "alias=web", "--tool-arg", &cmd];
+    let r = inspector_with(d, &["MCP_SYNC_TIMEOUT_S=1"], &args);
+    assert_eq!(
+        (r["isError"].as_bool(), r["structuredContent"]["status"].as_str()),
+        (Some(false), Some("running")),
+        "{r}"
+    );
+    let id = r["structuredContent"]["id"].as_str().unwrap().to_string();
+    assert!(r["structuredContent"]["message"].as_str().unwrap().contains("task_wait"), "{r}");
+    // The job is on record for the next client (it ends when the server process that ran it ends:
+    // jobs that outlive their front end are the runner's work, issue #15).
+    let r = inspector(d, &["--method", "tools/call", "--tool-name", "task_status", "--tool-arg", &format!("id={id}")]);
+    assert_eq!(r["structuredContent"]["id"], id.as_str(), "{r}");
+
+    // An API that is down: a valid result (its `error` is an object, as the output schema says).
+    let r = inspector(
+        d,
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "api_add",
+            "--tool-arg",
+            "alias=down",
+            "--tool-arg",
+            "url=http://127.0.0.1:9",
+        ],
+    );
+    assert_eq!(r["isError"], false, "{r}");
+    let r = inspector(d, &["--method", "tools/call", "--tool-name", "api_check", "--tool-arg", "alias=down"]);
+    assert_eq!(r["structuredContent"]["status"], "DOWN", "{r}");
+    assert!(r["structuredContent"]["error"]["message"].is_string(), "{r}");
 }

@@ -29,6 +29,7 @@ fn main() -> anyhow::Result<()> {
         let spec = JobSpec::Exec {
             command: format!("deploy --step {i} && systemctl restart app-{}", i % 7),
             timeout_ms: None,
+            read: false,
         };
         let j = deck.jobs().accept(spec, vec![format!("web{}", i % 20)], "bench", None)?;
         let status = if i % 10 == 0 { JobStatus::Failed } else { JobStatus::Completed };

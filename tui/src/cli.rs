@@ -31,6 +31,8 @@ pub enum Command {
     Jobs(JobsCommand),
     /// Show the settings in force and where the data directory is.
     Settings,
+    /// Print a ready MCP client config (`mcpServers`) that starts sshdeck-mcp on the data dir in force.
+    McpConfig,
     /// Start a private sshd on 127.0.0.1, register it as `demo` in a temporary data dir, run a few
     /// jobs on it and open the console (needs openssh-server installed).
     Demo,

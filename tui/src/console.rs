@@ -135,13 +135,20 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
         }
         Effect::Run { alias, command } if sshdeck_core::fleet::is_fleet(std::slice::from_ref(&alias)) => deck
             .resolve_targets(std::slice::from_ref(&alias))
-            .and_then(|hosts| deck.submit_fleet(hosts, JobSpec::Exec { command, timeout_ms: None }, "console"))
+            .and_then(|hosts| {
+                deck.submit_fleet(hosts, JobSpec::Exec { command, timeout_ms: None, read: false }, "console")
+            })
             .map(|(j, hosts)| app.status = format!("job {} started on {} hosts ({alias})", j.id, hosts.len())),
         Effect::Run { alias, command } => deck
-            .submit(&alias, JobSpec::Exec { command, timeout_ms: None }, "console", None)
+            .submit(&alias, JobSpec::Exec { command, timeout_ms: None, read: false }, "console", None)
             .map(|j| app.status = format!("job {} started on {alias}", j.id)),
         Effect::TestServer(alias) => deck
-            .submit(&alias, JobSpec::Exec { command: "true".into(), timeout_ms: Some(15_000) }, "console", None)
+            .submit(
+                &alias,
+                JobSpec::Exec { command: "true".into(), timeout_ms: Some(15_000), read: true },
+                "console",
+                None,
+            )
             .map(|j| app.status = format!("testing {alias}: job {} (see Jobs)", j.id)),
         Effect::RemoveServer(alias) => deck.remove_server(&alias).map(|_| {
             app.status = format!("server {alias} removed");

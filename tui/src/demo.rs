@@ -34,7 +34,7 @@ pub fn run(readonly: bool) -> Result<i32> {
             ..ServerConfig::new(sshd.host(), sshd.user())
         };
         deck.add_server("demo", config, true)?;
-        let exec = |c: &str| JobSpec::Exec { command: c.into(), timeout_ms: None };
+        let exec = |c: &str| JobSpec::Exec { command: c.into(), timeout_ms: None, read: false };
         for spec in [
             exec("uname -a; uptime"),
             exec("df -hP / /tmp"),

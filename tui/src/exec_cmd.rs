@@ -32,7 +32,7 @@ pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
         child_args.extend(args.command.iter().cloned());
         return crate::detach::spawn(&child_args, args.json);
     }
-    let spec = JobSpec::Exec { command, timeout_ms };
+    let spec = JobSpec::Exec { command, timeout_ms, read: false };
     if sshdeck_core::fleet::is_fleet(std::slice::from_ref(&args.alias)) {
         return fan_out(deck, &args.alias, spec, args.json).await;
     }

@@ -49,6 +49,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         return demo::run(cli.readonly);
     }
     let settings = Settings::load()?;
+    if let Some(hint) = &settings.node_dir_hint {
+        eprintln!("note: {hint}");
+    }
+    if matches!(cli.command, Some(Command::McpConfig)) {
+        writeln!(std::io::stdout().lock(), "{}", mcp_config(&settings))?;
+        return Ok(0);
+    }
     let Some(command) = cli.command else {
         let readonly = cli.readonly || settings.readonly;
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -81,11 +88,24 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 print_settings(&deck)?;
                 0
             }
-            Command::Demo => unreachable!("handled before the data dir is opened"),
+            Command::Demo | Command::McpConfig => unreachable!("handled before the data dir is opened"),
         };
         deck.shutdown().await;
         Ok(code)
     })
+}
+
+/// An MCP client config for sshdeck-mcp: the binary next to this one when it is there, and the data
+/// dir in force (so the agent's jobs show in this console).
+fn mcp_config(settings: &Settings) -> String {
+    let beside =
+        std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("sshdeck-mcp"))).filter(|p| p.exists());
+    let command = beside.map_or_else(|| "sshdeck-mcp".to_string(), |p| p.display().to_string());
+    let config = serde_json::json!({"mcpServers": {"sshdeck": {
+        "command": command,
+        "env": {"MCP_DATA_DIR": settings.data_dir.display().to_string()}
+    }}});
+    serde_json::to_string_pretty(&config).expect("serializes")
 }
 
 fn print_settings(deck: &Deck) -> anyhow::Result<()> {

@@ -24,7 +24,7 @@ pub async fn run(deck: &Deck, direction: Direction, args: TransferArgs) -> Resul
             Direction::Download => TransferItem { local: dest.clone(), remote: src.clone() },
         })
         .collect();
-    let spec = JobSpec::Transfer { direction, items, force: args.force, verify: args.verify };
+    let spec = JobSpec::Transfer { direction, items, force: args.force, verify: args.verify, source_alias: None };
     let job = deck.submit(&args.alias, spec, "cli", None)?;
     let canceller = deck.clone();
     let id = job.id.clone();

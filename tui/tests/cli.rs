@@ -321,7 +321,11 @@ fn put_and_get() {
 
     let out = cli.run(&["put", "t", a.to_str().unwrap(), &remote]);
     assert_eq!(out.status.code(), Some(255), "one file onto an existing one is refused");
-    assert!(text(&out.stderr).contains("ALREADY_EXISTS") && text(&out.stderr).contains("force"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("ALREADY_EXISTS") && text(&out.stderr).contains("force"),
+        "{}",
+        text(&out.stderr)
+    );
     // Several files: the existing ones are skipped and counted.
     let out = cli.run(&["put", "t", a.to_str().unwrap(), b.to_str().unwrap(), &remote]);
     assert!(text(&out.stdout).contains("2 skipped") && text(&out.stdout).contains("force"), "{}", text(&out.stdout));
@@ -370,4 +374,41 @@ fn exec_fans_out_over_a_list_and_groups_identical_output() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn mcp_config_and_one_data_dir_without_configuration() {
+    // A home with only a Node orchestrator data dir: sshdeck says how to use it, then uses its own
+    // default, the same one sshdeck-mcp uses (printed by mcp-config).
+    let home = tempfile::tempdir().unwrap();
+    let node = home.path().join(".config/mcp-orchestrator");
+    std::fs::create_dir_all(&node).unwrap();
+    std::fs::write(node.join("servers.json"), "{}").unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sshdeck"))
+            .args(args)
+            .current_dir(cwd.path())
+            .env("HOME", home.path())
+            .env_remove("MCP_DATA_DIR")
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["mcp-config"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let hint = text(&out.stderr);
+    assert!(
+        hint.contains("mcp-orchestrator") && hint.contains("MCP_DATA_DIR=") && hint.contains("import-json"),
+        "{hint}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = home.path().join(".config/sshdeck");
+    assert_eq!(v["mcpServers"]["sshdeck"]["env"]["MCP_DATA_DIR"], ours.display().to_string(), "{v}");
+    assert!(v["mcpServers"]["sshdeck"]["command"].as_str().unwrap().ends_with("sshdeck-mcp"), "{v}");
+    // Once sshdeck's own data dir exists, nothing more is said.
+    assert!(run(&["servers", "list"]).status.success());
+    assert!(ours.is_dir());
+    assert!(!text(&run(&["servers", "list"]).stderr).contains("mcp-orchestrator"));
 }

@@ -26,7 +26,7 @@ struct StepPlan {
 
 fn plan(spec: &JobSpec, answers: Vec<Secret>, default_interactive_ms: u64) -> Vec<StepPlan> {
     match spec {
-        JobSpec::Exec { command, timeout_ms } => {
+        JobSpec::Exec { command, timeout_ms, .. } => {
             vec![StepPlan {
                 command: command.clone(),
                 timeout_ms: *timeout_ms,
@@ -101,7 +101,8 @@ pub(super) async fn run_job(
                 opts.timeout = (ms > 0).then(|| Duration::from_millis(ms));
             }
             if let Some(deadline) = deadline {
-                let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(1));
+                let left =
+                    deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(1));
                 opts.timeout = Some(opts.timeout.map_or(left, |t| t.min(left)));
             }
             opts.cancel = Some(cancel.clone());
@@ -140,7 +141,11 @@ pub(super) async fn run_job(
                 Err(Error::Cancelled { .. }) => true,
                 Err(_) => !step.continue_on_error,
             };
-            outcomes.push(Outcome { command: step.command.clone(), continue_on_error: step.continue_on_error, result: r });
+            outcomes.push(Outcome {
+                command: step.command.clone(),
+                continue_on_error: step.continue_on_error,
+                result: r,
+            });
             if stop || *cancel.borrow() {
                 break;
             }
@@ -238,7 +243,9 @@ fn outcome(outcomes: &[Outcome], is_sequence: bool) -> (JobStatus, JobResult) {
 /// A transfer job: one attempt (retried automatically only when nothing was moved because the
 /// connection failed), per-file lines in the output file, the report in the result.
 async fn run_transfer(deck: Deck, job: Job, cancel: watch::Receiver<bool>, mut sink: Option<OutputSink>) {
-    let JobSpec::Transfer { direction, items, force, verify } = &job.spec else { unreachable!("checked") };
+    let JobSpec::Transfer { direction, items, force, verify, source_alias } = &job.spec else {
+        unreachable!("checked")
+    };
     let jobs = deck.jobs().clone();
     let id = job.id.clone();
     let alias = job.targets.first().cloned().unwrap_or_default();
@@ -260,15 +267,11 @@ async fn run_transfer(deck: Deck, job: Job, cancel: watch::Receiver<bool>, mut s
             }
             jobs.publish_output(&id, crate::exec::Stream::Stdout, line.as_bytes());
         };
-        let r = crate::sftp::transfer(
-            &deck,
-            &alias,
-            crate::sftp::Request { direction: *direction, items, options: &opts },
-            &progress,
-            &cancel,
-            &mut log,
-        )
-        .await;
+        let request = crate::sftp::Request { direction: *direction, items, options: &opts };
+        let r = match source_alias {
+            Some(src) => crate::sftp::copy_between(&deck, (src, &alias), request, &progress, &cancel, &mut log).await,
+            None => crate::sftp::transfer(&deck, &alias, request, &progress, &cancel, &mut log).await,
+        };
         match &r {
             Err(e) if e.is_before_command() && attempt <= deck.settings().job_auto_retries && !*cancel.borrow() => {
                 tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(attempt - job.attempt)).await;

@@ -177,6 +177,10 @@ pub enum JobSpec {
         /// Timeout in milliseconds (`0`: none; absent: the default).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_ms: Option<u64>,
+        /// A reading recipe (logs, a connection test) that changes nothing: allowed on servers
+        /// marked `readonly`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        read: bool,
     },
     /// A command on a PTY whose prompts are answered. The answers are not part of the record.
     Interactive {
@@ -204,6 +208,10 @@ pub enum JobSpec {
         /// Compare sha256 of both ends.
         #[serde(default)]
         verify: bool,
+        /// Server to server: the files come from `remote` paths on this alias and go to the job's
+        /// target (at `local`, a path on the target); `direction` is then `upload`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_alias: Option<String>,
     },
     /// Commands run one after the other on the same server.
     Sequence {
@@ -233,6 +241,7 @@ impl JobSpec {
     pub fn mutates(&self) -> bool {
         match self {
             JobSpec::Transfer { direction, .. } => *direction != crate::sftp::Direction::Download,
+            JobSpec::Exec { read, .. } => !read,
             _ => true,
         }
     }
@@ -251,6 +260,13 @@ impl JobSpec {
         match self {
             JobSpec::Exec { command, .. } | JobSpec::Interactive { command, .. } => command.clone(),
             JobSpec::Sequence { steps, .. } => steps.iter().map(|s| s.command.as_str()).collect::<Vec<_>>().join("; "),
+            JobSpec::Transfer { items, source_alias: Some(src), .. } => {
+                let first = items.first().map(|i| format!("{src}:{} -> {}", i.remote, i.local)).unwrap_or_default();
+                match items.len() {
+                    0 | 1 => format!("copy {first}"),
+                    n => format!("copy {first} (+{} more)", n - 1),
+                }
+            }
             JobSpec::Transfer { direction, items, .. } => {
                 let arrow = |i: &crate::sftp::TransferItem| match direction {
                     crate::sftp::Direction::Upload => format!("{} -> {}", i.local, i.remote),

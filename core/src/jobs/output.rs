@@ -81,6 +81,20 @@ pub fn read_tail(path: &Path, max: u64) -> Vec<u8> {
     buf
 }
 
+/// At most `max` bytes of a job's output from byte `offset`, and the file's whole length.
+pub fn read_range(path: &Path, offset: u64, max: u64) -> (Vec<u8>, u64) {
+    let Ok(f) = File::open(path) else {
+        return (vec![], 0);
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut buf = Vec::new();
+    let mut f = f;
+    if offset < len {
+        let _ = f.seek(SeekFrom::Start(offset)).and_then(|_| f.take(max).read_to_end(&mut buf));
+    }
+    (buf, len)
+}
+
 /// Reads a growing output file incrementally.
 #[derive(Debug)]
 pub struct OutputFollower {

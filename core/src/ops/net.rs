@@ -59,9 +59,30 @@ pub struct Ping {
     /// Round-trip times in ms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rtt_ms: Option<Rtt>,
-    /// Why nothing was sent (unknown host…).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why nothing was sent (unknown host…); shown as `{code: COMMAND_FAILED, message}`.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "command_failed")]
     pub error: Option<String>,
+}
+
+/// A failure reason as the `{code, message}` object every tool result uses for `error`.
+fn error_object<S: serde::Serializer>(
+    code: &str,
+    message: &Option<String>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(2))?;
+    m.serialize_entry("code", code)?;
+    m.serialize_entry("message", message.as_deref().unwrap_or(""))?;
+    m.end()
+}
+
+fn command_failed<S: serde::Serializer>(message: &Option<String>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    error_object("COMMAND_FAILED", message, s)
+}
+
+fn connection_failed<S: serde::Serializer>(message: &Option<String>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    error_object("CONNECTION_FAILED", message, s)
 }
 
 /// min / avg / max round trip.
@@ -362,8 +383,9 @@ pub struct HttpResponse {
     /// Certificate expiry (`Expire date` as curl prints it), when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_expires: Option<String>,
-    /// curl's error when there was no response (refused, timeout, TLS…).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// curl's error when there was no response (refused, timeout, TLS…); shown as
+    /// `{code: CONNECTION_FAILED, message}`.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "connection_failed")]
     pub error: Option<String>,
     /// curl's exit code (0: a response arrived).
     pub curl_exit: i32,

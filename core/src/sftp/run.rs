@@ -91,7 +91,10 @@ pub async fn transfer(
                     Direction::Download => std::path::Path::new(&f.to).exists(),
                 };
                 if exists {
-                    return Err(Error::AlreadyExists { what: "target file (set force to overwrite)", name: f.to.clone() });
+                    return Err(Error::AlreadyExists {
+                        what: "target file (set force to overwrite)",
+                        name: f.to.clone(),
+                    });
                 }
             }
             plan.files.extend(p.files);

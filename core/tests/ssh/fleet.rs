@@ -46,7 +46,7 @@ async fn fifty_hosts_with_one_down_one_changed_key_one_slow() {
     assert_eq!(deck.resolve_targets(&["group:odd".into()]).unwrap(), ["slow", "down", "changed"]);
 
     let cmd = "[ -n \"$SSHDECK_SLOW\" ] && sleep 10; echo same output";
-    let spec = JobSpec::Exec { command: cmd.into(), timeout_ms: Some(3000) };
+    let spec = JobSpec::Exec { command: cmd.into(), timeout_ms: Some(3000), read: false };
     let (parent, children) = deck.submit_fleet(targets, spec, "test").unwrap();
     assert_eq!(children.len(), 50);
     assert!(children.iter().all(|c| c.parent.as_ref() == Some(&parent.id)));
@@ -83,7 +83,7 @@ async fn cancelling_the_parent_cancels_every_host() {
         deck.add_server(&format!("c{i}"), key_config(&a), false).unwrap();
         targets.push(format!("c{i}"));
     }
-    let spec = JobSpec::Exec { command: "sleep 31.5".into(), timeout_ms: None };
+    let spec = JobSpec::Exec { command: "sleep 31.5".into(), timeout_ms: None, read: false };
     let (parent, _) = deck.submit_fleet(targets, spec, "test").unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     deck.cancel(&parent.id).unwrap();
@@ -105,8 +105,9 @@ async fn connections_dropped_past_max_startups_are_retried() {
     for t in &targets {
         deck.add_server(t, key_config(&sshd), false).unwrap();
     }
-    let (parent, _) =
-        deck.submit_fleet(targets, JobSpec::Exec { command: "true".into(), timeout_ms: None }, "t").unwrap();
+    let (parent, _) = deck
+        .submit_fleet(targets, JobSpec::Exec { command: "true".into(), timeout_ms: None, read: false }, "t")
+        .unwrap();
     let done = deck.wait(&parent.id, Some(std::time::Duration::from_secs(30))).await.unwrap();
     let stats = deck.pool_stats();
     assert_eq!(done.status, JobStatus::Completed, "{:?} {stats:?}", done.result);

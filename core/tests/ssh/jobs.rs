@@ -7,7 +7,7 @@ use sshdeck_testkit::Sshd;
 use crate::{env, env_with, key_config};
 
 pub fn exec(cmd: &str) -> JobSpec {
-    JobSpec::Exec { command: cmd.into(), timeout_ms: None }
+    JobSpec::Exec { command: cmd.into(), timeout_ms: None, read: false }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,7 +33,7 @@ async fn job_runs_records_result_and_output() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_and_cancel_statuses() {
     let e = env();
-    let spec = JobSpec::Exec { command: "sleep 5".into(), timeout_ms: Some(500) };
+    let spec = JobSpec::Exec { command: "sleep 5".into(), timeout_ms: Some(500), read: false };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, Some(Duration::from_secs(10))).await.unwrap();
     assert_eq!(done.status, JobStatus::TimedOut);
@@ -205,12 +205,17 @@ async fn sequences_stop_at_a_failure_unless_told_to_go_on() {
     assert_eq!(r.steps[0].exit_code, Some(0), "a 0 timeout is no limit, not an instant kill");
 
     let timed = Step { command: "sleep 3".into(), timeout_ms: Some(300), continue_on_error: None };
-    let spec = JobSpec::Sequence { steps: vec![step("true"), timed, step("echo never")], continue_on_error: false, timeout_ms: None };
+    let spec = JobSpec::Sequence {
+        steps: vec![step("true"), timed, step("echo never")],
+        continue_on_error: false,
+        timeout_ms: None,
+    };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, None).await.unwrap();
     assert_eq!((done.status, done.result.unwrap().steps.len()), (JobStatus::TimedOut, 2));
 
-    let spec = JobSpec::Sequence { steps: vec![step("true"), step("echo ok")], continue_on_error: false, timeout_ms: None };
+    let spec =
+        JobSpec::Sequence { steps: vec![step("true"), step("echo ok")], continue_on_error: false, timeout_ms: None };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     assert_eq!(e.deck.wait(&job.id, None).await.unwrap().status, JobStatus::Completed);
 }

@@ -16,7 +16,9 @@ async fn transfer(
     verify: bool,
 ) -> (Job, TransferReport) {
     let items = items.iter().map(|(l, r)| TransferItem { local: l.to_string(), remote: r.to_string() }).collect();
-    let job = deck.submit("t", JobSpec::Transfer { direction: dir, items, force, verify }, "test", None).unwrap();
+    let job = deck
+        .submit("t", JobSpec::Transfer { direction: dir, items, force, verify, source_alias: None }, "test", None)
+        .unwrap();
     let done = deck.wait(&job.id, Some(Duration::from_secs(120))).await.unwrap();
     let report = done.result.as_ref().and_then(|r| r.transfer.clone()).unwrap_or_default();
     (done, report)
@@ -131,6 +133,7 @@ async fn overwrite_needs_force_and_replaces_atomically() {
                 items: vec![TransferItem { local: p(&src), remote: p(&target) }],
                 force: false,
                 verify: false,
+                source_alias: None,
             },
             "test",
             None,
@@ -179,7 +182,8 @@ async fn killed_connection_keeps_the_old_file_and_a_retry_succeeds() {
     let target = e.sshd.scratch().join("big.bin");
     std::fs::write(&target, "old content").unwrap();
     let items = vec![TransferItem { local: p(&src), remote: p(&target) }];
-    let spec = JobSpec::Transfer { direction: Direction::Upload, items, force: true, verify: false };
+    let spec =
+        JobSpec::Transfer { direction: Direction::Upload, items, force: true, verify: false, source_alias: None };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     // Kill sshd once bytes are flowing.
     for _ in 0..500 {
@@ -238,7 +242,7 @@ async fn a_transfer_can_be_cancelled_and_leaves_the_target_alone() {
         .deck
         .submit(
             "t",
-            JobSpec::Transfer { direction: Direction::Upload, items, force: true, verify: false },
+            JobSpec::Transfer { direction: Direction::Upload, items, force: true, verify: false, source_alias: None },
             "test",
             None,
         )

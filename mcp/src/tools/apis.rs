@@ -164,6 +164,10 @@ impl Sshdeck {
             catalog.record(&p.alias, &r)?;
             let mut v = serde_json::to_value(&r).expect("serializes");
             v["alias"] = json!(p.alias);
+            // `error` is `{code, message}` in every tool's output; a DOWN or ERROR check says why there.
+            if let Some(reason) = r.error.as_deref() {
+                v["error"] = json!({"code": format!("API_{}", r.status), "message": reason});
+            }
             Ok(v)
         };
         Ok(probe(&ctx, check).await)

@@ -48,11 +48,15 @@ impl Sshdeck {
             Ok(a) => a,
             Err(e) => return Some(render::error(&e)),
         };
-        let checked = self.deck.preflight(&aliases, spec).map_err(|e| match e {
-            Error::PolicyDenied { .. } if guard.skip_policy => Error::InvalidArgument(format!(
-                "{e}; skip_policy does not bypass the operator's policy.toml (only the operator can change it)"
-            )),
-            e => e,
+        // The refusal as {code, message}; with skip_policy, the message says why it did not help.
+        let checked = self.deck.preflight(&aliases, spec).map_err(|e| {
+            let mut message = e.to_string();
+            if guard.skip_policy && matches!(e, Error::PolicyDenied { .. }) {
+                message.push_str(
+                    "; skip_policy does not bypass the operator's policy.toml (only the operator can change it)",
+                );
+            }
+            (e.code(), message)
         });
         let destructive = match self.deck.destructive(spec) {
             Ok(d) => d,
@@ -61,7 +65,7 @@ impl Sshdeck {
         if guard.dry_run {
             let (verdict, refusal) = match &checked {
                 Ok(()) => ("allowed", None),
-                Err(e) => ("refused", Some(json!({"code": e.code(), "message": e.to_string()}))),
+                Err((code, message)) => ("refused", Some(json!({"code": code, "message": message}))),
             };
             let would_run = checked.is_ok() && (destructive.is_none() || guard.force);
             let v = json!({
@@ -86,8 +90,9 @@ impl Sshdeck {
             );
             return Some(render::ok(v, text));
         }
-        if let Err(e) = checked {
-            return Some(render::error(&e));
+        if let Err((code, message)) = checked {
+            let v = json!({"error": {"code": code, "message": message}});
+            return Some(render::failed(v, format!("error[{code}]: {message}")));
         }
         let (command, reason) = destructive?;
         if guard.force {

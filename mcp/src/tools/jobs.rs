@@ -8,7 +8,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sshdeck_core::jobs::output::read_tail;
+use sshdeck_core::jobs::output::{read_range, read_tail};
 use sshdeck_core::jobs::{Filter, Job, JobId, JobStatus};
 
 use crate::render;
@@ -25,6 +25,22 @@ const MAX_WAIT_S: u64 = 300;
 pub struct IdParams {
     id: String,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusParams {
+    id: String,
+    /// Page through the job's output from this byte.
+    #[serde(default)]
+    output_offset: Option<u64>,
+    /// Bytes of output in that page (65536; at most 1 MiB).
+    #[serde(default)]
+    output_bytes: Option<u64>,
+}
+
+/// Default and largest page of output task_status returns.
+const OUTPUT_PAGE: u64 = 64 << 10;
+const MAX_OUTPUT_PAGE: u64 = 1 << 20;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,16 +99,42 @@ impl Sshdeck {
     }
 
     #[tool(
-        description = "One job: status, result, end of its output.",
-        input_schema = schema::id_in(),
+        description = "One job: status, result, end of its output; output_offset pages through the whole output.",
+        input_schema = schema::status_in(),
         output_schema = schema::job_out(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn task_status(&self, Parameters(p): Parameters<IdParams>) -> Result<CallToolResult, ErrorData> {
-        Ok(match self.job_by_id(&p.id) {
-            Ok(job) => self.answer(&job, true),
-            Err(e) => render::error(&e),
-        })
+    async fn task_status(&self, Parameters(p): Parameters<StatusParams>) -> Result<CallToolResult, ErrorData> {
+        let job = match self.job_by_id(&p.id) {
+            Ok(job) => job,
+            Err(e) => return Ok(render::error(&e)),
+        };
+        if p.output_offset.is_none() && p.output_bytes.is_none() {
+            return Ok(self.answer(&job, true));
+        }
+        let offset = p.output_offset.unwrap_or(0);
+        let want = p.output_bytes.unwrap_or(OUTPUT_PAGE).clamp(1, MAX_OUTPUT_PAGE);
+        let (bytes, total) = read_range(&self.deck.jobs().output_path(&job.id), offset, want);
+        let mut m = render::job(&job, None);
+        let next = offset + bytes.len() as u64;
+        m.insert("output".into(), json!(String::from_utf8_lossy(&bytes)));
+        m.insert("outputOffset".into(), json!(offset));
+        m.insert("outputTotal".into(), json!(total));
+        if next < total {
+            m.insert("nextOffset".into(), json!(next));
+        }
+        if job.result.as_ref().is_some_and(|r| r.truncated) {
+            m.insert(
+                "message".into(),
+                json!("the output was cut at JOB_OUTPUT_LIMIT_BYTES: what follows the marker was not kept"),
+            );
+        }
+        let mut text = render::job_text(&m);
+        text.push_str(&format!(
+            "\n--- output bytes {offset}..{next} of {total} ---\n{}",
+            String::from_utf8_lossy(&bytes)
+        ));
+        Ok(render::ok(Value::Object(m), text))
     }
 
     #[tool(

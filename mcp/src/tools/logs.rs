@@ -133,7 +133,8 @@ impl Sshdeck {
     ) -> CallToolResult {
         match command {
             Ok(command) => {
-                self.run_targets(alias, JobSpec::Exec { command, timeout_ms: Some(60_000) }, None, ctx).await
+                self.run_targets(alias, JobSpec::Exec { command, timeout_ms: Some(60_000), read: true }, None, ctx)
+                    .await
             }
             Err(e) => render::error(&e),
         }

@@ -52,7 +52,10 @@ impl AddParams {
         let missing = |f: &str| sshdeck_core::Error::InvalidArgument(format!("{f} is required for a new server"));
         let mut c = match old {
             Some(c) => c,
-            None => ServerConfig::new(self.host.clone().ok_or_else(|| missing("host"))?, self.user.clone().ok_or_else(|| missing("user"))?),
+            None => ServerConfig::new(
+                self.host.clone().ok_or_else(|| missing("host"))?,
+                self.user.clone().ok_or_else(|| missing("user"))?,
+            ),
         };
         if let Some(h) = self.host {
             c.host = h;

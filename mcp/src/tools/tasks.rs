@@ -31,9 +31,9 @@ pub struct ExecParams {
     timeout: Option<f64>,
     #[serde(default)]
     rappel: Option<f64>,
-    #[serde(default)]
+    #[serde(default, rename = "skip_policy")]
     skip_policy: bool,
-    #[serde(default)]
+    #[serde(default, rename = "dry_run")]
     dry_run: bool,
     #[serde(default)]
     force: bool,
@@ -68,9 +68,9 @@ pub struct SequenceParams {
     timeout: Option<f64>,
     #[serde(default)]
     rappel: Option<f64>,
-    #[serde(default)]
+    #[serde(default, rename = "skip_policy")]
     skip_policy: bool,
-    #[serde(default)]
+    #[serde(default, rename = "dry_run")]
     dry_run: bool,
     #[serde(default)]
     force: bool,
@@ -103,9 +103,9 @@ pub struct InteractiveParams {
     timeout: Option<f64>,
     #[serde(default)]
     rappel: Option<f64>,
-    #[serde(default)]
+    #[serde(default, rename = "skip_policy")]
     skip_policy: bool,
-    #[serde(default)]
+    #[serde(default, rename = "dry_run")]
     dry_run: bool,
     #[serde(default)]
     force: bool,
@@ -159,7 +159,7 @@ impl Live {
 #[tool_router(router = tasks_router, vis = "pub")]
 impl Sshdeck {
     #[tool(
-        description = "Run a shell command on a server. Returns exit code, stdout, stderr; a job still running after the sync timeout keeps going and its id is returned.",
+        description = "Run a shell command on servers: exit code, stdout, stderr; past the sync wait, the job goes on and its id is returned.",
         input_schema = schema::exec_in(),
         output_schema = schema::job_out(),
         annotations(destructive_hint = true, idempotent_hint = false, open_world_hint = true)
@@ -173,15 +173,18 @@ impl Sshdeck {
             (Ok(t), Ok(r)) => (t, r),
             (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
         };
-        let spec = JobSpec::Exec { command: p.cmd, timeout_ms };
-        if let Some(answer) = self.guard(&p.alias, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx).await {
+        let spec = JobSpec::Exec { command: p.cmd, timeout_ms, read: false };
+        if let Some(answer) = self
+            .guard(&p.alias, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx)
+            .await
+        {
             return Ok(answer);
         }
         Ok(self.run_targets(&p.alias, spec, rappel, ctx).await)
     }
 
     #[tool(
-        description = "Run commands one after the other on a server, with per-step exit code and output.",
+        description = "Run commands in order on a server, with per-step exit code and output.",
         input_schema = schema::sequence_in(),
         output_schema = schema::sequence_out(),
         annotations(destructive_hint = true, idempotent_hint = false, open_world_hint = true)
@@ -210,14 +213,17 @@ impl Sshdeck {
             (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
         };
         let spec = JobSpec::Sequence { steps, continue_on_error: p.continue_on_error.unwrap_or(false), timeout_ms };
-        if let Some(answer) = self.guard(&p.alias, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx).await {
+        if let Some(answer) = self
+            .guard(&p.alias, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx)
+            .await
+        {
             return Ok(answer);
         }
         Ok(self.run_targets(&p.alias, spec, rappel, ctx).await)
     }
 
     #[tool(
-        description = "Run a command on a PTY, answering its prompts (responses, autoRespond). Ends with the command's exit status.",
+        description = "Run a command on a PTY, answering its prompts (responses, autoRespond).",
         input_schema = schema::interactive_in(),
         output_schema = schema::job_out(),
         annotations(destructive_hint = true, idempotent_hint = false, open_world_hint = true)
@@ -233,8 +239,11 @@ impl Sshdeck {
         };
         let target = Targets::One(p.alias.clone());
         if p.interactive == Some(false) {
-            let spec = JobSpec::Exec { command: p.cmd, timeout_ms };
-            if let Some(answer) = self.guard(&target, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx).await {
+            let spec = JobSpec::Exec { command: p.cmd, timeout_ms, read: false };
+            if let Some(answer) = self
+                .guard(&target, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx)
+                .await
+            {
                 return Ok(answer);
             }
             return Ok(self.run_inline(&p.alias, spec, rappel, ctx).await);
@@ -262,7 +271,10 @@ impl Sshdeck {
             // Node answers standard confirmations unless told not to.
             auto_respond: p.auto_respond.unwrap_or(true),
         };
-        if let Some(answer) = self.guard(&target, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx).await {
+        if let Some(answer) = self
+            .guard(&target, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx)
+            .await
+        {
             return Ok(answer);
         }
         Ok(self.run_inline_with_answers(&p.alias, spec, answers, rappel, ctx).await)

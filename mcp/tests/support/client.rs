@@ -1,8 +1,10 @@
 //! A minimal MCP client over the server's real stdin/stdout.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
@@ -96,15 +98,20 @@ impl Client {
         }
     }
 
-    /// Calls a tool and returns its result (panics on a JSON-RPC error).
+    /// Calls a tool and returns its result (panics on a JSON-RPC error, or on a result that does not
+    /// match the tool's advertised outputSchema).
     pub fn call(&mut self, tool: &str, args: Value) -> Value {
         let r = self.request("tools/call", json!({"name": tool, "arguments": args}));
         assert!(r.get("error").is_none(), "{tool}: JSON-RPC error {r}");
+        validate(tool, &r["result"]);
         r["result"].clone()
     }
 
     pub fn call_with_meta(&mut self, tool: &str, args: Value, meta: Value) -> Value {
         let r = self.request("tools/call", json!({"name": tool, "arguments": args, "_meta": meta}));
+        if r.get("error").is_none() {
+            validate(tool, &r["result"]);
+        }
         r["result"].clone()
     }
 
@@ -122,4 +129,38 @@ impl Drop for Client {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Every tool's outputSchema, from a server run with every toolset listed.
+pub fn output_schemas() -> &'static HashMap<String, Value> {
+    static SCHEMAS: OnceLock<HashMap<String, Value>> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let c = Client::start(&[("MCP_TOOLSETS", "all")]);
+        let mut c = c;
+        let r = c.request("tools/list", json!({}));
+        r["result"]["tools"]
+            .as_array()
+            .expect("tools")
+            .iter()
+            .filter_map(|t| Some((t["name"].as_str()?.to_string(), t.get("outputSchema")?.clone())))
+            .collect()
+    })
+}
+
+/// Checks a tools/call result against the tool's outputSchema with a JSON Schema validator, on
+/// success and on failure alike (a task handle, which carries no content, is left alone).
+pub fn validate(tool: &str, result: &Value) {
+    if result["resultType"] == "task" {
+        return;
+    }
+    let Some(schema) = output_schemas().get(tool) else {
+        return;
+    };
+    let content = result
+        .get("structuredContent")
+        .unwrap_or_else(|| panic!("{tool} declares an outputSchema but returned no structuredContent: {result}"));
+    let validator = jsonschema::validator_for(schema).unwrap_or_else(|e| panic!("{tool}: invalid outputSchema: {e}"));
+    let errors: Vec<String> =
+        validator.iter_errors(content).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{tool} result does not match its outputSchema: {errors:?}\n{content}");
 }

@@ -36,7 +36,12 @@ fn app(data: &Path) -> App {
         ("./deploy.sh --prod", JobStatus::Running, None),
     ] {
         let j = jobs
-            .accept(JobSpec::Exec { command: cmd.into(), timeout_ms: None }, vec!["web1".into()], "test", None)
+            .accept(
+                JobSpec::Exec { command: cmd.into(), timeout_ms: None, read: false },
+                vec!["web1".into()],
+                "test",
+                None,
+            )
             .unwrap();
         jobs.start(&j.id, 1).unwrap();
         if status.is_terminal() {
@@ -344,7 +349,7 @@ async fn fleet_view_shows_one_row_per_host_live() {
     let mut app = app(data.path());
     let before = app.jobs_total;
     let jobs = app.deck.jobs().clone();
-    let spec = JobSpec::Exec { command: "uptime".into(), timeout_ms: None };
+    let spec = JobSpec::Exec { command: "uptime".into(), timeout_ms: None, read: false };
     let (parent, children) = jobs.accept_fleet(spec, vec!["web1".into(), "db".into(), "web3".into()], "test").unwrap();
     jobs.start(&parent.id, 1).unwrap();
     jobs.start(&children[0].id, 1).unwrap();
