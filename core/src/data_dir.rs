@@ -91,7 +91,9 @@ impl DataDir {
 pub fn atomic_write(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let prefix = format!(".{name}.tmp.");
+    remove_stray_temps(dir, &prefix);
+    let tmp = dir.join(format!("{prefix}{}", std::process::id()));
     let result = (|| {
         let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
         // `mode` only applies at creation; a stale temp file may have other bits.
@@ -105,6 +107,22 @@ pub fn atomic_write(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(|e| Error::io("cannot write", path, e))
+}
+
+/// Removes `<prefix><pid>` files left by writers that died (killed between writing and renaming).
+fn remove_stray_temps(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix)).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && crate::jobs::runtime::proc_start_ticks(pid).is_none() {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 /// An advisory lock on `<file>.lock`, held until dropped. Works between processes (a killed holder
@@ -183,6 +201,22 @@ mod tests {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         DataDir::open(&dir).unwrap();
         assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_stray_temp_file_of_a_dead_writer_is_removed_by_the_next_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("servers.json");
+        let mut dead = std::process::Command::new("true").spawn().unwrap();
+        let pid = dead.id();
+        dead.wait().unwrap();
+        let stray = tmp.path().join(format!(".servers.json.tmp.{pid}"));
+        fs::write(&stray, "half").unwrap();
+        let other = tmp.path().join(".servers.json.tmp.notapid");
+        fs::write(&other, "x").unwrap();
+        atomic_write(&f, b"{}", 0o600).unwrap();
+        assert!(!stray.exists(), "removed");
+        assert!(other.exists(), "only names with a pid are touched");
     }
 
     #[test]

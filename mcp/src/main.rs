@@ -4,6 +4,7 @@ mod render;
 mod resources;
 mod schema;
 mod server;
+mod stdio;
 mod tasks;
 mod tools;
 mod toolsets;
@@ -32,7 +33,7 @@ fn main() -> Result<()> {
             reason: e.to_string(),
         })?;
         let server = server::Sshdeck::new(deck.clone(), listed);
-        let service = server.serve(rmcp::transport::stdio()).await?;
+        let service = server.serve(stdio::transport()).await?;
         let reason = service.waiting().await;
         tracing::info!(?reason, "MCP client gone; stopping");
         deck.shutdown().await;

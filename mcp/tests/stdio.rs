@@ -296,6 +296,28 @@ fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
     c.send_raw("{\"jsonrpc\":\"2.0\",\"id\":\n");
     let r = c.request("tools/list", json!({}));
     assert!(r["result"]["tools"].is_array(), "still serving after malformed lines: {r}");
+    // A line that is not JSON gets JSON-RPC's parse error (id null); a huge one too, and the server
+    // keeps serving.
+    let _ = c.request("ping", json!({}));
+    std::thread::sleep(Duration::from_millis(100));
+    let earlier = c.notifications().into_iter().filter(|n| n["error"]["code"] == -32700).count();
+    assert_eq!(earlier, 2, "the two garbage lines above were answered");
+    c.send_raw("{this is not json\n");
+    c.send_raw(&format!("{{\"jsonrpc\": \"2.0\", \"method\": \"{}\n", "m".repeat(2 << 20)));
+    let huge = c.request(&"m".repeat(2 << 20), json!({}));
+    assert!(huge.get("error").is_some(), "an unknown 2 MB method is an error, not a crash");
+    let pong = c.request("ping", json!({}));
+    assert!(pong.get("result").is_some(), "{pong}");
+    let errors: Vec<Value> =
+        c.notifications().into_iter().filter(|n| n["error"]["code"] == -32700 && n["id"].is_null()).collect();
+    assert_eq!(errors.len(), 2, "one parse error per bad line");
+    // Log lines quote at most a bounded part of what they were sent.
+    std::thread::sleep(Duration::from_millis(300));
+    for e in std::fs::read_dir(c.data_dir().join("logs")).unwrap().flatten() {
+        let meta = e.metadata().unwrap();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o600, "{:?}", e.path());
+        assert!(meta.len() < 1 << 20, "{:?} is {} bytes", e.path(), meta.len());
+    }
 }
 
 #[test]

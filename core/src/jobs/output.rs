@@ -31,15 +31,21 @@ impl OutputWriter {
         Ok(OutputWriter { path, file, written, limit, dropped: 0 })
     }
 
-    /// Appends a chunk; past the limit the rest is counted, not written.
+    /// Appends a chunk; past the limit the rest is counted, not written. The marker goes in with the
+    /// first byte dropped, wherever the limit falls (inside a chunk or exactly at its end).
     pub fn write(&mut self, data: &[u8]) {
-        if self.dropped > 0 || self.written >= self.limit {
+        if data.is_empty() {
+            return;
+        }
+        if self.dropped > 0 {
             self.dropped += data.len() as u64;
             return;
         }
-        let room = (self.limit - self.written) as usize;
+        let room = self.limit.saturating_sub(self.written) as usize;
         let (now, rest) = data.split_at(data.len().min(room));
-        self.put(now);
+        if !now.is_empty() {
+            self.put(now);
+        }
         if !rest.is_empty() {
             self.dropped += rest.len() as u64;
             let marker = format!("\n[sshdeck: output cut at {} bytes; the rest is not kept]\n", self.limit);
@@ -128,6 +134,20 @@ impl OutputFollower {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marker_when_the_limit_falls_exactly_on_a_chunk_end() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("j.log");
+        let mut w = OutputWriter::create(path.clone(), 10).unwrap();
+        w.write(b"0123456789");
+        assert!(!w.truncated());
+        w.write(b"abc");
+        w.write(b"def");
+        assert!(w.finish());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "0123456789\n[sshdeck: output cut at 10 bytes; the rest is not kept]\n");
+    }
 
     #[test]
     fn cap_marker_and_follow() {

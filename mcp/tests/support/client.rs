@@ -92,7 +92,8 @@ impl Client {
             if v["id"] == json!(id) && v.get("method").is_none() {
                 return v;
             }
-            if v.get("method").is_some() && v.get("id").is_none() {
+            // Notifications, and answers to no request (a parse error has `id: null`).
+            if (v.get("method").is_some() && v.get("id").is_none()) || v["id"].is_null() {
                 self.pending_notifications.push(v);
             }
         }
