@@ -348,9 +348,17 @@ impl Deck {
     /// Commands: not empty, not too long, not denied by the operator's policy.
     fn check_commands(&self, spec: &JobSpec) -> Result<()> {
         let policy = Policy::new(self.inner.data_dir.root());
+        if let JobSpec::Transfer { items, .. } = spec
+            && items.iter().any(|i| i.local.contains('\0') || i.remote.contains('\0'))
+        {
+            return Err(Error::InvalidArgument("a path contains a NUL byte, which no path can carry".into()));
+        }
         for command in spec.commands() {
             if command.trim().is_empty() {
                 return Err(Error::InvalidArgument("command is empty".into()));
+            }
+            if command.contains('\0') {
+                return Err(Error::InvalidArgument("the command contains a NUL byte, which no shell can carry".into()));
             }
             if command.len() > MAX_COMMAND_BYTES {
                 return Err(Error::InvalidArgument(format!(

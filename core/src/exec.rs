@@ -143,6 +143,14 @@ pub(crate) async fn run(
             None => break None,
         }
     };
+    if let Some(i) = &interaction {
+        // Text held back in case it began an answer.
+        let rest = i.lock().expect("lock").finish();
+        if !rest.is_empty() {
+            out.stdout.push(rest.as_bytes());
+            on_output(Stream::Stdout, rest.as_bytes());
+        }
+    }
     if let Some(stop) = stop {
         kill(&mut channel, &mut out, host, on_output).await;
         out.duration = started.elapsed();

@@ -63,6 +63,7 @@ pub struct Interaction {
     /// After an answer, the rest of the prompt's line (up to the next newline) answers nothing more.
     line_answered: bool,
     ansi: AnsiStripper,
+    redactor: Redactor,
     /// Prompts answered, for the transcript summary.
     pub answered: u32,
 }
@@ -101,16 +102,31 @@ impl Interaction {
             pending: String::new(),
             line_answered: false,
             ansi: AnsiStripper::default(),
+            redactor: Redactor::default(),
             answered: 0,
         }
+        .with_secrets()
     }
 
-    /// Strips terminal escapes from a chunk of PTY output, redacts secret answers, and returns the
-    /// clean text plus what to type in response.
+    fn with_secrets(mut self) -> Self {
+        self.redactor.secrets = self.rules.iter().map(|r| r.answer.expose().to_string()).collect();
+        self.redactor.secrets.retain(|s| s.chars().count() >= REDACT_ANYWHERE_MIN);
+        self.redactor.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        self
+    }
+
+    /// Text held back because it might be the start of an answer; call once the command has ended.
+    pub fn finish(&mut self) -> String {
+        self.redactor.finish()
+    }
+
+    /// Strips terminal escapes from a chunk of PTY output, redacts answers, and returns the clean text
+    /// plus what to type in response. Text that might be the start of an answer is held back until the
+    /// next chunk tells (see [`Interaction::finish`]).
     pub fn feed(&mut self, raw: &[u8]) -> (String, Vec<Action>) {
-        let stripped = self.ansi.strip(raw);
-        let text = self.redact(&stripped);
-        let mut fresh = text.as_str();
+        let stripped = self.ansi.strip(raw).replace('\r', "");
+        let text = self.redactor.push(&stripped);
+        let mut fresh = stripped.as_str();
         if self.line_answered {
             // What follows an answered prompt on its line (`? [Y/n] ` after "Do you want to continue",
             // or the echo of the answer) is not a new prompt.
@@ -138,6 +154,7 @@ impl Interaction {
                     self.counts[i] += 1;
                     self.answered += 1;
                     actions.push(Action::Send(format!("{}\n", rule.answer.expose())));
+                    self.redactor.echo = Some(format!("{}\n", rule.answer.expose()));
                     self.consume_line(m.end());
                     continue 'scan;
                 }
@@ -172,13 +189,69 @@ impl Interaction {
             }
         }
     }
+}
 
-    fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for r in self.rules.iter().filter(|r| r.secret && r.answer.expose().len() >= 3) {
-            out = out.replace(r.answer.expose(), "***");
+/// Answers of at least this many characters are replaced wherever they appear in the output; shorter
+/// ones only where the terminal echoes them (replacing every `y` would garble the output).
+pub const REDACT_ANYWHERE_MIN: usize = 4;
+/// What an answer becomes in the output.
+const MASK: &str = "***";
+
+/// Streaming redaction of answers: the terminal's echo of the answer just typed, and every occurrence
+/// of a long enough answer, even when it straddles two chunks (a possible start is held back).
+#[derive(Debug, Default)]
+struct Redactor {
+    /// Answers masked anywhere, longest first.
+    secrets: Vec<String>,
+    /// The answer just typed (with its newline), expected back as the terminal's echo.
+    echo: Option<String>,
+    /// Text not released yet.
+    hold: String,
+}
+
+impl Redactor {
+    /// Adds text; returns what can be released.
+    fn push(&mut self, text: &str) -> String {
+        self.hold.push_str(text);
+        let mut out = String::new();
+        if let Some(echo) = self.echo.clone() {
+            if self.hold.starts_with(&echo) {
+                self.hold.replace_range(..echo.len(), "");
+                out.push_str(MASK);
+                out.push('\n');
+                self.echo = None;
+            } else if echo.starts_with(&self.hold) {
+                return out; // the echo may still be arriving
+            } else {
+                self.echo = None;
+            }
         }
-        out.replace('\r', "")
+        for secret in &self.secrets {
+            if self.hold.contains(secret.as_str()) {
+                self.hold = self.hold.replace(secret.as_str(), MASK);
+            }
+        }
+        // Keep back the longest end of the text that could begin an answer.
+        let keep = self
+            .secrets
+            .iter()
+            .map(|s| {
+                (1..s.len().min(self.hold.len() + 1))
+                    .rev()
+                    .find(|&n| s.is_char_boundary(n) && self.hold.ends_with(&s[..n]))
+                    .unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0);
+        let cut = self.hold.len() - keep;
+        out.push_str(&self.hold[..cut]);
+        self.hold.replace_range(..cut, "");
+        out
+    }
+
+    fn finish(&mut self) -> String {
+        self.echo = None;
+        std::mem::take(&mut self.hold)
     }
 }
 
@@ -305,6 +378,41 @@ mod tests {
         assert_eq!(i.feed(b"[sudo] password for bob: ").1, [Action::Unanswerable("password for bob:".into())]);
         let mut off = Interaction::new(vec![], false);
         assert!(off.feed(b"Proceed [y/N] ").1.is_empty());
+    }
+
+    #[test]
+    fn every_answer_is_masked_whatever_the_prompt_and_across_chunks() {
+        // "Verification code:" says nothing of secrets; the answer is masked all the same.
+        let code = "918273645";
+        let mut i = Interaction::new(vec![rule("Verification code:", code, None)], false);
+        let mut out = String::new();
+        let (t, a) = i.feed(b"Verification code: ");
+        out += &t;
+        assert_eq!(a, [Action::Send(format!("{code}\n"))]);
+        // The echo arrives in pieces, then the program prints the code back, split across chunks.
+        for chunk in [&b"9182"[..], b"73645\r\n", b"you said 91827", b"3645 ok\r\n"] {
+            out += &i.feed(chunk).0;
+        }
+        out += &i.finish();
+        assert!(!out.contains(code) && !out.contains("91827"), "{out:?}");
+        assert_eq!(out, "Verification code: ***\nyou said *** ok\n");
+        // A one-character answer: its echo is masked; the rest of the output is left alone.
+        let mut i = Interaction::new(vec![rule("Pick one:", "y", None)], false);
+        let mut out = i.feed(b"Pick one: ").0;
+        out += &i.feed(b"y\r\nyes, you picked\r\n").0;
+        out += &i.finish();
+        assert_eq!(out, "Pick one: ***\nyes, you picked\n");
+        // Long answers, 1,000 characters in chunks of 7: never in the output.
+        let long: String = (0..1000).map(|n| char::from(b'a' + (n % 26) as u8)).collect();
+        let mut i = Interaction::new(vec![rule("Token:", &long, None)], false);
+        let mut out = i.feed(b"Token: ").0;
+        let echoed = format!("{long}\r\nagain {long} done\r\n");
+        for c in echoed.as_bytes().chunks(7) {
+            out += &i.feed(c).0;
+        }
+        out += &i.finish();
+        assert!(!out.contains(&long[..50]), "{}", &out[..200.min(out.len())]);
+        assert_eq!(out, "Token: ***\nagain *** done\n");
     }
 
     #[test]

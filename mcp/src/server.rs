@@ -156,6 +156,16 @@ impl ServerHandler for Sshdeck {
         // A task handle only where the request asked for one (its `_meta` names the tasks extension) of a
         // client that declared the extension: clients that declare it without handling task results
         // (the MCP Inspector 2.12) get the ordinary result with the running job's id.
+        // A NUL byte cannot travel in a remote command line, path or header: refused at once, whichever
+        // tool and argument it is in.
+        if let Some(args) = &request.arguments
+            && let Some(name) = args.iter().find_map(|(k, v)| has_nul(k, v).then_some(k))
+        {
+            let e = sshdeck_core::Error::InvalidArgument(format!(
+                "{name} contains a NUL byte, which no remote shell, path or header can carry"
+            ));
+            return Ok(crate::render::error(&e).into());
+        }
         let tasks = context.client_capabilities().is_some_and(|c| c.supports_tasks())
             && context.meta.contains_key(rmcp::model::TASKS_EXTENSION_ID);
         let tcc = ToolCallContext::new(self, request, context);
@@ -172,9 +182,45 @@ impl ServerHandler for Sshdeck {
             CallToolResponse::Complete(r) if r.is_error == Some(true) && r.structured_content.is_none() => {
                 let message =
                     r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join(" ");
+                let message = hide_values(&message);
                 crate::render::error(&sshdeck_core::Error::InvalidArgument(message)).into()
             }
             other => other,
         })
+    }
+}
+
+/// Whether a JSON argument (its name, a string in it, or a key of an object in it) holds a NUL byte.
+fn has_nul(key: &str, v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    key.contains('\0')
+        || match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(a) => a.iter().any(|x| has_nul("", x)),
+            Value::Object(m) => m.iter().any(|(k, x)| has_nul(k, x)),
+            _ => false,
+        }
+}
+
+/// A deserialization message without the values it quotes (`invalid type: integer `918273645``): a
+/// password or key sent with the wrong type must not come back in the error. Field names stay.
+fn hide_values(message: &str) -> String {
+    static VALUE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = VALUE.get_or_init(|| {
+        regex::Regex::new(r#"(invalid (?:type|value|length): [a-z ]*?)\s*(`[^`]*`|"(?:[^"\\]|\\.)*")"#).expect("valid")
+    });
+    re.replace_all(message, "$1 (value not shown)").into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn deserialization_errors_never_quote_the_value() {
+        let m = super::hide_values(
+            "failed to deserialize parameters: invalid type: integer `918273645`, expected a string",
+        );
+        assert!(!m.contains("918273645") && m.contains("invalid type: integer (value not shown)"), "{m}");
+        let m = super::hide_values(r#"invalid value: string "hunter2", expected one of `a`; unknown field `pasword`"#);
+        assert!(!m.contains("hunter2") && m.contains("`pasword`"), "{m}");
     }
 }

@@ -296,6 +296,18 @@ fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
     c.send_raw("{\"jsonrpc\":\"2.0\",\"id\":\n");
     let r = c.request("tools/list", json!({}));
     assert!(r["result"]["tools"].is_array(), "still serving after malformed lines: {r}");
+    // A NUL byte in any argument is refused at once, whatever the tool.
+    for (tool, args) in [
+        ("tail_file", json!({"alias": "web", "filepath": "/var/log/a\0b"})),
+        ("task_transfer", json!({"alias": "web", "direction": "download", "remote": "/x\0", "local": "/tmp/"})),
+        ("net_http_request", json!({"alias": "web", "url": "http://127.0.0.1/", "headers": {"X-A": "a\0b"}})),
+        ("task_exec", json!({"alias": "web", "cmd": "echo \0"})),
+    ] {
+        let r = c.call(tool, args);
+        assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT", "{tool}: {r}");
+        assert!(structured(&r)["error"]["message"].as_str().unwrap().contains("NUL"), "{r}");
+    }
+
     // A line that is not JSON gets JSON-RPC's parse error (id null); a huge one too, and the server
     // keeps serving.
     let _ = c.request("ping", json!({}));
@@ -409,7 +421,24 @@ fn interactive_answers_prompts_and_never_shows_answers() {
     let r = c.call("task_exec_interactive", json!({"alias": "web", "cmd": "true", "responses": {"re:(bad": "x"}}));
     assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT");
 
+    // A prompt that says nothing of secrets, a long answer echoed and printed back across chunks.
+    let code = format!("Vc-Quokka-{}", "9".repeat(3000));
+    let r = c.call(
+        "task_exec_interactive",
+        json!({"alias": "web", "cmd": "read -p 'Verification code: ' v; echo \"you typed $v\"",
+               "responses": {"Verification code:": code}, "autoRespond": false}),
+    );
+    assert_eq!(structured(&r)["status"], "completed", "{r}");
+    assert!(structured(&r)["stdout"].as_str().unwrap().contains("you typed ***"), "{r}");
+    assert!(!r.to_string().contains("Vc-Quokka"), "answer shown in the result");
+    let code_job = structured(&r)["id"].as_str().unwrap().to_string();
+    // A secret sent with the wrong type is not quoted back in the error.
+    let r = c.call("server_add", json!({"alias": "x", "host": "h", "user": "u", "password": 918_273_645}));
+    assert_eq!(structured(&r)["error"]["code"], "INVALID_ARGUMENT", "{r}");
+    assert!(!r.to_string().contains("918273645"), "{r}");
+
     let mut seen = vec![
+        c.call("task_status", json!({"id": code_job})),
         c.call("task_status", json!({"id": id})),
         c.call("task_history", json!({})),
         c.call("task_logs", json!({"limit": 500})),
@@ -418,6 +447,7 @@ fn interactive_answers_prompts_and_never_shows_answers() {
     seen.extend(c.notifications());
     for v in &seen {
         assert!(!v.to_string().contains("Pw-Mcp-Heron-7"), "answer shown: {v}");
+        assert!(!v.to_string().contains("Vc-Quokka") && !v.to_string().contains("918273645"), "secret shown: {v}");
     }
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
@@ -429,6 +459,7 @@ fn interactive_answers_prompts_and_never_shows_answers() {
     for f in files {
         let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
         assert!(!text.contains("Pw-Mcp-Heron-7"), "answer leaked into {}", f.display());
+        assert!(!text.contains("Vc-Quokka") && !text.contains("918273645"), "secret leaked into {}", f.display());
     }
 }
 

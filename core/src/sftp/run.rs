@@ -304,7 +304,9 @@ async fn remote_sha256(ctx: &Ctx<'_>, path: &str) -> std::result::Result<String,
     let opts = ExecOptions { timeout: Some(Duration::from_secs(600)), ..ctx.deck.exec_options() };
     let out = ctx
         .deck
-        .exec(ctx.alias, &format!("sha256sum -- {}", shell_quote(path)), opts, &mut |_, _| {})
+        // The file on stdin: sha256sum then prints no name, so no escaping of `\` or newlines in names
+        // (GNU sha256sum prefixes such a line with `\`).
+        .exec(ctx.alias, &format!("sha256sum < {}", shell_quote(path)), opts, &mut |_, _| {})
         .await
         .map_err(|e| e.to_string())?;
     if !out.success() {

@@ -255,3 +255,30 @@ async fn a_transfer_can_be_cancelled_and_leaves_the_target_alone() {
     let names: Vec<_> = std::fs::read_dir(e.sshd.scratch()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(names.len(), 1, "the temporary file was removed: {names:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_works_on_names_with_backslashes_and_newlines_and_nul_is_refused_at_once() {
+    let e = env();
+    let local = tempfile::tempdir().unwrap();
+    let src = local.path().join("data.bin");
+    std::fs::write(&src, random_bytes(50_000)).unwrap();
+    for name in ["back\\slash.bin", "new\nline.bin", "both\\\nand space.bin"] {
+        let target = e.sshd.scratch().join(name);
+        let (job, r) = transfer(&e.deck, Direction::Upload, &[(&p(&src), &p(&target))], true, true).await;
+        assert_eq!((job.status, r.ok), (JobStatus::Completed, 1), "{name:?}: {r:?}");
+        assert_eq!(std::fs::read(&target).unwrap(), std::fs::read(&src).unwrap());
+        let back = local.path().join(format!("back-{}", name.replace(['\\', '\n'], "_")));
+        let (job, r) = transfer(&e.deck, Direction::Download, &[(&p(&back), &p(&target))], true, true).await;
+        assert_eq!((job.status, r.ok), (JobStatus::Completed, 1), "{name:?}: {r:?}");
+    }
+    let started = std::time::Instant::now();
+    let items = vec![TransferItem { local: p(&src), remote: "/tmp/a\0b".into() }];
+    let spec =
+        JobSpec::Transfer { direction: Direction::Upload, items, force: true, verify: false, source_alias: None };
+    let err = e.deck.submit("t", spec, "test", None).unwrap_err();
+    assert_eq!(err.code(), "INVALID_ARGUMENT");
+    let err =
+        e.deck.submit("t", JobSpec::Exec { command: "echo a\0b".into(), timeout_ms: None, read: false }, "test", None);
+    assert_eq!(err.unwrap_err().code(), "INVALID_ARGUMENT");
+    assert!(started.elapsed() < Duration::from_secs(1), "refused before anything is sent");
+}
