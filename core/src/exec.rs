@@ -60,7 +60,7 @@ pub struct ExecOutput {
 }
 
 impl ExecOutput {
-    fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize) -> Self {
         ExecOutput {
             stdout: Captured::new(limit),
             stderr: Captured::new(limit),

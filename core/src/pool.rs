@@ -26,6 +26,9 @@ use crate::exec::{ExecOptions, ExecOutput, Stream};
 use crate::ssh::{ConnectOptions, Session, Target};
 pub use stats::{PoolStats, ServerPoolStats};
 
+/// How long a pooled connection gets to open a channel before it is taken as dead.
+pub const CHANNEL_OPEN_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Handshakes of a dropped connection retried (sshd past `MaxStartups`).
 const HANDSHAKE_RETRIES: u32 = 3;
 
@@ -75,6 +78,8 @@ struct State {
 struct Conn {
     id: u64,
     session: Session,
+    /// Taken as dead (no channel in time): never handed out again.
+    dead: AtomicBool,
     in_use: AtomicUsize,
     /// When the last lease on this connection ended (idle reaping measures from here).
     idle_since: Mutex<Instant>,
@@ -95,6 +100,23 @@ impl Lease {
     /// The pooled connection's id (for stats and tests).
     pub fn connection_id(&self) -> u64 {
         self.conn.id
+    }
+
+    /// Takes this connection out of the pool (it answers no more) and closes it in the background.
+    pub fn discard(&self) {
+        self.conn.dead.store(true, Ordering::Release);
+        let conn = self.conn.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = tokio::time::timeout(Duration::from_secs(1), conn.session.close()).await;
+            });
+        }
+    }
+}
+
+impl Conn {
+    fn usable(&self) -> bool {
+        !self.dead.load(Ordering::Acquire) && !self.session.is_closed()
     }
 }
 
@@ -137,16 +159,67 @@ impl Pool {
         pool
     }
 
-    /// Runs `command` on `target` through a pooled connection.
+    /// Runs `command` on `target` through a pooled connection. `opts.timeout` bounds the whole call:
+    /// waiting for a slot, connecting, opening the channel and the command. A pooled connection that
+    /// does not open a channel within [`CHANNEL_OPEN_TIMEOUT`] is taken as dead (a frozen or vanished
+    /// peer that keep-alives have not caught yet), dropped, and the call goes on with a fresh one.
     pub async fn exec(
         &self,
         target: &Target,
         command: &str,
-        opts: ExecOptions,
+        mut opts: ExecOptions,
         on_output: &mut (dyn FnMut(Stream, &[u8]) + Send),
     ) -> Result<ExecOutput> {
-        let lease = self.acquire(target).await?;
-        let result = lease.session().exec(command, opts, on_output).await;
+        let limit = opts.timeout;
+        let deadline = limit.map(|t| tokio::time::Instant::now() + t);
+        let out_of_time = || crate::Error::CommandTimeout {
+            alias: target.alias.clone(),
+            timeout: limit.unwrap_or_default(),
+            partial: Box::new(ExecOutput::new(0)),
+        };
+        let left = || deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
+        let mut stale_dropped = false;
+        let (lease, channel) = loop {
+            let lease = match deadline {
+                Some(d) => tokio::time::timeout_at(d, self.acquire(target)).await.map_err(|_| out_of_time())??,
+                None => self.acquire(target).await?,
+            };
+            let wait = left().map_or(CHANNEL_OPEN_TIMEOUT, |l| l.min(CHANNEL_OPEN_TIMEOUT));
+            match tokio::time::timeout(wait, lease.session().open_channel()).await {
+                Ok(Ok(channel)) => break (lease, channel),
+                Ok(Err(crate::Error::ConnectionLost { host, reason })) => {
+                    // Nothing reached the server yet: a failure before the command, which callers
+                    // may retry (unlike a connection lost while the command ran).
+                    lease.server.counters.lost.fetch_add(1, Ordering::Relaxed);
+                    lease.discard();
+                    let reason = format!("connection lost before the command started: {reason}");
+                    return Err(crate::Error::ChannelFailed { host, reason });
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) if left().is_some_and(|l| l.is_zero()) => return Err(out_of_time()),
+                Err(_) => {
+                    tracing::warn!(alias = %target.alias, conn = lease.conn.id, "no channel within {wait:?}: dropping the connection as dead");
+                    lease.server.counters.lost.fetch_add(1, Ordering::Relaxed);
+                    lease.discard();
+                    if stale_dropped {
+                        return Err(crate::Error::ConnectionLost {
+                            host: target.config.host.clone(),
+                            reason: format!("the server opened no channel within {wait:?}"),
+                        });
+                    }
+                    stale_dropped = true;
+                }
+            }
+        };
+        opts.timeout = left();
+        let result = crate::exec::run(channel, &target.alias, &target.config.host, command, opts, on_output).await;
+        let result = match result {
+            // The command's own timeout is the caller's whole budget.
+            Err(crate::Error::CommandTimeout { alias, partial, .. }) => {
+                Err(crate::Error::CommandTimeout { alias, timeout: limit.unwrap_or_default(), partial })
+            }
+            other => other,
+        };
         if result.as_ref().is_err_and(|e| e.code() == "CONNECTION_LOST") {
             lease.server.counters.lost.fetch_add(1, Ordering::Relaxed);
         }
@@ -162,7 +235,7 @@ impl Pool {
             notified.as_mut().enable();
             let connect_now = {
                 let mut st = server.state.lock().expect("lock");
-                st.conns.retain(|c| !c.session.is_closed());
+                st.conns.retain(|c| c.usable());
                 let best = st
                     .conns
                     .iter()
@@ -193,6 +266,7 @@ impl Pool {
                     let conn = Arc::new(Conn {
                         id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
                         session,
+                        dead: AtomicBool::new(false),
                         in_use: AtomicUsize::new(1),
                         idle_since: Mutex::new(Instant::now()),
                     });
@@ -306,11 +380,7 @@ impl Pool {
             .values()
             .map(|s| {
                 let st = s.state.lock().expect("lock");
-                s.counters.snapshot(
-                    &s.target.alias,
-                    st.conns.iter().filter(|c| !c.session.is_closed()).count(),
-                    st.connecting,
-                )
+                s.counters.snapshot(&s.target.alias, st.conns.iter().filter(|c| c.usable()).count(), st.connecting)
             })
             .collect();
         list.sort_by(|a, b| a.alias.cmp(&b.alias));
@@ -327,7 +397,7 @@ impl ServerPool {
         let mut closing = Vec::new();
         {
             let mut st = self.state.lock().expect("lock");
-            st.conns.retain(|c| !c.session.is_closed());
+            st.conns.retain(|c| c.usable());
             let mut live = st.conns.len();
             st.conns.retain(|c| {
                 let idle =

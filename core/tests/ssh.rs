@@ -3,6 +3,7 @@
 mod ssh {
     pub mod auth;
     pub mod exec;
+    pub mod faults;
     pub mod fleet;
     pub mod hostkeys;
     pub mod jobs;

@@ -178,6 +178,26 @@ impl Sshd {
         }
     }
 
+    /// Stops (SIGSTOP) the daemon and every process it spawned: connections stay open but nothing
+    /// answers, as with a frozen or partitioned host. [`Sshd::thaw`] resumes them.
+    pub fn freeze(&self) {
+        self.signal_all("-STOP");
+    }
+
+    /// Resumes a frozen daemon (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal_all("-CONT");
+    }
+
+    fn signal_all(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let mut pids = descendants(child.id());
+            pids.push(child.id());
+            let args: Vec<String> = pids.iter().map(u32::to_string).collect();
+            let _ = Command::new("kill").arg(signal).args(&args).stderr(Stdio::null()).status();
+        }
+    }
+
     /// Starts the daemon again on the same port with the same host key.
     pub fn restart(&mut self) -> Result<()> {
         self.kill_all();

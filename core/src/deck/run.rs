@@ -86,6 +86,8 @@ pub(super) async fn run_job(
     };
     let mut attempt = job.attempt;
     let mut outcomes: Vec<Outcome> = Vec::new();
+    // A step's timeout covers its automatic retries too (connects, backoffs, attempts).
+    let first_try = tokio::time::Instant::now();
     'attempts: loop {
         if let Err(e) = jobs.start(&id, attempt) {
             tracing::warn!(job = %id, error = %e, "cannot record job start");
@@ -104,6 +106,10 @@ pub(super) async fn run_job(
                 let left =
                     deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(1));
                 opts.timeout = Some(opts.timeout.map_or(left, |t| t.min(left)));
+            }
+            if index == 0 && attempt > job.attempt {
+                opts.timeout =
+                    opts.timeout.map(|t| t.saturating_sub(first_try.elapsed()).max(Duration::from_millis(1)));
             }
             opts.cancel = Some(cancel.clone());
             opts.interaction = step.interaction.clone();
@@ -124,7 +130,16 @@ pub(super) async fn run_job(
                 && attempt <= deck.settings().job_auto_retries
                 && !*cancel.borrow()
             {
-                let backoff = FIRST_BACKOFF * 2u32.pow(attempt - job.attempt);
+                let mut backoff = FIRST_BACKOFF * 2u32.pow(attempt - job.attempt);
+                if let Some(limit) = step_timeout(&deck, step) {
+                    // No retry that would start after the step's time is up.
+                    let left = limit.saturating_sub(first_try.elapsed());
+                    if left <= backoff {
+                        outcomes.push(Outcome { command: step.command.clone(), continue_on_error: false, result: r });
+                        break 'attempts;
+                    }
+                    backoff = backoff.min(left);
+                }
                 tracing::info!(job = %id, attempt, error = %e, ?backoff, "connection failed before the command started; retrying");
                 let mut c = cancel.clone();
                 let cancelled = tokio::select! {
@@ -158,6 +173,15 @@ pub(super) async fn run_job(
     tracing::info!(job = %id, status = status.as_str(), code = record.error_code.as_deref().unwrap_or(""), "job finished");
     if let Err(e) = jobs.finish(&id, status, record) {
         tracing::error!(job = %id, error = %e, "cannot record job end");
+    }
+}
+
+/// The time limit of a step: its own, else the default command timeout (`0`: none).
+fn step_timeout(deck: &Deck, step: &StepPlan) -> Option<Duration> {
+    match step.timeout_ms {
+        Some(0) => None,
+        Some(ms) => Some(Duration::from_millis(ms)),
+        None => deck.exec_options().timeout,
     }
 }
 

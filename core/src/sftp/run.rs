@@ -59,7 +59,14 @@ pub async fn transfer(
     let lease = deck.pool().acquire(&target).await?;
     let host = target.config.host.clone();
     let lost = |e: russh::Error| Error::ConnectionLost { host: host.clone(), reason: e.to_string() };
-    let channel = lease.session().open_channel().await?;
+    let channel = match tokio::time::timeout(crate::pool::CHANNEL_OPEN_TIMEOUT, lease.session().open_channel()).await {
+        Ok(c) => c?,
+        Err(_) => {
+            // A pooled connection that answers no more: dropped; nothing was sent, so the job may retry.
+            lease.discard();
+            return Err(Error::ChannelFailed { host, reason: "no channel opened in time (connection dead)".into() });
+        }
+    };
     channel.request_subsystem(true, "sftp").await.map_err(lost)?;
     let sftp = SftpSession::new(channel.into_stream())
         .await

@@ -22,7 +22,7 @@ pub(super) async fn authenticate(
     let lost = |e: russh::Error| Error::ConnectionFailed {
         host: cfg.host.clone(),
         port: cfg.port,
-        reason: format!("during authentication: {e}"),
+        reason: format!("{}: during authentication: {e}", super::HANDSHAKE_FAILED),
     };
     let rsa = handle.best_supported_rsa_hash().await.ok().flatten().flatten();
 
@@ -69,6 +69,15 @@ pub(super) async fn authenticate(
         if res.success() {
             return Ok(());
         }
+    }
+    if handle.is_closed() {
+        // No answer is no refusal: the connection went away during authentication (a restarting or
+        // overloaded sshd). That is a connection failure, retried like a dropped handshake.
+        return Err(Error::ConnectionFailed {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            reason: format!("{}: the connection closed during authentication", super::HANDSHAKE_FAILED),
+        });
     }
     Err(Error::AuthFailed {
         user: cfg.user.clone(),
