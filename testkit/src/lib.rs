@@ -1,7 +1,9 @@
 //! Test support: a real OpenSSH `sshd` on 127.0.0.1 with its own config, host key and client keys,
 //! and an `ssh-agent` holding chosen keys. No root is needed beyond installing `openssh-server`,
-//! but as root the harness logs in as a dedicated user (`sshdeck-test`, stock shell rc files, a known
-//! password) so password authentication can be tested and root's rc files do not slow commands.
+//! but as root the harness logs in as a dedicated user (`sshdeck-test`, stock shell rc files) so
+//! password authentication can be tested and root's rc files do not slow commands. Its password is
+//! random, drawn by each test process (never written anywhere); [`SshdBuilder::as_current_user`]
+//! (the demo's choice) creates no account at all.
 
 pub mod http;
 use std::fs;
@@ -17,8 +19,6 @@ use anyhow::{Context, Result, bail};
 
 /// The login user when the harness runs as root.
 pub const TEST_USER: &str = "sshdeck-test";
-/// That user's password (only ever used on loopback test daemons).
-pub const TEST_PASSWORD: &str = "pw-sshdeck-test-8f3K";
 /// Passphrase of [`ClientKeys::encrypted`].
 pub const KEY_PASSPHRASE: &str = "phrase-sshdeck-test-Q7x";
 
@@ -43,6 +43,7 @@ pub struct SshdBuilder {
     password_auth: bool,
     extra: Vec<String>,
     debug_log: bool,
+    current_user: bool,
 }
 
 impl SshdBuilder {
@@ -58,6 +59,13 @@ impl SshdBuilder {
         self
     }
 
+    /// Logs in as the user running this process, with keys only, even as root: no account is created
+    /// or changed (what the demo uses).
+    pub fn as_current_user(mut self) -> Self {
+        self.current_user = true;
+        self
+    }
+
     /// Logs at DEBUG1 (shows forwarding requests, for ProxyJump tests).
     pub fn debug_log(mut self) -> Self {
         self.debug_log = true;
@@ -67,7 +75,7 @@ impl SshdBuilder {
     /// Starts the daemon.
     pub fn start(self) -> Result<Sshd> {
         let keys = client_keys()?.clone();
-        let user = login_user()?;
+        let user = if self.current_user { current_user()? } else { login_user()? };
         let dir = tempfile::Builder::new().prefix("sshdeck-sshd-").tempdir()?;
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755))?;
         let scratch = dir.path().join("scratch");
@@ -135,9 +143,9 @@ impl Sshd {
         &self.user
     }
 
-    /// The login password, when the harness could set one (running as root).
+    /// The login password, when the harness could set one (running as root, the test user).
     pub fn password(&self) -> Option<&'static str> {
-        is_root().then_some(TEST_PASSWORD)
+        (is_root() && self.user == TEST_USER).then(test_password)
     }
 
     /// Client key files.
@@ -262,6 +270,7 @@ impl Sshd {
             "ListenAddress 127.0.0.1\nPort {port}\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\n\
              AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPubkeyAuthentication yes\n\
              PasswordAuthentication {pw}\nKbdInteractiveAuthentication no\nAllowUsers {user}\nPrintMotd no\n\
+             PermitRootLogin prohibit-password\n\
              UseDNS no\nLogLevel {level}\nSubsystem sftp internal-sftp\n",
             port = self.port,
             d = d.display(),
@@ -384,18 +393,32 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+fn current_user() -> Result<String> {
+    let out = Command::new("id").arg("-un").output()?;
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
 fn login_user() -> Result<String> {
     if !is_root() {
-        let out = Command::new("id").arg("-un").output()?;
-        return Ok(String::from_utf8(out.stdout)?.trim().to_string());
+        return current_user();
     }
     static ONCE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
     ONCE.get_or_init(|| ensure_test_user().map_err(|e| format!("{e:#}"))).clone().map_err(anyhow::Error::msg)?;
     Ok(TEST_USER.to_string())
 }
 
-/// Creates [`TEST_USER`] with a stock home and [`TEST_PASSWORD`], once per machine (under a lock, as
-/// test processes run in parallel).
+/// The test user's password for this process: random, set by [`ensure_test_user`].
+fn test_password() -> &'static str {
+    static PASSWORD: OnceLock<String> = OnceLock::new();
+    PASSWORD.get_or_init(|| {
+        let mut bytes = [0u8; 12];
+        fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).expect("/dev/urandom");
+        format!("pw-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    })
+}
+
+/// Creates [`TEST_USER`] with a stock home, and sets this process's random password, once per process
+/// (under a lock, as test processes may run in parallel).
 fn ensure_test_user() -> Result<()> {
     let _lock = machine_lock()?;
     let exists = Command::new("id").arg(TEST_USER).stdout(Stdio::null()).stderr(Stdio::null()).status()?.success();
@@ -407,7 +430,7 @@ fn ensure_test_user() -> Result<()> {
     }
     let mut child = Command::new("chpasswd").stdin(Stdio::piped()).spawn().context("chpasswd")?;
     use std::io::Write;
-    child.stdin.take().expect("piped").write_all(format!("{TEST_USER}:{TEST_PASSWORD}\n").as_bytes())?;
+    child.stdin.take().expect("piped").write_all(format!("{TEST_USER}:{}\n", test_password()).as_bytes())?;
     if !child.wait()?.success() {
         bail!("chpasswd for {TEST_USER} failed");
     }
@@ -506,4 +529,28 @@ fn descendants(pid: u32) -> Vec<u32> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_current_user_mode_creates_and_changes_no_account() {
+        let accounts = || (fs::read("/etc/passwd").unwrap_or_default(), fs::read("/etc/shadow").unwrap_or_default());
+        let before = accounts();
+        let sshd = Sshd::builder().as_current_user().start().unwrap();
+        assert_eq!(sshd.user(), current_user().unwrap());
+        assert_eq!(sshd.password(), None, "no password login");
+        let out = sshd.ssh_command().arg("id -un").output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), current_user().unwrap(), "{out:?}");
+        assert!(before == accounts(), "no account was created or changed");
+    }
+
+    #[test]
+    fn the_test_password_is_random_and_not_in_the_source() {
+        let p = test_password();
+        assert_eq!(p.len(), 27);
+        assert!(!include_str!("lib.rs").contains(p));
+    }
 }

@@ -12,7 +12,11 @@ use sshdeck_core::jobs::{JobSpec, Step};
 use sshdeck_core::servers::ServerConfig;
 
 pub fn run(readonly: bool) -> Result<i32> {
-    let sshd = sshdeck_testkit::Sshd::start().context("starting a loopback sshd (is openssh-server installed?)")?;
+    // Key-only login as the user running the demo: no account is created or changed.
+    let sshd = sshdeck_testkit::Sshd::builder()
+        .as_current_user()
+        .start()
+        .context("starting a loopback sshd (is openssh-server installed?)")?;
     let data = tempfile::Builder::new().prefix("sshdeck-demo-").tempdir()?;
     let mut err = std::io::stderr();
     writeln!(
