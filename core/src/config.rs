@@ -31,6 +31,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("MCP_READONLY", "false", "refuse every mutating MCP tool"),
     ("MCP_INLINE_OUTPUT_BYTES", "16384", "bytes of each stream a tool result carries inline (head + tail)"),
     ("FLEET_CONCURRENCY", "32", "hosts a fan-out runs on at once"),
+    ("FLEET_MAX_TARGETS", "1000", "hosts one fan-out may reach"),
     ("MCP_TOOLSETS", "default", "toolsets tools/list shows: default, all, or names (core,transfers,ops,…)"),
 ];
 
@@ -107,6 +108,8 @@ pub struct Settings {
     pub inline_output: usize,
     /// ssh-agent socket, from `SSH_AUTH_SOCK`.
     pub agent_socket: Option<PathBuf>,
+    /// Hosts one fan-out may reach.
+    pub fleet_max_targets: usize,
     /// `MCP_TOOLSETS` as written (the MCP server checks the names).
     pub toolsets: String,
     /// Set when the default data dir is new but the Node orchestrator's exists: how to use that one.
@@ -201,6 +204,7 @@ impl Settings {
             job_output_limit: p.int("JOB_OUTPUT_LIMIT_BYTES", 1024, 1 << 40)? as u64,
             job_auto_retries: p.int("JOB_AUTO_RETRIES", 0, 10)? as u32,
             fleet_concurrency: p.int("FLEET_CONCURRENCY", 1, 1024)? as usize,
+            fleet_max_targets: p.int("FLEET_MAX_TARGETS", 1, 1_000_000)?,
             readonly: p.bool("MCP_READONLY")?,
             inline_output: p.int("MCP_INLINE_OUTPUT_BYTES", 256, 1 << 24)?,
             agent_socket: env.get("SSH_AUTH_SOCK").filter(|s| !s.is_empty()).map(PathBuf::from),

@@ -61,6 +61,8 @@ impl Deck {
     pub fn open(settings: Settings, program: &str) -> Result<Deck> {
         let data_dir = DataDir::open(&settings.data_dir)?;
         crate::fleet::Groups::migrate(&data_dir);
+        let (soft, hard) = crate::limits::raise_open_files();
+        tracing::debug!(soft, hard, "open-file limit");
         let registry = Registry::new(&data_dir);
         let pool = Pool::new(
             PoolLimits {

@@ -166,6 +166,14 @@ pub enum Error {
         /// What matched, in words.
         reason: String,
     },
+    /// sshdeck itself ran out of a resource (file descriptors) before the command started.
+    #[error("{what}: {reason}")]
+    ResourceExhausted {
+        /// What could not be done.
+        what: String,
+        /// Why, with the limit and how to raise it.
+        reason: String,
+    },
     /// The server is marked `readonly` in the registry.
     #[error("{what} on {alias} is refused: the server is marked readonly in servers.json (reads still work)")]
     ServerReadOnly {
@@ -271,6 +279,7 @@ impl Error {
             Error::PolicyDenied { .. } => "POLICY_DENIED",
             Error::ReadOnly(_) | Error::ServerReadOnly { .. } => "READ_ONLY",
             Error::ConfirmationRequired { .. } => "CONFIRMATION_REQUIRED",
+            Error::ResourceExhausted { .. } => "RESOURCE_EXHAUSTED",
             Error::QueueFull { .. } => "QUEUE_FULL",
             Error::AlreadyRetried { .. } => "ALREADY_RETRIED",
             Error::Io { .. } => "IO_ERROR",
@@ -285,7 +294,7 @@ impl Error {
     /// True when the failure happened before any command reached the server, so running the request
     /// again cannot run anything twice.
     pub fn is_before_command(&self) -> bool {
-        matches!(self, Error::ConnectionFailed { .. } | Error::ChannelFailed { .. })
+        matches!(self, Error::ConnectionFailed { .. } | Error::ChannelFailed { .. } | Error::ResourceExhausted { .. })
     }
 
     /// Output captured before a timeout or cancel, if any.

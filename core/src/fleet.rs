@@ -12,9 +12,6 @@ use crate::jobs::{Job, JobStatus};
 use crate::servers::{Server, validate_alias};
 use crate::store::MapFile;
 
-/// Most hosts one fan-out reaches.
-pub const MAX_TARGETS: usize = 1000;
-
 /// The groups file's name in the data dir (the Node orchestrator's).
 pub const GROUPS_FILE: &str = "server_groups.json";
 /// Where sshdeck kept groups before it used Node's file name; moved on open.
@@ -81,7 +78,12 @@ pub fn is_fleet(exprs: &[String]) -> bool {
 
 /// Resolves target expressions to aliases, in order, each once: an alias, `group:NAME`, `tag:NAME`,
 /// `all`, or a comma-separated list of those.
-pub fn resolve(exprs: &[String], servers: &[Server], groups: &BTreeMap<String, Vec<String>>) -> Result<Vec<String>> {
+pub fn resolve(
+    exprs: &[String],
+    servers: &[Server],
+    groups: &BTreeMap<String, Vec<String>>,
+    max_targets: usize,
+) -> Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     let mut add = |a: &str| {
         if !out.iter().any(|x| x == a) {
@@ -112,8 +114,11 @@ pub fn resolve(exprs: &[String], servers: &[Server], groups: &BTreeMap<String, V
     if out.is_empty() {
         return Err(Error::InvalidArgument("no target: give an alias, a list, group:NAME, tag:NAME or all".into()));
     }
-    if out.len() > MAX_TARGETS {
-        return Err(Error::InvalidArgument(format!("{} targets: at most {MAX_TARGETS} per call", out.len())));
+    if out.len() > max_targets {
+        return Err(Error::InvalidArgument(format!(
+            "{} targets: at most {max_targets} per call (FLEET_MAX_TARGETS)",
+            out.len()
+        )));
     }
     Ok(out)
 }
@@ -240,7 +245,7 @@ mod tests {
     fn expressions_resolve_in_order_once() {
         let s = servers();
         let groups = BTreeMap::from([("pair".to_string(), vec!["db".to_string(), "web1".to_string()])]);
-        let r = |e: &[&str]| resolve(&e.iter().map(|x| x.to_string()).collect::<Vec<_>>(), &s, &groups);
+        let r = |e: &[&str]| resolve(&e.iter().map(|x| x.to_string()).collect::<Vec<_>>(), &s, &groups, 1000);
         assert_eq!(r(&["all"]).unwrap(), ["web1", "web2", "db"]);
         assert_eq!(r(&["tag:web"]).unwrap(), ["web1", "web2"]);
         assert_eq!(r(&["group:pair", "web1", "web2"]).unwrap(), ["db", "web1", "web2"]);

@@ -160,7 +160,8 @@ impl Jobs {
     }
 
     /// Accepts a fan-out in one durable write: a parent job over every target and one child job per
-    /// target (linked by `parent`). The queue counts the children, not the parent.
+    /// target (linked by `parent`). The queue counts the fan-out once (its children are bounded by the
+    /// number of targets a call may have).
     pub fn accept_fleet(&self, spec: JobSpec, targets: Vec<String>, origin: &str) -> Result<(Job, Vec<Job>)> {
         let parent = self.accept_template(spec.clone(), targets.clone(), origin)?;
         let children: Vec<Job> = targets
@@ -173,7 +174,7 @@ impl Jobs {
             .collect();
         let max = self.inner.limits.max_queue;
         self.with_lock(true, |table| {
-            if table.unfinished() + children.len() > max {
+            if table.unfinished() + 1 > max {
                 return Err(Error::QueueFull { max });
             }
             let mut events = vec![Event::Accepted { job: Box::new(parent.clone()) }];
@@ -220,6 +221,27 @@ impl Jobs {
         self.with_lock(true, |_| Ok((vec![ev], ())))?;
         self.inner.local.lock().expect("lock").remove(id);
         Ok(())
+    }
+
+    /// [`Jobs::finish`], tried again for up to about 30 s when the journal cannot be written (no file
+    /// descriptor left during a large fan-out, a full disk freeing up): a job that ran is never left
+    /// `running` on record while this process lives.
+    pub async fn finish_surely(&self, id: &JobId, status: JobStatus, result: JobResult) {
+        let mut pause = std::time::Duration::from_millis(50);
+        for attempt in 0.. {
+            match self.finish(id, status, result.clone()) {
+                Ok(()) => return,
+                Err(e) if attempt < 20 => {
+                    tracing::warn!(job = %id, error = %e, "cannot record the job's end yet; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(2));
+                }
+                Err(e) => {
+                    tracing::error!(job = %id, error = %e, "cannot record the job's end");
+                    return;
+                }
+            }
+        }
     }
 
     /// Asks for a job to be cancelled, from any process. Its owner kills the remote command within a

@@ -12,6 +12,7 @@ pub mod exec;
 pub mod fleet;
 pub mod interact;
 pub mod jobs;
+pub mod limits;
 pub mod logging;
 pub mod ops;
 mod pattern;

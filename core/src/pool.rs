@@ -32,6 +32,10 @@ pub const CHANNEL_OPEN_TIMEOUT: Duration = Duration::from_secs(3);
 /// Handshakes of a dropped connection retried (sshd past `MaxStartups`).
 const HANDSHAKE_RETRIES: u32 = 3;
 
+/// Servers whose minimum of idle connections is kept (the most recently used): after a fan-out to
+/// thousands of hosts, the others' idle connections close after `IDLE_TIMEOUT` like any other.
+pub const KEEP_MIN_FOR_SERVERS: usize = 64;
+
 /// Concurrent unauthenticated handshakes per host (sshd's `MaxStartups` starts dropping at 10).
 pub const HANDSHAKES_PER_HOST: usize = 8;
 
@@ -63,6 +67,8 @@ struct PoolInner {
 
 struct ServerPool {
     target: Target,
+    /// When a slot was last taken.
+    last_used: Mutex<Instant>,
     state: Mutex<State>,
     notify: Notify,
     retired: AtomicBool,
@@ -229,6 +235,7 @@ impl Pool {
     /// Takes a channel slot for `target`, connecting if needed.
     pub async fn acquire(&self, target: &Target) -> Result<Lease> {
         let server = self.server_pool(target);
+        *server.last_used.lock().expect("lock") = Instant::now();
         loop {
             let notified = server.notify.notified();
             tokio::pin!(notified);
@@ -295,6 +302,26 @@ impl Pool {
                 .clone()
         };
         let _permit = sem.acquire().await.expect("semaphore never closed");
+        if crate::limits::files_short() {
+            // Near the open-file limit (a large fan-out): close idle connections of other servers
+            // first, and give up cleanly, keeping descriptors for the journal and output files.
+            self.close_idle_everywhere(&server.target.alias);
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while crate::limits::files_short() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if crate::limits::files_short() {
+                server.counters.failures.fetch_add(1, Ordering::Relaxed);
+                return Err(crate::Error::ResourceExhausted {
+                    what: format!("cannot connect to {}", server.target.alias),
+                    reason: format!(
+                        "no file descriptor to spare (open-file limit {}, {} open; raise `ulimit -n`, or lower FLEET_CONCURRENCY)",
+                        crate::limits::open_files(),
+                        crate::limits::open_fds()
+                    ),
+                });
+            }
+        }
         let started = Instant::now();
         let mut result = Session::connect(&server.target, &self.inner.connect).await;
         // sshd drops connections past MaxStartups (other clients count too, and a just-authenticated
@@ -311,6 +338,18 @@ impl Pool {
                 }
                 _ => break,
             }
+        }
+        // Out of file descriptors is sshdeck's own limit, not the host's fault: said so, with the limit.
+        if let Err(crate::Error::ConnectionFailed { host, port, reason }) = &result
+            && crate::limits::is_out_of_files(reason)
+        {
+            result = Err(crate::Error::ResourceExhausted {
+                what: format!("cannot connect to {host}:{port}"),
+                reason: format!(
+                    "no file descriptor left (open-file limit {}; raise `ulimit -n`, or lower FLEET_CONCURRENCY)",
+                    crate::limits::open_files()
+                ),
+            });
         }
         match &result {
             Ok(_) => server.counters.record_connect(started.elapsed()),
@@ -336,6 +375,7 @@ impl Pool {
         }
         let fresh = Arc::new(ServerPool {
             target: target.clone(),
+            last_used: Mutex::new(Instant::now()),
             state: Mutex::new(State::default()),
             notify: Notify::new(),
             retired: AtomicBool::new(false),
@@ -345,11 +385,22 @@ impl Pool {
         fresh
     }
 
-    /// Closes connections idle longer than the idle timeout, keeping the minimum per server.
-    pub fn reap(&self) {
+    /// Closes every idle connection of every server but `except` (to free descriptors).
+    fn close_idle_everywhere(&self, except: &str) {
         let servers: Vec<_> = self.inner.servers.lock().expect("lock").values().cloned().collect();
-        for s in servers {
-            s.close_idle_older_than(self.inner.limits.idle_timeout, self.inner.limits.min_connections);
+        for s in servers.into_iter().filter(|s| s.target.alias != except) {
+            s.close_idle(0);
+        }
+    }
+
+    /// Closes connections idle longer than the idle timeout, keeping the minimum per server for the
+    /// [`KEEP_MIN_FOR_SERVERS`] most recently used servers.
+    pub fn reap(&self) {
+        let mut servers: Vec<_> = self.inner.servers.lock().expect("lock").values().cloned().collect();
+        servers.sort_by_key(|s| std::cmp::Reverse(*s.last_used.lock().expect("lock")));
+        for (i, s) in servers.into_iter().enumerate() {
+            let keep = if i < KEEP_MIN_FOR_SERVERS { self.inner.limits.min_connections } else { 0 };
+            s.close_idle_older_than(self.inner.limits.idle_timeout, keep);
         }
     }
 

@@ -21,7 +21,12 @@ impl Deck {
 
     /// Resolves target expressions (aliases, `group:NAME`, `tag:NAME`, `all`, comma lists) to aliases.
     pub fn resolve_targets(&self, exprs: &[String]) -> Result<Vec<String>> {
-        fleet::resolve(exprs, &self.inner.registry.list()?, &self.groups().list()?)
+        fleet::resolve(
+            exprs,
+            &self.inner.registry.list()?,
+            &self.groups().list()?,
+            self.inner.settings.fleet_max_targets,
+        )
     }
 
     /// Accepts a fan-out of `spec` over `aliases` (durably, in one write) and starts it in this
@@ -33,6 +38,17 @@ impl Deck {
             ));
         }
         self.preflight(&aliases, &spec)?;
+        let need = aliases.len() as u64 + crate::limits::RESERVED_FILES;
+        let limit = crate::limits::open_files();
+        if limit > 0 && need > limit {
+            tracing::warn!(
+                hosts = aliases.len(),
+                limit,
+                "a fan-out to {} hosts needs about {need} open files and the limit is {limit} (hard limit too): \
+                 hosts past it fail with RESOURCE_EXHAUSTED; raise `ulimit -Hn`",
+                aliases.len()
+            );
+        }
         let (parent, children) = self.inner.jobs.accept_fleet(spec, aliases, origin)?;
         let parent_cancel = self.inner.jobs.register_local(&parent.id);
         let cancels: Vec<_> = children.iter().map(|c| self.inner.jobs.register_local(&c.id)).collect();
@@ -116,9 +132,7 @@ async fn run_fleet(
         ..JobResult::default()
     };
     tracing::info!(job = %parent.id, status = status.as_str(), "fan-out finished");
-    if let Err(e) = jobs.finish(&parent.id, status, record) {
-        tracing::error!(job = %parent.id, error = %e, "cannot record fan-out end");
-    }
+    jobs.finish_surely(&parent.id, status, record).await;
 }
 
 /// A child's output file, up to 1 MiB (enough to tell outputs apart).

@@ -171,9 +171,7 @@ pub(super) async fn run_job(
     let (status, mut record) = outcome(&outcomes, is_sequence);
     record.truncated |= truncated;
     tracing::info!(job = %id, status = status.as_str(), code = record.error_code.as_deref().unwrap_or(""), "job finished");
-    if let Err(e) = jobs.finish(&id, status, record) {
-        tracing::error!(job = %id, error = %e, "cannot record job end");
-    }
+    jobs.finish_surely(&id, status, record).await;
 }
 
 /// The time limit of a step: its own, else the default command timeout (`0`: none).
@@ -353,7 +351,5 @@ async fn run_transfer(deck: Deck, job: Job, cancel: watch::Receiver<bool>, mut s
     };
     deck.forget_progress(&id);
     tracing::info!(job = %id, status = status.as_str(), "transfer finished");
-    if let Err(e) = jobs.finish(&id, status, record) {
-        tracing::error!(job = %id, error = %e, "cannot record job end");
-    }
+    jobs.finish_surely(&id, status, record).await;
 }

@@ -126,7 +126,8 @@ impl Table {
 
     /// Jobs not yet terminal.
     pub fn unfinished(&self) -> usize {
-        self.jobs.values().filter(|j| !j.status.is_terminal()).count()
+        // A fan-out counts once (its parent): its per-host children never crowd out other work.
+        self.jobs.values().filter(|j| !j.status.is_terminal() && j.parent.is_none()).count()
     }
 
     /// Matching jobs, newest first, paged.
