@@ -85,6 +85,7 @@ fn main() -> anyhow::Result<()> {
             .args(["-h", &hosts_file.display().to_string(), "-p", "32", "-t", "60"])
             .args(["-x", &format!("-F /dev/null -i {}", key.display())])
             .args(["-O", "BatchMode=yes", "-O", "IdentitiesOnly=yes", "-O", "StrictHostKeyChecking=yes"])
+            .args(["-O", sshdeck_testkit::KEX])
             .args(["-O", &format!("UserKnownHostsFile={}", known.display())])
             .arg("true")
             .output()?;

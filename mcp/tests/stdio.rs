@@ -1008,3 +1008,42 @@ fn api_check_over_https_reports_certificate_expiry_and_tls_failures() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn a_67_mb_output_is_paged_through_and_its_cut_is_marked() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[("MCP_SYNC_TIMEOUT_S", "60")]);
+    add_server(&mut c, &sshd, "web");
+    let r =
+        c.call("task_exec", json!({"alias": "web", "cmd": "head -c 70000000 /dev/zero | tr '\\0' x", "timeout": 120}));
+    let s = structured(&r);
+    assert_eq!(s["status"], "completed", "{}", r.to_string().chars().take(500).collect::<String>());
+    let id = s["id"].as_str().unwrap().to_string();
+    assert!(s["stdout"].as_str().unwrap().contains(&format!("sshdeck://jobs/{id}/output")));
+    let mut uri = format!("sshdeck://jobs/{id}/output");
+    let (mut bytes, mut pages) = (0usize, 0);
+    let last = loop {
+        let r = c.request("resources/read", json!({"uri": uri}));
+        let text = r["result"]["contents"][0]["text"].as_str().unwrap().to_string();
+        pages += 1;
+        match text.rfind("next page: ") {
+            Some(i) => {
+                // The page, then a last line saying where the next one starts.
+                bytes += text.rfind("\n[sshdeck: bytes ").expect("a page note");
+                uri = text[i + "next page: ".len()..].trim().trim_end_matches(']').to_string();
+            }
+            None => {
+                bytes += text.len();
+                break text;
+            }
+        }
+        assert!(pages < 20, "too many pages");
+    };
+    assert_eq!(pages, 9, "64 MiB kept, 8 MiB a page");
+    assert!(bytes >= 64 << 20, "{bytes}");
+    assert!(
+        last.contains("[sshdeck: output cut at 67108864 bytes; the rest is not kept]"),
+        "{}",
+        &last[last.len() - 200..]
+    );
+}

@@ -19,6 +19,8 @@ use anyhow::{Context, Result, bail};
 
 /// The login user when the harness runs as root.
 pub const TEST_USER: &str = "sshdeck-test";
+/// The key exchange sshdeck uses (russh's default), pinned on OpenSSH clients in comparisons.
+pub const KEX: &str = "KexAlgorithms=curve25519-sha256";
 /// Passphrase of [`ClientKeys::encrypted`].
 pub const KEY_PASSPHRASE: &str = "phrase-sshdeck-test-Q7x";
 
@@ -235,7 +237,10 @@ impl Sshd {
     }
 
     /// OpenSSH client options for this daemon (ed25519 key, its host key only, no config file), for
-    /// `ssh`, `sftp` and `scp` in comparisons. Add the port with `-p`/`-P` and `user@127.0.0.1`.
+    /// `ssh`, `sftp` and `scp` in comparisons. Add the port with `-p`/`-P` and `user@127.0.0.1`. The key
+    /// exchange is pinned to sshdeck's (curve25519-sha256): OpenSSH 9.2's default, the post-quantum
+    /// sntrup761x25519, costs ~60 ms of client CPU per connection, so cold comparisons would not compare
+    /// like with like.
     pub fn openssh_options(&self) -> Vec<String> {
         let kh = self.dir.path().join("client_known_hosts");
         if !kh.exists() {
@@ -243,7 +248,7 @@ impl Sshd {
         }
         let mut v: Vec<String> =
             vec!["-F".into(), "/dev/null".into(), "-i".into(), self.keys.ed25519.display().to_string()];
-        for o in ["IdentitiesOnly=yes", "BatchMode=yes", "StrictHostKeyChecking=yes"] {
+        for o in ["IdentitiesOnly=yes", "BatchMode=yes", "StrictHostKeyChecking=yes", KEX] {
             v.extend(["-o".into(), o.into()]);
         }
         v.extend(["-o".into(), format!("UserKnownHostsFile={}", kh.display())]);
