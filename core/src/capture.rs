@@ -1,6 +1,8 @@
-//! Bounded capture of one output stream: the first and last bytes are kept, the middle is counted.
+//! Bounded capture of one output stream (the first and last bytes are kept, the middle is counted),
+//! and what a command produced ([`ExecOutput`]).
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 /// One stream's captured bytes, never more than `limit` in memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +80,38 @@ impl Captured {
             self.dropped_bytes(),
             String::from_utf8_lossy(&tail)
         )
+    }
+}
+
+/// What a finished (or killed) command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Standard output (bounded).
+    pub stdout: Captured,
+    /// Standard error (bounded).
+    pub stderr: Captured,
+    /// Exit code, when the command exited.
+    pub exit_code: Option<u32>,
+    /// Signal name (`KILL`, `TERM`…), when a signal ended it.
+    pub exit_signal: Option<String>,
+    /// Wall time from request to channel close.
+    pub duration: Duration,
+}
+
+impl ExecOutput {
+    pub(crate) fn new(limit: usize) -> Self {
+        ExecOutput {
+            stdout: Captured::new(limit),
+            stderr: Captured::new(limit),
+            exit_code: None,
+            exit_signal: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// True when the command exited with code 0.
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
     }
 }
 

@@ -119,7 +119,7 @@ fn remove_stray_temps(dir: &Path, prefix: &str) {
         let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix)).and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
-        if pid != std::process::id() && crate::jobs::runtime::proc_start_ticks(pid).is_none() {
+        if pid != std::process::id() && crate::process::proc_start_ticks(pid).is_none() {
             let _ = fs::remove_file(e.path());
         }
     }

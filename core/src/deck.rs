@@ -1,8 +1,10 @@
 //! [`Deck`]: the one object a front end holds. It owns the settings, the registry, the pool and the
 //! job store, runs the jobs this process accepts, and keeps this process's heartbeat.
 
+mod checks;
 mod fleet;
 mod run;
+mod view;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,7 +18,6 @@ use crate::error::{Error, Result};
 use crate::exec::{ExecOptions, ExecOutput, Stream};
 use crate::interact::Rule;
 use crate::jobs::{Job, JobEvent, JobId, JobLimits, JobSpec, Jobs};
-use crate::policy::Policy;
 use crate::pool::{Pool, PoolLimits, PoolStats};
 use crate::secret::Secret;
 use crate::servers::{Added, Registry, Server, ServerConfig};
@@ -132,17 +133,21 @@ impl Deck {
         &self.inner.settings
     }
 
-    /// The data directory.
+    /// The job store, with its write side. Crate-private: front ends use the read methods of
+    /// `deck/view.rs`. With the `test-support` feature (tests only) this and `data_dir` are public.
+    #[cfg(not(feature = "test-support"))]
+    pub(crate) fn jobs(&self) -> &Jobs {
+        &self.inner.jobs
+    }
+
+    #[cfg(feature = "test-support")]
+    #[doc(hidden)]
     pub fn data_dir(&self) -> &DataDir {
         &self.inner.data_dir
     }
 
-    /// The server registry.
-    pub fn registry(&self) -> &Registry {
-        &self.inner.registry
-    }
-
-    /// The job store (queries, subscriptions).
+    #[cfg(feature = "test-support")]
+    #[doc(hidden)]
     pub fn jobs(&self) -> &Jobs {
         &self.inner.jobs
     }
@@ -317,75 +322,11 @@ impl Deck {
         self.shutdown_with(Duration::from_secs(3)).await;
     }
 
-    fn check_spec(&self, alias: &str, spec: &JobSpec) -> Result<()> {
-        let server = self.inner.registry.get(alias)?;
-        check_writable(&server, spec)?;
-        if let JobSpec::Transfer { source_alias: Some(src), .. } = spec {
-            self.inner.registry.get(src)?;
-        }
-        self.check_commands(spec)
-    }
-
-    /// What is destructive in `spec`: the first command matching a built-in destructive pattern or a
-    /// `confirm` pattern of `policy.toml`, with the reason.
-    pub fn destructive(&self, spec: &JobSpec) -> Result<Option<(String, String)>> {
-        let policy = Policy::new(self.inner.data_dir.root());
-        for command in spec.commands() {
-            if let Some(reason) = policy.destructive(command)? {
-                return Ok(Some((command.to_string(), reason)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Every check a submission of `spec` on `aliases` would make (servers exist and are writable,
-    /// commands valid and allowed by the policy), without accepting anything.
-    pub fn preflight(&self, aliases: &[String], spec: &JobSpec) -> Result<()> {
-        for alias in aliases {
-            check_writable(&self.inner.registry.get(alias)?, spec)?;
-        }
-        self.check_commands(spec)
-    }
-
-    /// Commands: not empty, not too long, not denied by the operator's policy.
-    fn check_commands(&self, spec: &JobSpec) -> Result<()> {
-        let policy = Policy::new(self.inner.data_dir.root());
-        if let JobSpec::Transfer { items, .. } = spec
-            && items.iter().any(|i| i.local.contains('\0') || i.remote.contains('\0'))
-        {
-            return Err(Error::InvalidArgument("a path contains a NUL byte, which no path can carry".into()));
-        }
-        for command in spec.commands() {
-            if command.trim().is_empty() {
-                return Err(Error::InvalidArgument("command is empty".into()));
-            }
-            if command.contains('\0') {
-                return Err(Error::InvalidArgument("the command contains a NUL byte, which no shell can carry".into()));
-            }
-            if command.len() > MAX_COMMAND_BYTES {
-                return Err(Error::InvalidArgument(format!(
-                    "command is {} bytes; the limit is {MAX_COMMAND_BYTES} (send larger scripts as a file)",
-                    command.len()
-                )));
-            }
-            policy.check(command)?;
-        }
-        Ok(())
-    }
-
     fn start(&self, job: Job, sink: Option<OutputSink>, answers: Vec<Secret>) {
         let cancel = self.inner.jobs.register_local(&job.id);
         let deck = self.clone();
         tokio::spawn(async move { run::run_job(deck, job, cancel, sink, answers).await });
     }
-}
-
-/// `READ_ONLY` when `spec` would change a server marked `readonly` (commands and uploads; reads pass).
-fn check_writable(server: &crate::servers::Server, spec: &JobSpec) -> Result<()> {
-    if server.config.readonly && spec.mutates() {
-        return Err(Error::ServerReadOnly { alias: server.alias.clone(), what: spec.kind().as_str() });
-    }
-    Ok(())
 }
 
 fn log_err(what: &str, r: Result<()>) {

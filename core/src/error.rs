@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::exec::ExecOutput;
+use crate::capture::ExecOutput;
 
 /// Result alias used throughout the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -46,6 +46,18 @@ pub enum Error {
     /// TCP connection or SSH handshake failed (refused, unreachable, timed out, protocol error).
     #[error("cannot connect to {host}:{port}: {reason}")]
     ConnectionFailed {
+        /// Host as configured.
+        host: String,
+        /// Port.
+        port: u16,
+        /// Why.
+        reason: String,
+    },
+    /// The server accepted the connection and then closed or broke it before the login completed (as
+    /// sshd does past `MaxStartups`, or while restarting): worth another try, unlike a refused port.
+    /// Reported as `CONNECTION_FAILED`.
+    #[error("cannot connect to {host}:{port}: SSH handshake failed: {reason}")]
+    HandshakeDropped {
         /// Host as configured.
         host: String,
         /// Port.
@@ -265,7 +277,7 @@ impl Error {
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::NotFound { .. } => "NOT_FOUND",
             Error::AlreadyExists { .. } => "ALREADY_EXISTS",
-            Error::ConnectionFailed { .. } => "CONNECTION_FAILED",
+            Error::ConnectionFailed { .. } | Error::HandshakeDropped { .. } => "CONNECTION_FAILED",
             Error::ConnectionLost { .. } => "CONNECTION_LOST",
             Error::AuthFailed { .. } => "AUTH_FAILED",
             Error::KeyInvalid { .. } => "KEY_INVALID",
@@ -294,7 +306,13 @@ impl Error {
     /// True when the failure happened before any command reached the server, so running the request
     /// again cannot run anything twice.
     pub fn is_before_command(&self) -> bool {
-        matches!(self, Error::ConnectionFailed { .. } | Error::ChannelFailed { .. } | Error::ResourceExhausted { .. })
+        matches!(
+            self,
+            Error::ConnectionFailed { .. }
+                | Error::HandshakeDropped { .. }
+                | Error::ChannelFailed { .. }
+                | Error::ResourceExhausted { .. }
+        )
     }
 
     /// Output captured before a timeout or cancel, if any.

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use std::sync::{Arc, Mutex};
 
-use crate::capture::Captured;
+pub use crate::capture::ExecOutput;
 use crate::error::{Error, Result};
 use crate::interact::{Action, Interaction};
 
@@ -41,38 +41,6 @@ pub struct ExecOptions {
 impl Default for ExecOptions {
     fn default() -> Self {
         ExecOptions { timeout: None, capture_limit: 1 << 20, stdin: None, cancel: None, interaction: None }
-    }
-}
-
-/// What a finished (or killed) command produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecOutput {
-    /// Standard output (bounded).
-    pub stdout: Captured,
-    /// Standard error (bounded).
-    pub stderr: Captured,
-    /// Exit code, when the command exited.
-    pub exit_code: Option<u32>,
-    /// Signal name (`KILL`, `TERM`…), when a signal ended it.
-    pub exit_signal: Option<String>,
-    /// Wall time from request to channel close.
-    pub duration: Duration,
-}
-
-impl ExecOutput {
-    pub(crate) fn new(limit: usize) -> Self {
-        ExecOutput {
-            stdout: Captured::new(limit),
-            stderr: Captured::new(limit),
-            exit_code: None,
-            exit_signal: None,
-            duration: Duration::ZERO,
-        }
-    }
-
-    /// True when the command exited with code 0.
-    pub fn success(&self) -> bool {
-        self.exit_code == Some(0)
     }
 }
 

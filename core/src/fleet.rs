@@ -4,11 +4,9 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::data_dir::DataDir;
 use crate::error::{Error, Result};
-use crate::jobs::{Job, JobStatus};
 use crate::servers::{Server, validate_alias};
 use crate::store::MapFile;
 
@@ -164,66 +162,6 @@ pub struct OutputGroup {
     pub output: String,
     /// Its size.
     pub output_bytes: u64,
-}
-
-/// Bytes of output a group shows.
-const SAMPLE: usize = 1024;
-
-const UNREACHABLE: [&str; 7] = [
-    "CONNECTION_FAILED",
-    "AUTH_FAILED",
-    "KEY_INVALID",
-    "HOST_KEY_MISMATCH",
-    "HOST_KEY_UNKNOWN",
-    "HOST_KEY_REVOKED",
-    "CHANNEL_FAILED",
-];
-
-/// Summarises finished children; `output` gives each one's output bytes.
-pub fn summarize(children: &[Job], output: impl Fn(&Job) -> Vec<u8>) -> FleetSummary {
-    let mut s = FleetSummary { total: children.len(), ..Default::default() };
-    let mut keyed: Vec<(Vec<u8>, OutputGroup)> = Vec::new();
-    for c in children {
-        let r = c.result.clone().unwrap_or_default();
-        let code = r.error_code.clone();
-        match c.status {
-            JobStatus::Completed => s.ok += 1,
-            JobStatus::TimedOut => s.timed_out += 1,
-            JobStatus::Cancelled => s.cancelled += 1,
-            _ if code.as_deref().is_some_and(|c| UNREACHABLE.contains(&c)) => s.unreachable += 1,
-            _ => s.failed += 1,
-        }
-        let out = output(c);
-        let mut key = Sha256::new();
-        key.update(c.status.as_str());
-        // The message too: "refused" and "dropped" are both CONNECTION_FAILED but not the same story.
-        key.update(format!("{:?}{:?}{:?}", r.exit_code, code, r.error_message));
-        key.update(&out);
-        let key = key.finalize().to_vec();
-        let alias = c.targets.first().cloned().unwrap_or_default();
-        match keyed.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, g)) => g.aliases.push(alias),
-            None => {
-                let cut = out.len().min(SAMPLE);
-                keyed.push((
-                    key,
-                    OutputGroup {
-                        aliases: vec![alias],
-                        status: c.status.as_str().to_string(),
-                        exit_code: r.exit_code,
-                        error_code: code,
-                        error_message: r.error_message,
-                        output: String::from_utf8_lossy(&out[..cut]).into_owned(),
-                        output_bytes: out.len() as u64,
-                    },
-                ));
-            }
-        }
-    }
-    s.groups = keyed.into_iter().map(|(_, g)| g).collect();
-    // Largest groups first: the odd hosts out come last.
-    s.groups.sort_by_key(|g| std::cmp::Reverse(g.aliases.len()));
-    s
 }
 
 #[cfg(test)]

@@ -5,10 +5,22 @@
 //! state, appends, and catches up again, so two processes never contradict each other: a job is
 //! accepted once, retried once, and marked crashed only when its owner is really gone.
 
+// The journal, output files and heartbeats are the store's own; tests reach them with the
+// `test-support` feature.
+mod id;
+#[cfg(feature = "test-support")]
 pub mod journal;
+#[cfg(not(feature = "test-support"))]
+pub(crate) mod journal;
 pub mod model;
+#[cfg(feature = "test-support")]
 pub mod output;
+#[cfg(not(feature = "test-support"))]
+pub(crate) mod output;
+#[cfg(feature = "test-support")]
 pub mod runtime;
+#[cfg(not(feature = "test-support"))]
+pub(crate) mod runtime;
 pub mod table;
 
 use std::collections::HashMap;
@@ -25,6 +37,9 @@ use journal::{Cursor, Event, Journal, ReadOutcome};
 pub use model::{
     Job, JobId, JobKind, JobResult, JobSpec, JobStatus, Owner, PromptRule, Step, StepResult, format_time, now_ms,
 };
+pub use output::OutputFollower;
+/// A live sshdeck process on the data dir: who it is, when it last beat, its pool.
+pub use runtime::Heartbeat as ProcessInfo;
 use runtime::{Heartbeat, Liveness, Runtime};
 pub use table::{Filter, Page, Stats, Table};
 

@@ -18,6 +18,8 @@ pub mod ops;
 mod pattern;
 pub mod policy;
 pub mod pool;
+pub mod process;
+pub mod remote;
 pub mod secret;
 pub mod servers;
 pub mod sftp;

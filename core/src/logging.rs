@@ -10,7 +10,6 @@ use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::Settings;
-use crate::data_dir::DataDir;
 use crate::error::Result;
 
 /// Log files kept (days).
@@ -21,8 +20,7 @@ pub const MAX_LINE: usize = 8 * 1024;
 /// Starts logging to `logs/<program>.<date>.log`. Keep the guard alive until exit so the last lines are
 /// flushed. Dependencies log at `warn` at most, whatever the level, so no protocol-level trace (which
 /// could carry authentication data) is ever written.
-pub fn init(settings: &Settings, data_dir: &DataDir, program: &str) -> Result<WorkerGuard> {
-    let dir = data_dir.logs_dir()?;
+pub fn init(settings: &Settings, dir: PathBuf, program: &str) -> Result<WorkerGuard> {
     // Files of earlier versions (or made by hand) get the same mode as every file sshdeck writes.
     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let _ = std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o600));

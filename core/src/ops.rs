@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::deck::Deck;
 use crate::error::{Error, Result};
 use crate::exec::ExecOutput;
+use crate::remote::Remote;
 use crate::ssh::quote::shell_quote;
 
 pub mod fail2ban;
@@ -39,7 +39,7 @@ pub struct Run {
 }
 
 /// Runs a recipe script through the pool (no job record: recipes are read-only probes).
-pub async fn run_script(deck: &Deck, alias: &str, script: &str, args: &[&str], run: Run) -> Result<ExecOutput> {
+pub async fn run_script(deck: &dyn Remote, alias: &str, script: &str, args: &[&str], run: Run) -> Result<ExecOutput> {
     let mut opts = deck.exec_options();
     opts.timeout = Some(run.timeout.unwrap_or(Duration::from_secs(30)));
     opts.cancel = run.cancel;
@@ -48,14 +48,14 @@ pub async fn run_script(deck: &Deck, alias: &str, script: &str, args: &[&str], r
 }
 
 /// Runs `get_system_resources`.
-pub async fn system_resources(deck: &Deck, alias: &str, run: Run) -> Result<system::SystemResources> {
+pub async fn system_resources(deck: &dyn Remote, alias: &str, run: Run) -> Result<system::SystemResources> {
     let out = run_script(deck, alias, system::SCRIPT, &[], run).await?;
     let text = out.stdout.text();
     system::parse(&text).ok_or_else(|| unexpected(alias, "system resources", &out))
 }
 
 /// Runs `get_services_status`.
-pub async fn services_status(deck: &Deck, alias: &str, run: Run) -> Result<services::ServicesStatus> {
+pub async fn services_status(deck: &dyn Remote, alias: &str, run: Run) -> Result<services::ServicesStatus> {
     let out = run_script(deck, alias, services::SCRIPT, &[], run).await?;
     let text = out.stdout.text();
     if !text.contains("@@sshdeck ") {
@@ -65,7 +65,12 @@ pub async fn services_status(deck: &Deck, alias: &str, run: Run) -> Result<servi
 }
 
 /// Runs `get_fail2ban_status` for one jail or all.
-pub async fn fail2ban_status(deck: &Deck, alias: &str, jail: Option<&str>, run: Run) -> Result<fail2ban::Fail2ban> {
+pub async fn fail2ban_status(
+    deck: &dyn Remote,
+    alias: &str,
+    jail: Option<&str>,
+    run: Run,
+) -> Result<fail2ban::Fail2ban> {
     let jail = jail.unwrap_or("");
     if jail.starts_with('-') || jail.contains(['\n', '\r']) {
         return Err(Error::InvalidArgument(format!("jail {jail:?}: not a jail name")));

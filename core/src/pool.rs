@@ -226,7 +226,7 @@ impl Pool {
             }
             other => other,
         };
-        if result.as_ref().is_err_and(|e| e.code() == "CONNECTION_LOST") {
+        if matches!(result, Err(crate::Error::ConnectionLost { .. })) {
             lease.server.counters.lost.fetch_add(1, Ordering::Relaxed);
         }
         result
@@ -328,9 +328,7 @@ impl Pool {
         // connection may still count for a moment): such a drop is retried after a short, jittered pause.
         for attempt in 0..HANDSHAKE_RETRIES {
             match &result {
-                Err(crate::Error::ConnectionFailed { reason, .. })
-                    if reason.starts_with(crate::ssh::HANDSHAKE_FAILED) =>
-                {
+                Err(crate::Error::HandshakeDropped { .. }) => {
                     let jitter = u64::from(getrandom::u32().unwrap_or(0) % 150);
                     tokio::time::sleep(Duration::from_millis(50 * (1 << attempt) + jitter)).await;
                     server.counters.handshake_retries.fetch_add(1, Ordering::Relaxed);

@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::store::MapFile;
 
+/// Path helpers for key files given by users (`~/.ssh/id_ed25519`).
+pub use crate::data_dir::{expand_tilde, home_dir};
 pub use import::{ImportReport, parse_node_servers_json, parse_ssh_config};
 
 /// How an unknown or changed host key is treated.

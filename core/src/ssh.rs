@@ -170,10 +170,6 @@ impl Session {
     }
 }
 
-/// Start of the reason of a connection that was accepted and then closed or broken before the SSH
-/// handshake completed (as sshd does past `MaxStartups`): worth another try, unlike a refused port.
-pub(crate) const HANDSHAKE_FAILED: &str = "SSH handshake failed";
-
 async fn connect_hop(alias: &str, cfg: &ServerConfig, opts: &ConnectOptions, via: Option<Session>) -> Result<Session> {
     let host = cfg.host.trim_start_matches('[').trim_end_matches(']').to_string();
     let failed = |reason: String| Error::ConnectionFailed { host: cfg.host.clone(), port: cfg.port, reason };
@@ -216,7 +212,9 @@ async fn connect_hop(alias: &str, cfg: &ServerConfig, opts: &ConnectOptions, via
         };
         let mut handle = connected.map_err(|e| match e {
             HandlerError::HostKey(e) => e,
-            HandlerError::Russh(e) => failed(format!("{HANDSHAKE_FAILED}: {e}")),
+            HandlerError::Russh(e) => {
+                Error::HandshakeDropped { host: cfg.host.clone(), port: cfg.port, reason: e.to_string() }
+            }
         })?;
         auth::authenticate(&mut handle, cfg, opts.agent_socket.as_deref()).await?;
         Ok(handle)

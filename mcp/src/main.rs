@@ -19,8 +19,8 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let deck = Deck::open(settings, "sshdeck-mcp")?;
-        let _log = sshdeck_core::logging::init(deck.settings(), deck.data_dir(), "sshdeck-mcp")?;
-        tracing::info!(data_dir = %deck.data_dir().root().display(), readonly = deck.settings().readonly, "MCP server starting");
+        let _log = sshdeck_core::logging::init(deck.settings(), deck.logs_dir()?, "sshdeck-mcp")?;
+        tracing::info!(data_dir = %deck.data_root().display(), readonly = deck.settings().readonly, "MCP server starting");
         if let Some(hint) = &deck.settings().node_dir_hint {
             // stderr is the client's log view; stdout belongs to the protocol.
             tracing::warn!("{hint}");

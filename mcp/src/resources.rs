@@ -7,7 +7,6 @@ use rmcp::model::{
 };
 use serde_json::json;
 use sshdeck_core::Deck;
-use sshdeck_core::jobs::output::read_range;
 use sshdeck_core::jobs::{Filter, JobId};
 use sshdeck_core::servers::ServerSummary;
 
@@ -22,7 +21,7 @@ pub fn list(deck: &Deck) -> ListResourcesResult {
             .with_description("Registered servers (no secrets)")
             .with_mime_type("application/json"),
     ];
-    if let Ok(page) = deck.jobs().list(&Filter { limit: LISTED_JOBS, ..Default::default() }) {
+    if let Ok(page) = deck.jobs_page(&Filter { limit: LISTED_JOBS, ..Default::default() }) {
         for j in page.jobs {
             items.push(
                 Resource::new(format!("sshdeck://jobs/{}", j.id), format!("job {} ({})", j.id, j.status.as_str()))
@@ -52,8 +51,7 @@ pub fn read(deck: &Deck, uri: &str) -> Result<ReadResourceResult, ErrorData> {
     let not_found = || ErrorData::resource_not_found(format!("no resource {uri}"), None);
     let internal = |e: sshdeck_core::Error| ErrorData::internal_error(e.to_string(), None);
     if uri == "sshdeck://servers" {
-        let list: Vec<ServerSummary> =
-            deck.registry().list().map_err(internal)?.iter().map(ServerSummary::from).collect();
+        let list: Vec<ServerSummary> = deck.servers().map_err(internal)?.iter().map(ServerSummary::from).collect();
         let text = serde_json::to_string_pretty(&list).expect("serializes");
         return Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri).with_mime_type("application/json")]));
     }
@@ -74,9 +72,9 @@ pub fn read(deck: &Deck, uri: &str) -> Result<ReadResourceResult, ErrorData> {
         None => (rest, false),
     };
     let id = JobId::parse(id).map_err(|_| not_found())?;
-    let job = deck.jobs().get(&id).map_err(|_| not_found())?;
+    let job = deck.job(&id).map_err(|_| not_found())?;
     let contents = if output {
-        let (bytes, total) = read_range(&deck.jobs().output_path(&id), offset, length);
+        let (bytes, total) = deck.job_output(&id, offset, length);
         let mut text = String::from_utf8_lossy(&bytes).into_owned();
         let next = offset + bytes.len() as u64;
         if next < total {

@@ -129,7 +129,7 @@ impl ServerHandler for Sshdeck {
         request: GetTaskParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, ErrorData> {
-        crate::tasks::get(self, &request.task_id)
+        crate::tasks::get(&self.deck, &request.task_id, |job| self.job_answer(job))
     }
 
     async fn cancel_task(

@@ -8,8 +8,6 @@ use rmcp::model::{CallToolResult, CreateTaskResult, DetailedTask, GetTaskResult,
 use sshdeck_core::Deck;
 use sshdeck_core::jobs::{Job, JobId, JobStatus, format_time};
 
-use crate::server::Sshdeck;
-
 /// Suggested polling interval.
 const POLL_MS: u64 = 1000;
 
@@ -19,7 +17,7 @@ pub fn handle_for(deck: &Deck, r: &CallToolResult) -> Option<CreateTaskResult> {
     if !matches!(s["status"].as_str(), Some("pending" | "running")) {
         return None;
     }
-    let job = deck.jobs().get(&JobId::parse(s["id"].as_str()?).ok()?).ok()?;
+    let job = deck.job(&JobId::parse(s["id"].as_str()?).ok()?).ok()?;
     Some(CreateTaskResult::new(task(&job, TaskStatus::Working)))
 }
 
@@ -33,11 +31,12 @@ fn task(job: &Job, status: TaskStatus) -> Task {
 fn find(deck: &Deck, task_id: &str) -> Result<Job, ErrorData> {
     let not_found = || ErrorData::invalid_params(format!("unknown task {task_id}"), None);
     let id = JobId::parse(task_id).map_err(|_| not_found())?;
-    deck.jobs().get(&id).map_err(|_| not_found())
+    deck.job(&id).map_err(|_| not_found())
 }
 
-pub fn get(server: &Sshdeck, task_id: &str) -> Result<GetTaskResult, ErrorData> {
-    let job = find(&server.deck, task_id)?;
+/// The task of a job; `answer` renders a finished job as the tool result it stands for.
+pub fn get(deck: &Deck, task_id: &str, answer: impl Fn(&Job) -> CallToolResult) -> Result<GetTaskResult, ErrorData> {
+    let job = find(deck, task_id)?;
     let payload = match job.status {
         JobStatus::Pending | JobStatus::Running => TaskPayload::Working,
         JobStatus::Cancelled => TaskPayload::Cancelled,
@@ -48,7 +47,7 @@ pub fn get(server: &Sshdeck, task_id: &str) -> Result<GetTaskResult, ErrorData> 
         }
         JobStatus::Completed | JobStatus::Failed | JobStatus::TimedOut => {
             // The tool call finished: its result (an error result for a failed command) is the task's.
-            let result = serde_json::to_value(server.job_answer(&job)).expect("serializes");
+            let result = serde_json::to_value(answer(&job)).expect("serializes");
             TaskPayload::Completed { result: result.as_object().cloned().unwrap_or_default() }
         }
     };

@@ -1,6 +1,7 @@
 //! Tools, one module per domain; each module's router is summed in [`crate::server::Sshdeck::new`].
 
 pub mod apis;
+pub mod common;
 pub mod fleet;
 pub mod guard;
 pub mod jobs;

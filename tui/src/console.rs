@@ -59,7 +59,7 @@ async fn run_loop(terminal: &mut ratatui::DefaultTerminal, deck: Deck, readonly:
             }
         }
     });
-    let mut events = deck.jobs().subscribe();
+    let mut events = deck.job_events();
     let (tail_tx, mut tail_rx) = mpsc::channel::<TailMsg>(4096);
     let mut stops = Stops::new();
     let mut app = App::new(deck.clone(), readonly);
@@ -156,7 +156,7 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
         }),
         Effect::SaveServer(form) => save_server(app, &form),
         Effect::CheckApi(alias) => {
-            let catalog = sshdeck_core::apis::Catalog::new(deck.data_dir());
+            let catalog = deck.api_catalog();
             catalog.get(&alias).map(|api| {
                 app.status = format!("checking {alias}…");
                 tokio::spawn(async move {
@@ -200,7 +200,7 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
                 };
                 let why = match deck.exec(&alias, &tail_command(&path), opts, &mut sink).await {
                     Ok(o) => format!("stream ended (exit {})", o.exit_code.map_or("-".into(), |c| c.to_string())),
-                    Err(e) if e.code() == "CANCELLED" => "stopped".to_string(),
+                    Err(sshdeck_core::Error::Cancelled { .. }) => "stopped".to_string(),
                     Err(e) => format!("stream ended: {e}"),
                 };
                 let _ = tx.send(TailMsg::Ended(id, why)).await;
@@ -220,12 +220,11 @@ fn save_server(app: &mut App, form: &ServerForm) -> sshdeck_core::Result<()> {
         .trim()
         .parse()
         .map_err(|_| sshdeck_core::Error::InvalidArgument(format!("port {port:?} is not a number")))?;
-    let mut config =
-        if form.editing { app.deck.registry().get(alias.trim())?.config } else { ServerConfig::new("", "") };
+    let mut config = if form.editing { app.deck.server(alias.trim())?.config } else { ServerConfig::new("", "") };
     config.host = host.trim().to_string();
     config.user = user.trim().to_string();
     config.port = port;
-    config.key_path = (!key.trim().is_empty()).then(|| sshdeck_core::data_dir::expand_tilde(key.trim()));
+    config.key_path = (!key.trim().is_empty()).then(|| sshdeck_core::servers::expand_tilde(key.trim()));
     if !password.is_empty() {
         config.password = Some(sshdeck_core::secret::Secret::new(password.clone()));
     }

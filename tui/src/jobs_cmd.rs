@@ -6,7 +6,6 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::json;
 use sshdeck_core::Deck;
-use sshdeck_core::jobs::output::{OutputFollower, read_tail};
 use sshdeck_core::jobs::{Filter, Job, JobId, JobKind, JobStatus, format_time};
 
 use crate::cli::{JobsCommand, ListArgs};
@@ -23,8 +22,8 @@ pub async fn run(deck: &Deck, cmd: JobsCommand) -> Result<i32> {
     match cmd {
         JobsCommand::List(args) => list(deck, args, &mut out)?,
         JobsCommand::Show { id, json } => {
-            let job = deck.jobs().get(&JobId::parse(&id)?)?;
-            let tail = read_tail(&deck.jobs().output_path(&job.id), SHOW_TAIL_BYTES);
+            let job = deck.job_by_text(&id)?;
+            let tail = deck.job_output_tail(&job.id, SHOW_TAIL_BYTES);
             let tail = String::from_utf8_lossy(&tail);
             if json {
                 writeln!(out, "{}", json!({"job": job, "output_tail": tail}))?;
@@ -34,13 +33,13 @@ pub async fn run(deck: &Deck, cmd: JobsCommand) -> Result<i32> {
         }
         JobsCommand::Logs { id, follow } => {
             let id = JobId::parse(&id)?;
-            deck.jobs().get(&id)?;
-            let mut follower = OutputFollower::new(deck.jobs().output_path(&id), 0);
+            deck.job(&id)?;
+            let mut follower = deck.follow_output(&id, 0);
             loop {
                 let chunk = follower.poll();
                 out.write_all(&chunk)?;
                 out.flush()?;
-                if !follow || (chunk.is_empty() && deck.jobs().get(&id)?.status.is_terminal()) {
+                if !follow || (chunk.is_empty() && deck.job(&id)?.status.is_terminal()) {
                     // One last read: the job may have written between the poll and the status check.
                     out.write_all(&follower.poll())?;
                     break;
@@ -71,7 +70,7 @@ pub async fn run(deck: &Deck, cmd: JobsCommand) -> Result<i32> {
         }
         JobsCommand::Retry(_) => unreachable!("handled above"),
         JobsCommand::Stats { json } => {
-            let s = deck.jobs().stats()?;
+            let s = deck.job_stats()?;
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&s)?)?;
             } else {
@@ -99,7 +98,7 @@ fn list(deck: &Deck, a: ListArgs, out: &mut impl Write) -> Result<()> {
         limit: a.limit,
         ..Filter::default()
     };
-    let page = deck.jobs().list(&filter)?;
+    let page = deck.jobs_page(&filter)?;
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&page)?)?;
         return Ok(());

@@ -61,7 +61,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         return runtime.block_on(async move {
             let deck = Deck::open(settings, "sshdeck-console")?;
-            let _log = sshdeck_core::logging::init(deck.settings(), deck.data_dir(), "sshdeck")?;
+            let _log = sshdeck_core::logging::init(deck.settings(), deck.logs_dir()?, "sshdeck")?;
             let r = console::run(deck.clone(), readonly).await;
             deck.shutdown().await;
             r.map(|_| 0)
@@ -70,7 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let deck = Deck::open(settings, "sshdeck")?;
-        let _log = sshdeck_core::logging::init(deck.settings(), deck.data_dir(), "sshdeck")?;
+        let _log = sshdeck_core::logging::init(deck.settings(), deck.logs_dir()?, "sshdeck")?;
         tracing::debug!(?command, "start");
         let code = match command {
             Command::Servers(cmd) => servers_cmd::run(&deck, cmd)?,
@@ -110,7 +110,7 @@ fn mcp_config(settings: &Settings) -> String {
 
 fn print_settings(deck: &Deck) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "data dir: {}", deck.data_dir().root().display())?;
+    writeln!(out, "data dir: {}", deck.data_root().display())?;
     writeln!(out, "{:#?}", deck.settings())?;
     writeln!(out, "\nvariables (environment > ./.env > config.toml > default):")?;
     for (name, default, meaning) in SETTINGS {

@@ -4,11 +4,11 @@ use std::io::{BufRead, Write};
 
 use anyhow::{Context, Result};
 use sshdeck_core::Deck;
-use sshdeck_core::data_dir::{expand_tilde, home_dir};
 use sshdeck_core::secret::Secret;
 use sshdeck_core::servers::{
     Added, HostKeyPolicy, ImportReport, ServerConfig, ServerSummary, parse_node_servers_json, parse_ssh_config,
 };
+use sshdeck_core::servers::{expand_tilde, home_dir};
 
 use crate::cli::{AddArgs, ServersCommand};
 
@@ -33,7 +33,7 @@ pub fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
             writeln!(out, "{what} {alias}")?;
         }
         ServersCommand::List { json } => {
-            let list: Vec<ServerSummary> = deck.registry().list()?.iter().map(ServerSummary::from).collect();
+            let list: Vec<ServerSummary> = deck.servers()?.iter().map(ServerSummary::from).collect();
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
             } else {
@@ -59,7 +59,7 @@ pub fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
             for w in warnings {
                 eprintln!("warning: {}: {w}", path.display());
             }
-            print_report(&mut out, &deck.registry().import(entries, force)?)?;
+            print_report(&mut out, &deck.import_servers(entries, force)?)?;
         }
         ServersCommand::ImportJson { file, force } => {
             let bytes = std::fs::read(&file).map_err(|e| sshdeck_core::Error::Io {
@@ -68,7 +68,7 @@ pub fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
                 source: e,
             })?;
             let entries = parse_node_servers_json(&bytes)?;
-            print_report(&mut out, &deck.registry().import(entries, force)?)?;
+            print_report(&mut out, &deck.import_servers(entries, force)?)?;
         }
     }
     Ok(0)

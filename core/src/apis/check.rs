@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::Api;
-use crate::deck::Deck;
 use crate::error::Result;
 use crate::jobs::{format_time, now_ms};
 use crate::ops::net::HttpRequest;
 use crate::ops::{self, Run};
+use crate::remote::Remote;
 
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,7 +153,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 /// Checks an API from a server with curl. Fails only when the server cannot run it (connection,
 /// auth, curl missing); the API's own failures are the result's status.
-pub async fn check_from_server(deck: &Deck, server: &str, api: &Api, run: Run) -> Result<CheckResult> {
+pub async fn check_from_server(deck: &dyn Remote, server: &str, api: &Api, run: Run) -> Result<CheckResult> {
     let mut req = HttpRequest {
         url: api.check_url(),
         method: Some(api.method()),

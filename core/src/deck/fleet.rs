@@ -5,12 +5,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::{Deck, run};
 use crate::error::Result;
-use crate::fleet::{self, Groups};
+use crate::fleet::{self, FleetSummary, Groups, OutputGroup};
 use crate::jobs::{Job, JobResult, JobSpec, JobStatus};
 
 impl Deck {
@@ -115,7 +116,7 @@ async fn run_fleet(
         }
     }
     let finished: Vec<Job> = children.iter().map(|c| jobs.get(&c.id).unwrap_or_else(|_| c.clone())).collect();
-    let summary = fleet::summarize(&finished, |j| read_output(&jobs.output_path(&j.id)));
+    let summary = summarize(&finished, |j| read_output(&jobs.output_path(&j.id)));
     let bad = summary.total - summary.ok;
     let status = if cancelled {
         JobStatus::Cancelled
@@ -143,4 +144,64 @@ fn read_output(path: &std::path::Path) -> Vec<u8> {
         let _ = f.take(1 << 20).read_to_end(&mut buf);
     }
     buf
+}
+
+/// Bytes of output a group shows.
+const SAMPLE: usize = 1024;
+
+const UNREACHABLE: [&str; 7] = [
+    "CONNECTION_FAILED",
+    "AUTH_FAILED",
+    "KEY_INVALID",
+    "HOST_KEY_MISMATCH",
+    "HOST_KEY_UNKNOWN",
+    "HOST_KEY_REVOKED",
+    "CHANNEL_FAILED",
+];
+
+/// Summarises finished children; `output` gives each one's output bytes.
+fn summarize(children: &[Job], output: impl Fn(&Job) -> Vec<u8>) -> FleetSummary {
+    let mut s = FleetSummary { total: children.len(), ..Default::default() };
+    let mut keyed: Vec<(Vec<u8>, OutputGroup)> = Vec::new();
+    for c in children {
+        let r = c.result.clone().unwrap_or_default();
+        let code = r.error_code.clone();
+        match c.status {
+            JobStatus::Completed => s.ok += 1,
+            JobStatus::TimedOut => s.timed_out += 1,
+            JobStatus::Cancelled => s.cancelled += 1,
+            _ if code.as_deref().is_some_and(|c| UNREACHABLE.contains(&c)) => s.unreachable += 1,
+            _ => s.failed += 1,
+        }
+        let out = output(c);
+        let mut key = Sha256::new();
+        key.update(c.status.as_str());
+        // The message too: "refused" and "dropped" are both CONNECTION_FAILED but not the same story.
+        key.update(format!("{:?}{:?}{:?}", r.exit_code, code, r.error_message));
+        key.update(&out);
+        let key = key.finalize().to_vec();
+        let alias = c.targets.first().cloned().unwrap_or_default();
+        match keyed.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.aliases.push(alias),
+            None => {
+                let cut = out.len().min(SAMPLE);
+                keyed.push((
+                    key,
+                    OutputGroup {
+                        aliases: vec![alias],
+                        status: c.status.as_str().to_string(),
+                        exit_code: r.exit_code,
+                        error_code: code,
+                        error_message: r.error_message,
+                        output: String::from_utf8_lossy(&out[..cut]).into_owned(),
+                        output_bytes: out.len() as u64,
+                    },
+                ));
+            }
+        }
+    }
+    s.groups = keyed.into_iter().map(|(_, g)| g).collect();
+    // Largest groups first: the odd hosts out come last.
+    s.groups.sort_by_key(|g| std::cmp::Reverse(g.aliases.len()));
+    s
 }

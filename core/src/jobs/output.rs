@@ -64,6 +64,7 @@ impl OutputWriter {
     }
 
     /// Whether anything was cut.
+    #[cfg(test)]
     pub fn truncated(&self) -> bool {
         self.dropped > 0
     }

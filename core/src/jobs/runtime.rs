@@ -1,7 +1,7 @@
 //! `runtime/<pid>.json`: one file per live sshdeck process, rewritten every second (heartbeat), so
 //! any process can tell whether a job's owner is still alive and the console can show every pool.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -9,6 +9,7 @@ use super::model::{Owner, now_ms};
 use crate::data_dir::atomic_write;
 use crate::error::Result;
 use crate::pool::PoolStats;
+pub use crate::process::proc_start_ticks;
 
 /// A heartbeat older than this means the process is hung or gone.
 pub const STALE_AFTER_MS: u64 = 15_000;
@@ -109,36 +110,9 @@ pub enum Liveness {
     Dead(&'static str),
 }
 
-/// The process's start time in clock ticks since boot, field 22 of `/proc/<pid>/stat`; `None` when
-/// there is no such process or it has died (a zombie not yet reaped by its parent is dead).
-pub fn proc_start_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat")).ok()?;
-    // Fields after the parenthesised name: state is field 3, so starttime (22) is index 19.
-    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
-    if matches!(fields.next(), Some("Z" | "X" | "x")) {
-        return None;
-    }
-    fields.nth(18)?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_zombie_is_dead() {
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        // Not reaped yet: it stays a zombie until `wait`.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while proc_start_ticks(pid).is_some() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        assert!(std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap().contains(") Z"), "still a zombie");
-        assert_eq!(proc_start_ticks(pid), None);
-        child.wait().unwrap();
-        assert!(proc_start_ticks(std::process::id()).is_some());
-    }
 
     #[test]
     fn own_process_is_alive_and_others_are_not() {

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::sections;
 use super::{Run, run_script, unexpected};
-use crate::deck::Deck;
 use crate::error::{Error, Result};
+use crate::remote::Remote;
 
 const PING: &str = include_str!("ping.sh");
 const PORTS: &str = include_str!("ports.sh");
@@ -98,7 +98,7 @@ pub struct Rtt {
 }
 
 /// Pings `host` `count` times (1..=20, default 4) from `alias`.
-pub async fn ping(deck: &Deck, alias: &str, host: &str, count: Option<u32>, run: Run) -> Result<Ping> {
+pub async fn ping(deck: &dyn Remote, alias: &str, host: &str, count: Option<u32>, run: Run) -> Result<Ping> {
     check_host(host)?;
     let count = count.unwrap_or(4).clamp(1, MAX_PING_COUNT);
     let run = Run { timeout: Some(Duration::from_secs(u64::from(count) * 2 + 10)), ..run };
@@ -177,7 +177,7 @@ pub struct Port {
 
 /// Checks TCP `ports` of `host` from `alias`, all at once, each within `timeout_secs` (1..=10, default 3).
 pub async fn port_check(
-    deck: &Deck,
+    deck: &dyn Remote,
     alias: &str,
     host: &str,
     ports: &[u16],
@@ -272,7 +272,7 @@ pub struct DnsRecord {
 }
 
 /// Looks `name` up from `alias`: A and AAAA through the host's resolver (getent), other types through dig.
-pub async fn dns_lookup(deck: &Deck, alias: &str, name: &str, kind: Option<&str>, run: Run) -> Result<Dns> {
+pub async fn dns_lookup(deck: &dyn Remote, alias: &str, name: &str, kind: Option<&str>, run: Run) -> Result<Dns> {
     check_host(name.trim_end_matches('.'))?;
     let kind = kind.unwrap_or("A").to_ascii_uppercase();
     if !DNS_TYPES.contains(&kind.as_str()) {
@@ -449,7 +449,7 @@ pub fn curl_config(req: &HttpRequest, method: &str) -> String {
 }
 
 /// Makes an HTTP request with curl on `alias`.
-pub async fn http_request(deck: &Deck, alias: &str, req: &HttpRequest, run: Run) -> Result<HttpResponse> {
+pub async fn http_request(deck: &dyn Remote, alias: &str, req: &HttpRequest, run: Run) -> Result<HttpResponse> {
     let method = check_http(req)?;
     let t = req.timeout_secs.unwrap_or(10).clamp(1, 60);
     let certs = if req.want_cert && req.url.trim().starts_with("https://") { "@@sshdeck certs\n%{certs}" } else { "" };

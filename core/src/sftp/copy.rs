@@ -10,13 +10,13 @@ use tokio::sync::watch;
 use super::plan::is_glob;
 use super::run::{Request, transfer};
 use super::{Direction, FileStatus, Progress, TransferItem, TransferOptions, TransferReport};
-use crate::deck::Deck;
 use crate::error::{Error, Result};
+use crate::remote::Remote;
 
 /// Copies the request's items (`remote`: a path, directory or glob on `source`; `local`: where it goes
 /// on `target`, empty for the same path) from `source` to `target` (the request's direction is unused).
 pub async fn copy_between(
-    deck: &Deck,
+    deck: &dyn Remote,
     (source, target): (&str, &str),
     request: Request<'_>,
     progress: &Progress,
@@ -24,7 +24,7 @@ pub async fn copy_between(
     log: &mut (dyn FnMut(&str) + Send),
 ) -> Result<TransferReport> {
     let Request { items, options: opts, .. } = request;
-    let spool = Spool::create(deck.data_dir().root())?;
+    let spool = Spool::create(&deck.spool_dir())?;
     let mut report = TransferReport::default();
     for (i, item) in items.iter().enumerate() {
         let dir = spool.path.join(i.to_string());
@@ -96,13 +96,16 @@ struct Spool {
 impl Spool {
     fn create(root: &Path) -> Result<Spool> {
         use std::os::unix::fs::DirBuilderExt;
-        let base = root.join("tmp");
+        let base = root.to_path_buf();
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&base)
             .map_err(|e| Error::io("cannot create", &base, e))?;
-        let path = base.join(format!("copy-{}", crate::jobs::JobId::random()));
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id)
+            .map_err(|e| Error::io("cannot name the copy spool", &base, std::io::Error::other(e.to_string())))?;
+        let path = base.join(format!("copy-{}", data_encoding::HEXLOWER.encode(&id)));
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(&path)

@@ -13,9 +13,9 @@ use tokio::sync::watch;
 
 use super::plan::{FilePlan, Plan, is_glob, plan_download, plan_upload, sftp_error};
 use super::{Direction, FileOutcome, FileStatus, Progress, TransferItem, TransferOptions, TransferReport};
-use crate::deck::Deck;
 use crate::error::{Error, Result};
 use crate::exec::ExecOptions;
+use crate::remote::Remote;
 use crate::ssh::quote::shell_quote;
 
 /// Bytes per read/write request (measured: 256 KiB reaches OpenSSH's sftp throughput).
@@ -36,7 +36,7 @@ pub struct Request<'a> {
 
 /// What a file task needs.
 struct Ctx<'a> {
-    deck: &'a Deck,
+    deck: &'a dyn Remote,
     alias: &'a str,
     sftp: &'a SftpSession,
     opts: &'a TransferOptions,
@@ -47,7 +47,7 @@ struct Ctx<'a> {
 /// Runs a transfer on `alias`. `log` receives one line per file. Per-file failures are in the
 /// report; an error means the transfer could not start (connection, SFTP subsystem).
 pub async fn transfer(
-    deck: &Deck,
+    deck: &dyn Remote,
     alias: &str,
     request: Request<'_>,
     progress: &Progress,

@@ -19,10 +19,10 @@ pub(super) async fn authenticate(
     agent_socket: Option<&Path>,
 ) -> Result<()> {
     let mut tried: Vec<String> = Vec::new();
-    let lost = |e: russh::Error| Error::ConnectionFailed {
+    let lost = |e: russh::Error| Error::HandshakeDropped {
         host: cfg.host.clone(),
         port: cfg.port,
-        reason: format!("{}: during authentication: {e}", super::HANDSHAKE_FAILED),
+        reason: format!("during authentication: {e}"),
     };
     let rsa = handle.best_supported_rsa_hash().await.ok().flatten().flatten();
 
@@ -73,10 +73,10 @@ pub(super) async fn authenticate(
     if handle.is_closed() {
         // No answer is no refusal: the connection went away during authentication (a restarting or
         // overloaded sshd). That is a connection failure, retried like a dropped handshake.
-        return Err(Error::ConnectionFailed {
+        return Err(Error::HandshakeDropped {
             host: cfg.host.clone(),
             port: cfg.port,
-            reason: format!("{}: the connection closed during authentication", super::HANDSHAKE_FAILED),
+            reason: "the connection closed during authentication".into(),
         });
     }
     Err(Error::AuthFailed {

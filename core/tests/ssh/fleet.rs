@@ -38,9 +38,7 @@ async fn fifty_hosts_with_one_down_one_changed_key_one_slow() {
     deck.exec("changed", "true", deck.exec_options(), &mut |_, _| {}).await.unwrap();
     changed.rotate_host_key().unwrap();
 
-    deck.groups()
-        .set("odd", vec!["slow".into(), "down".into(), "changed".into()], &deck.registry().list().unwrap())
-        .unwrap();
+    deck.groups().set("odd", vec!["slow".into(), "down".into(), "changed".into()], &deck.servers().unwrap()).unwrap();
     let targets = deck.resolve_targets(&["tag:fleet".into()]).unwrap();
     assert_eq!(targets.len(), 50);
     assert_eq!(deck.resolve_targets(&["group:odd".into()]).unwrap(), ["slow", "down", "changed"]);

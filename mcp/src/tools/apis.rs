@@ -13,7 +13,7 @@ use sshdeck_core::secret::Secret;
 use crate::render;
 use crate::schema;
 use crate::server::Sshdeck;
-use crate::tools::ops::probe;
+use crate::tools::common::probe;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,6 +176,6 @@ impl Sshdeck {
 
 impl Sshdeck {
     fn catalog(&self) -> Catalog {
-        Catalog::new(self.deck.data_dir())
+        self.deck.api_catalog()
     }
 }

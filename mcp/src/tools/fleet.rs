@@ -14,36 +14,13 @@ use rmcp::{ErrorData, RoleServer, tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sshdeck_core::Error;
-use sshdeck_core::fleet::is_fleet;
 use sshdeck_core::jobs::{Job, JobSpec};
 use sshdeck_core::ops::{self, Run};
 
 use crate::render;
 use crate::schema;
 use crate::server::Sshdeck;
-
-/// An `alias` argument: one alias (or expression), or a list.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum Targets {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Targets {
-    pub fn exprs(&self) -> Vec<String> {
-        match self {
-            Targets::One(s) => vec![s.clone()],
-            Targets::Many(v) => v.clone(),
-        }
-    }
-
-    /// The single alias, when this names exactly one server.
-    pub fn single(&self) -> Option<String> {
-        let e = self.exprs();
-        (!is_fleet(&e)).then(|| e.into_iter().next()).flatten()
-    }
-}
+use crate::tools::common::Targets;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,7 +61,7 @@ impl Sshdeck {
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn server_group_set(&self, Parameters(p): Parameters<GroupSetParams>) -> Result<CallToolResult, ErrorData> {
-        let servers = match self.deck.registry().list() {
+        let servers = match self.deck.servers() {
             Ok(s) => s,
             Err(e) => return Ok(render::error(&e)),
         };
@@ -142,7 +119,7 @@ impl Sshdeck {
         Parameters(p): Parameters<FleetStatusParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let ms = match crate::tools::tasks::seconds("timeout_s", p.timeout_s) {
+        let ms = match crate::tools::common::seconds("timeout_s", p.timeout_s) {
             Ok(s) => s.or(p.timeout).unwrap_or(15_000),
             Err(e) => return Ok(render::error(&e)),
         };
@@ -182,8 +159,8 @@ impl Sshdeck {
     /// bare group name that no server has as its alias).
     pub fn single_target(&self, targets: &Targets) -> Option<String> {
         let alias = targets.single()?;
-        let is_group = self.deck.registry().get(&alias).is_err()
-            && self.deck.groups().list().is_ok_and(|g| g.contains_key(&alias));
+        let is_group =
+            self.deck.server(&alias).is_err() && self.deck.groups().list().is_ok_and(|g| g.contains_key(&alias));
         (!is_group).then_some(alias)
     }
 
@@ -200,7 +177,7 @@ impl Sshdeck {
         Fut: Future<Output = sshdeck_core::Result<T>>,
     {
         if let Some(alias) = self.single_target(targets) {
-            return crate::tools::ops::probe(ctx, |run| f(alias, run)).await;
+            return crate::tools::common::probe(ctx, |run| f(alias, run)).await;
         }
         let aliases = match self.deck.resolve_targets(&targets.exprs()) {
             Ok(t) => t,
@@ -226,7 +203,7 @@ impl Sshdeck {
         F: Fn(String, Run) -> Fut,
         Fut: Future<Output = sshdeck_core::Result<Value>>,
     {
-        let (rx, _watch) = crate::tools::ops::cancel_on_request(ctx);
+        let (rx, _watch) = crate::tools::common::cancel_on_request(ctx);
         let total = aliases.len();
         let token = ctx.meta.get_progress_token();
         let f = &f;

@@ -13,7 +13,7 @@ use sshdeck_core::jobs::JobSpec;
 
 use crate::render;
 use crate::server::Sshdeck;
-use crate::tools::fleet::Targets;
+use crate::tools::common::Targets;
 
 /// The Node orchestrator's guard arguments of a command tool.
 #[derive(Debug, Default, Clone, Copy)]

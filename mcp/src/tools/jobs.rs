@@ -8,7 +8,6 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sshdeck_core::jobs::output::{read_range, read_tail};
 use sshdeck_core::jobs::{Filter, Job, JobId, JobStatus};
 
 use crate::render;
@@ -114,7 +113,7 @@ impl Sshdeck {
         }
         let offset = p.output_offset.unwrap_or(0);
         let want = p.output_bytes.unwrap_or(OUTPUT_PAGE).clamp(1, MAX_OUTPUT_PAGE);
-        let (bytes, total) = read_range(&self.deck.jobs().output_path(&job.id), offset, want);
+        let (bytes, total) = self.deck.job_output(&job.id, offset, want);
         let mut m = render::job(&job, None);
         let next = offset + bytes.len() as u64;
         m.insert("output".into(), json!(String::from_utf8_lossy(&bytes)));
@@ -155,7 +154,7 @@ impl Sshdeck {
         let secs = p.timeout.unwrap_or(self.deck.settings().sync_timeout.as_secs()).min(MAX_WAIT_S);
         let waited = tokio::select! {
             r = self.deck.wait(&id, Some(Duration::from_secs(secs))) => r,
-            _ = ctx.ct.cancelled() => self.deck.jobs().get(&id),
+            _ = ctx.ct.cancelled() => self.deck.job(&id),
         };
         Ok(match waited {
             Ok(job) => self.answer(&job, true),
@@ -235,7 +234,7 @@ impl Sshdeck {
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn queue_stats(&self) -> Result<CallToolResult, ErrorData> {
-        Ok(match self.deck.jobs().stats() {
+        Ok(match self.deck.job_stats() {
             Ok(s) => {
                 let v = json!({
                     "total": s.total, "byStatus": s.by_status, "byType": s.by_kind,
@@ -262,7 +261,7 @@ impl Sshdeck {
 
 impl Sshdeck {
     fn job_by_id(&self, id: &str) -> sshdeck_core::Result<Job> {
-        self.deck.jobs().get(&JobId::parse(id)?)
+        self.deck.job_by_text(id)
     }
 
     /// A finished job as a tool result (for `tasks/get`): failures set `isError`.
@@ -278,7 +277,7 @@ impl Sshdeck {
     fn answer(&self, job: &Job, with_tail: bool) -> CallToolResult {
         let mut m = render::job(job, None);
         if with_tail {
-            let tail = read_tail(&self.deck.jobs().output_path(&job.id), STATUS_TAIL);
+            let tail = self.deck.job_output_tail(&job.id, STATUS_TAIL);
             m.insert("outputTail".into(), json!(String::from_utf8_lossy(&tail)));
         }
         self.add_reminder(job, &mut m);
@@ -289,7 +288,7 @@ impl Sshdeck {
     /// Fan-outs where some hosts succeeded and some did not (Node's `partial`).
     fn partial_fanouts(&self, limit: usize, compact: bool) -> CallToolResult {
         let all = Filter { limit: usize::MAX, top_level: true, ..Default::default() };
-        match self.deck.jobs().list(&all) {
+        match self.deck.jobs_page(&all) {
             Ok(page) => {
                 let partial = |j: &Job| {
                     j.result.as_ref().and_then(|r| r.fleet.as_ref()).is_some_and(|f| f.ok > 0 && f.ok < f.total)
@@ -303,7 +302,7 @@ impl Sshdeck {
     }
 
     fn page(&self, filter: Filter, compact: bool) -> CallToolResult {
-        match self.deck.jobs().list(&filter) {
+        match self.deck.jobs_page(&filter) {
             Ok(page) => self.rows(page.jobs, page.total, compact),
             Err(e) => render::error(&e),
         }

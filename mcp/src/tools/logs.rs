@@ -12,7 +12,7 @@ use sshdeck_core::ops::logs;
 use crate::render;
 use crate::schema;
 use crate::server::Sshdeck;
-use crate::tools::fleet::Targets;
+use crate::tools::common::Targets;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,7 +3,6 @@
 //! answered with parsed structure.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
@@ -11,13 +10,12 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, tool, tool_router};
 use serde::{Deserialize, Serialize};
 use sshdeck_core::Error;
-use sshdeck_core::ops::{self, Run, net};
-use tokio::sync::watch;
+use sshdeck_core::ops::{self, net};
 
 use crate::render;
 use crate::schema;
 use crate::server::Sshdeck;
-use crate::tools::fleet::Targets;
+use crate::tools::common::{Targets, probe};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -235,44 +233,4 @@ impl Sshdeck {
 struct PortReport {
     host: String,
     ports: Vec<net::Port>,
-}
-
-/// Runs a probe, cancelled (the remote command killed) when the client cancels the request, and
-/// renders its structure, or its typed error.
-pub async fn probe<T, F, Fut>(ctx: &RequestContext<RoleServer>, f: F) -> CallToolResult
-where
-    T: Serialize,
-    F: FnOnce(Run) -> Fut,
-    Fut: Future<Output = sshdeck_core::Result<T>>,
-{
-    let (cancel, _watch) = cancel_on_request(ctx);
-    let result = f(Run { cancel: Some(cancel), ..Run::default() }).await;
-    match result.and_then(|v| serde_json::to_value(v).map_err(|e| Error::InvalidArgument(e.to_string()))) {
-        Ok(v) => {
-            let text = v.to_string();
-            render::ok(v, text)
-        }
-        Err(e) => render::error(&e),
-    }
-}
-
-/// Aborts its task when dropped.
-pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// A cancel signal that turns true when the client cancels the request (the remote commands that
-/// watch it are killed); it stops watching when the guard drops.
-pub fn cancel_on_request(ctx: &RequestContext<RoleServer>) -> (watch::Receiver<bool>, AbortOnDrop) {
-    let (tx, rx) = watch::channel(false);
-    let ct = ctx.ct.clone();
-    let task = tokio::spawn(async move {
-        ct.cancelled().await;
-        let _ = tx.send(true);
-    });
-    (rx, AbortOnDrop(task))
 }

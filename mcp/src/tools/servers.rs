@@ -5,8 +5,8 @@ use rmcp::model::CallToolResult;
 use rmcp::{ErrorData, tool, tool_router};
 use serde::Deserialize;
 use serde_json::json;
-use sshdeck_core::data_dir::expand_tilde;
 use sshdeck_core::secret::Secret;
+use sshdeck_core::servers::expand_tilde;
 use sshdeck_core::servers::{Added, HostKeyPolicy, ServerConfig, ServerSummary};
 
 use crate::render;
@@ -107,7 +107,7 @@ impl Sshdeck {
     )]
     async fn server_add(&self, Parameters(p): Parameters<AddParams>) -> Result<CallToolResult, ErrorData> {
         let alias = p.alias.clone();
-        let old = self.deck.registry().get(&alias).ok().map(|s| s.config);
+        let old = self.deck.server(&alias).ok().map(|s| s.config);
         let config = match p.apply(old) {
             Ok(c) => c,
             Err(e) => return Ok(render::error(&e)),
@@ -128,7 +128,7 @@ impl Sshdeck {
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn server_list(&self) -> Result<CallToolResult, ErrorData> {
-        Ok(match self.deck.registry().list() {
+        Ok(match self.deck.servers() {
             Ok(list) => {
                 let servers: Vec<ServerSummary> = list.iter().map(ServerSummary::from).collect();
                 let text = servers

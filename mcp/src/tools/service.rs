@@ -35,17 +35,6 @@ pub struct DiagnosticsParams {
     verbose: Option<bool>,
 }
 
-fn rank(level: &str) -> Option<u8> {
-    match level.to_ascii_uppercase().as_str() {
-        "ERROR" => Some(4),
-        "WARN" | "WARNING" => Some(3),
-        "INFO" => Some(2),
-        "DEBUG" => Some(1),
-        "TRACE" => Some(0),
-        _ => None,
-    }
-}
-
 #[tool_router(router = service_router, vis = "pub")]
 impl Sshdeck {
     #[tool(
@@ -55,41 +44,12 @@ impl Sshdeck {
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn task_logs(&self, Parameters(p): Parameters<LogsParams>) -> Result<CallToolResult, ErrorData> {
-        let min = match p.level.as_deref() {
-            None => 0,
-            Some(l) => match rank(l) {
-                Some(r) => r,
-                None => {
-                    let e = sshdeck_core::Error::InvalidArgument(format!(
-                        "level {l:?}: expected error, warn, info or debug"
-                    ));
-                    return Ok(render::error(&e));
-                }
-            },
-        };
         let limit = p.limit.unwrap_or(50).clamp(1, 1000);
-        let search = p.search.map(|s| s.to_lowercase());
-        let mut lines: Vec<String> = Vec::new();
-        let dir = match self.deck.data_dir().logs_dir() {
-            Ok(d) => d,
+        let lines = match self.deck.log_lines(p.level.as_deref(), p.search.as_deref(), limit) {
+            Ok(l) => l,
             Err(e) => return Ok(render::error(&e)),
         };
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for e in entries.flatten() {
-                let Ok(text) = std::fs::read_to_string(e.path()) else {
-                    continue;
-                };
-                lines.extend(
-                    text.lines()
-                        .filter(|l| l.split_whitespace().nth(1).and_then(rank).is_some_and(|r| r >= min))
-                        .filter(|l| search.as_ref().is_none_or(|s| l.to_lowercase().contains(s)))
-                        .map(str::to_string),
-                );
-            }
-        }
-        // Lines start with an RFC 3339 time, so text order is time order across files.
-        lines.sort();
-        let mut lines: Vec<String> = lines.split_off(lines.len().saturating_sub(limit));
+        let mut lines = lines;
         if p.compact.unwrap_or(true) {
             for l in &mut lines {
                 if let Some((i, _)) = l.char_indices().nth(COMPACT_LINE) {
@@ -112,7 +72,6 @@ impl Sshdeck {
         let mine = self.deck.pool_stats();
         let processes: Vec<_> = self
             .deck
-            .jobs()
             .processes()
             .into_iter()
             .map(|hb| {
@@ -140,15 +99,14 @@ impl Sshdeck {
         &self,
         Parameters(p): Parameters<DiagnosticsParams>,
     ) -> Result<CallToolResult, ErrorData> {
-        let servers = self.deck.registry().list().map(|l| l.len());
-        let stats = self.deck.jobs().stats();
+        let servers = self.deck.servers().map(|l| l.len());
+        let stats = self.deck.job_stats();
         let (servers, stats) = match (servers, stats) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
         };
         let processes: Vec<_> = self
             .deck
-            .jobs()
             .processes()
             .into_iter()
             .map(
@@ -158,7 +116,7 @@ impl Sshdeck {
         let s = self.deck.settings();
         let mut v = json!({
             "version": env!("CARGO_PKG_VERSION"),
-            "dataDir": self.deck.data_dir().root().display().to_string(),
+            "dataDir": self.deck.data_root().display().to_string(),
             "readOnly": s.readonly,
             "servers": servers,
             "jobs": {"total": stats.total, "byStatus": stats.by_status, "successRate": stats.success_rate},
@@ -180,7 +138,7 @@ impl Sshdeck {
         let text = format!(
             "sshdeck {} — data dir {}, {} servers, {} jobs ({} running), {} processes{}",
             env!("CARGO_PKG_VERSION"),
-            self.deck.data_dir().root().display(),
+            self.deck.data_root().display(),
             servers,
             stats.total,
             stats.by_status.get("running").copied().unwrap_or(0),

@@ -18,7 +18,7 @@ use sshdeck_core::secret::Secret;
 use crate::render::{self, Inline};
 use crate::schema;
 use crate::server::Sshdeck;
-use crate::tools::fleet::Targets;
+use crate::tools::common::{Targets, seconds};
 use crate::tools::guard::Guard;
 
 #[derive(Debug, Deserialize)]
@@ -109,17 +109,6 @@ pub struct InteractiveParams {
     dry_run: bool,
     #[serde(default)]
     force: bool,
-}
-
-/// A `timeout` or `rappel` in seconds (fractions allowed) as milliseconds; `0` stays `0` (no limit).
-pub fn seconds(name: &str, v: Option<f64>) -> Result<Option<u64>, sshdeck_core::Error> {
-    match v {
-        None => Ok(None),
-        Some(s) if s.is_finite() && (0.0..=31_536_000.0).contains(&s) => Ok(Some((s * 1000.0).round() as u64)),
-        Some(s) => Err(sshdeck_core::Error::InvalidArgument(format!(
-            "{name} is in seconds: 0 (no limit) to 31536000, not {s}"
-        ))),
-    }
 }
 
 /// `rappel`, in whole seconds.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::render;
 use crate::schema;
 use crate::server::Sshdeck;
-use crate::tools::fleet::Targets;
+use crate::tools::common::Targets;
 use crate::toolsets::{self, TOOLSETS};
 
 #[derive(Debug, Deserialize)]

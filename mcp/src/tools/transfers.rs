@@ -150,7 +150,7 @@ impl Sshdeck {
                 return render::error(&e);
             }
         };
-        let rappel = match crate::tools::tasks::seconds("rappel", rappel) {
+        let rappel = match crate::tools::common::seconds("rappel", rappel) {
             Ok(ms) => ms.map(|ms| ms.div_ceil(1000)),
             Err(e) => return render::error(&e),
         };

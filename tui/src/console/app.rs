@@ -5,10 +5,9 @@ use std::collections::VecDeque;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sshdeck_core::Deck;
-use sshdeck_core::apis::{Api, Catalog};
-use sshdeck_core::jobs::output::OutputFollower;
-use sshdeck_core::jobs::runtime::Heartbeat;
+use sshdeck_core::apis::Api;
 use sshdeck_core::jobs::{Filter, Job, JobId, JobStatus};
+use sshdeck_core::jobs::{OutputFollower, ProcessInfo};
 use sshdeck_core::servers::ServerSummary;
 
 /// Lines kept by a log tail or a job's output view.
@@ -190,7 +189,7 @@ pub struct App {
     pub detail: Option<Detail>,
     pub servers: Vec<ServerSummary>,
     pub server_selected: usize,
-    pub processes: Vec<Heartbeat>,
+    pub processes: Vec<ProcessInfo>,
     /// Remote tails, one per tab of the Logs view.
     pub tails: Vec<Tail>,
     pub tail_index: usize,
@@ -226,7 +225,7 @@ impl App {
     /// Pulls fresh data from the deck (journal, registry, heartbeats, output files).
     pub fn refresh(&mut self) {
         // Per-host children of fan-outs are shown in their parent's fleet view, not in the table.
-        match self.deck.jobs().list(&Filter { limit: 100_000, top_level: true, ..Default::default() }) {
+        match self.deck.jobs_page(&Filter { limit: 100_000, top_level: true, ..Default::default() }) {
             Ok(page) => {
                 let f = self.filter.to_lowercase();
                 self.jobs = page
@@ -245,17 +244,17 @@ impl App {
             Err(e) => self.status = format!("cannot read jobs: {e}"),
         }
         self.selected = self.selected.min(self.jobs.len().saturating_sub(1));
-        if let Ok(list) = self.deck.registry().list() {
+        if let Ok(list) = self.deck.servers() {
             self.servers = list.iter().map(ServerSummary::from).collect();
             self.server_selected = self.server_selected.min(self.servers.len().saturating_sub(1));
         }
-        self.processes = self.deck.jobs().processes();
-        if let Ok(map) = Catalog::new(self.deck.data_dir()).list() {
+        self.processes = self.deck.processes();
+        if let Ok(map) = self.deck.api_catalog().list() {
             self.apis = map.into_iter().collect();
             self.api_selected = self.api_selected.min(self.apis.len().saturating_sub(1));
         }
         if let Some(d) = self.detail.as_mut() {
-            if let Ok(j) = self.deck.jobs().get(&d.job.id) {
+            if let Ok(j) = self.deck.job(&d.job.id) {
                 d.job = j;
             }
             if d.job.targets.len() > 1 {
@@ -275,7 +274,7 @@ impl App {
 
     fn open_detail(&mut self) {
         let Some(job) = self.jobs.get(self.selected).cloned() else { return };
-        let follower = OutputFollower::new(self.deck.jobs().output_path(&job.id), 0);
+        let follower = self.deck.follow_output(&job.id, 0);
         self.detail = Some(Detail { job, output: Lines::default(), follower, hosts: Vec::new() });
         self.view = View::Detail;
         self.refresh();

@@ -233,7 +233,7 @@ async fn server_form_add_edit_remove_and_test() {
     snapshot("server_form", render(&app, 80, 12));
     let effect = app.on_key(key(KeyCode::Enter)).expect("save");
     super::perform(&mut app, effect, &tx, &mut stops);
-    let saved = app.deck.registry().get("web2").unwrap().config;
+    let saved = app.deck.server("web2").unwrap().config;
     assert_eq!((saved.host.as_str(), saved.user.as_str(), saved.port), ("10.0.0.13", "deploy", 22));
 
     // Edit keeps the stored secret.
@@ -249,7 +249,7 @@ async fn server_form_add_edit_remove_and_test() {
     type_text(&mut app, "10.0.0.99");
     let effect = app.on_key(key(KeyCode::Enter)).unwrap();
     super::perform(&mut app, effect, &tx, &mut stops);
-    let edited = app.deck.registry().get("web2").unwrap().config;
+    let edited = app.deck.server("web2").unwrap().config;
     assert_eq!(edited.host, "10.0.0.99");
     assert_eq!(edited.password.unwrap().expose(), "Console-Pw-9", "editing keeps the password");
 
@@ -272,7 +272,7 @@ async fn server_form_add_edit_remove_and_test() {
     app.on_key(key(KeyCode::Right));
     let effect = app.on_key(key(KeyCode::Enter)).unwrap();
     super::perform(&mut app, effect, &tx, &mut stops);
-    assert_eq!(app.deck.registry().get("web2").unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(app.deck.server("web2").unwrap_err().code(), "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -426,7 +426,7 @@ async fn server_form_takes_a_password_without_ever_showing_it() {
     let effect = app.on_key(key(KeyCode::Enter)).unwrap();
     assert!(!format!("{effect:?}").contains("Hunter"));
     super::perform(&mut app, effect, &tx, &mut stops);
-    let saved = app.deck.registry().get("pw1").unwrap().config;
+    let saved = app.deck.server("pw1").unwrap().config;
     assert_eq!(saved.password.as_ref().unwrap().expose(), "Hunter-Pw-77");
     assert_eq!(saved.auth_kind(), "password");
 
@@ -437,7 +437,7 @@ async fn server_form_takes_a_password_without_ever_showing_it() {
     assert!(render(&app, 80, 14).contains("(unchanged)"));
     let effect = app.on_key(key(KeyCode::Enter)).unwrap();
     super::perform(&mut app, effect, &tx, &mut stops);
-    assert_eq!(app.deck.registry().get("pw1").unwrap().config.password.unwrap().expose(), "Hunter-Pw-77");
+    assert_eq!(app.deck.server("pw1").unwrap().config.password.unwrap().expose(), "Hunter-Pw-77");
     app.on_key(key(KeyCode::Char('e')));
     for _ in 0..4 {
         app.on_key(key(KeyCode::Tab));
@@ -445,5 +445,5 @@ async fn server_form_takes_a_password_without_ever_showing_it() {
     type_text(&mut app, "New-Pw-88");
     let effect = app.on_key(key(KeyCode::Enter)).unwrap();
     super::perform(&mut app, effect, &tx, &mut stops);
-    assert_eq!(app.deck.registry().get("pw1").unwrap().config.password.unwrap().expose(), "New-Pw-88");
+    assert_eq!(app.deck.server("pw1").unwrap().config.password.unwrap().expose(), "New-Pw-88");
 }
