@@ -12,6 +12,7 @@ use crate::remote::Remote;
 use crate::ssh::quote::shell_quote;
 
 pub mod fail2ban;
+pub mod http;
 pub mod logs;
 pub mod net;
 pub mod services;
@@ -118,4 +119,36 @@ pub(crate) fn sections(out: &str) -> Vec<(&str, &str)> {
         found.push((n, &out[start..]));
     }
     found
+}
+
+/// `NOT_INSTALLED` for a script's `@@sshdeck missing TOOL` line.
+pub(crate) fn missing(alias: &str, head: &str) -> Option<Error> {
+    head.strip_prefix("missing ").map(|tool| Error::NotInstalled { alias: alias.to_string(), tool: tool.to_string() })
+}
+
+/// A failure reason as the `{code, message}` object every tool result uses for `error`.
+fn error_object<S: serde::Serializer>(
+    code: &str,
+    message: &Option<String>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(2))?;
+    m.serialize_entry("code", code)?;
+    m.serialize_entry("message", message.as_deref().unwrap_or(""))?;
+    m.end()
+}
+
+pub(crate) fn command_failed<S: serde::Serializer>(
+    message: &Option<String>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    error_object("COMMAND_FAILED", message, s)
+}
+
+pub(crate) fn connection_failed<S: serde::Serializer>(
+    message: &Option<String>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    error_object("CONNECTION_FAILED", message, s)
 }

@@ -6,6 +6,7 @@
 //! download never writes outside the requested local directory.
 
 mod copy;
+mod file;
 mod plan;
 mod run;
 

@@ -5,14 +5,18 @@
 //! random, drawn by each test process (never written anywhere); [`SshdBuilder::as_current_user`]
 //! (the demo's choice) creates no account at all.
 
+mod accounts;
+mod agent;
 pub mod http;
+
+use accounts::{client_keys, current_user, keygen, login_user, test_password};
+pub use agent::Agent;
 use std::fs;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -323,63 +327,6 @@ impl Drop for Sshd {
     }
 }
 
-/// An `ssh-agent` holding the given keys, killed on drop.
-#[derive(Debug)]
-pub struct Agent {
-    _dir: tempfile::TempDir,
-    socket: PathBuf,
-    child: Child,
-}
-
-impl Agent {
-    /// Starts an agent and adds `keys` (unencrypted key files).
-    pub fn start(keys: &[&Path]) -> Result<Agent> {
-        let dir = tempfile::tempdir()?;
-        let socket = dir.path().join("agent.sock");
-        let child = Command::new("ssh-agent")
-            .arg("-D")
-            .arg("-a")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("spawning ssh-agent")?;
-        let mut agent = Agent { _dir: dir, socket, child };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !agent.socket.exists() {
-            if Instant::now() > deadline {
-                bail!("ssh-agent did not create its socket");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        for k in keys {
-            let st = Command::new("ssh-add")
-                .arg("-q")
-                .arg(k)
-                .env("SSH_AUTH_SOCK", &agent.socket)
-                .stdin(Stdio::null())
-                .status()?;
-            if !st.success() {
-                let _ = agent.child.kill();
-                bail!("ssh-add {} failed", k.display());
-            }
-        }
-        Ok(agent)
-    }
-
-    /// The socket to use as `SSH_AUTH_SOCK`.
-    pub fn socket(&self) -> &Path {
-        &self.socket
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The absolute path of `sshd`, with a clear error when it is not installed.
 pub fn sshd_path() -> Result<PathBuf> {
     for p in ["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd"] {
@@ -398,96 +345,8 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn current_user() -> Result<String> {
-    let out = Command::new("id").arg("-un").output()?;
-    Ok(String::from_utf8(out.stdout)?.trim().to_string())
-}
-
-fn login_user() -> Result<String> {
-    if !is_root() {
-        return current_user();
-    }
-    static ONCE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
-    ONCE.get_or_init(|| ensure_test_user().map_err(|e| format!("{e:#}"))).clone().map_err(anyhow::Error::msg)?;
-    Ok(TEST_USER.to_string())
-}
-
-/// The test user's password for this process: random, set by [`ensure_test_user`].
-fn test_password() -> &'static str {
-    static PASSWORD: OnceLock<String> = OnceLock::new();
-    PASSWORD.get_or_init(|| {
-        let mut bytes = [0u8; 12];
-        fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).expect("/dev/urandom");
-        format!("pw-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
-    })
-}
-
-/// Creates [`TEST_USER`] with a stock home, and sets this process's random password, once per process
-/// (under a lock, as test processes may run in parallel).
-fn ensure_test_user() -> Result<()> {
-    let _lock = machine_lock()?;
-    let exists = Command::new("id").arg(TEST_USER).stdout(Stdio::null()).stderr(Stdio::null()).status()?.success();
-    if !exists {
-        let st = Command::new("useradd").args(["-m", "-s", "/bin/bash", "-p", "*", TEST_USER]).status()?;
-        if !st.success() {
-            bail!("useradd {TEST_USER} failed");
-        }
-    }
-    let mut child = Command::new("chpasswd").stdin(Stdio::piped()).spawn().context("chpasswd")?;
-    use std::io::Write;
-    child.stdin.take().expect("piped").write_all(format!("{TEST_USER}:{}\n", test_password()).as_bytes())?;
-    if !child.wait()?.success() {
-        bail!("chpasswd for {TEST_USER} failed");
-    }
-    Ok(())
-}
-
-fn client_keys() -> Result<&'static ClientKeys> {
-    static KEYS: OnceLock<std::result::Result<ClientKeys, String>> = OnceLock::new();
-    KEYS.get_or_init(|| make_client_keys().map_err(|e| format!("{e:#}"))).as_ref().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-fn make_client_keys() -> Result<ClientKeys> {
-    let uid = fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("sshdeck-testkit-keys-{uid}-v1"));
-    let keys = ClientKeys {
-        ed25519: dir.join("id_ed25519"),
-        ecdsa: dir.join("id_ecdsa"),
-        rsa: dir.join("id_rsa"),
-        encrypted: dir.join("id_encrypted"),
-        unauthorized: dir.join("id_unauthorized"),
-    };
-    let _lock = machine_lock()?;
-    if dir.join("complete").exists() {
-        return Ok(keys);
-    }
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir)?;
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
-    keygen(&keys.ed25519, "ed25519", "")?;
-    keygen(&keys.ecdsa, "ecdsa", "")?;
-    keygen(&keys.rsa, "rsa", "")?;
-    keygen(&keys.encrypted, "ed25519", KEY_PASSPHRASE)?;
-    keygen(&keys.unauthorized, "ed25519", "")?;
-    fs::write(dir.join("complete"), b"")?;
-    Ok(keys)
-}
-
-fn keygen(path: &Path, kind: &str, passphrase: &str) -> Result<()> {
-    let mut c = Command::new("ssh-keygen");
-    c.args(["-q", "-t", kind, "-N", passphrase, "-C", "sshdeck-test", "-f"]).arg(path);
-    if kind == "rsa" {
-        c.args(["-b", "3072"]);
-    }
-    let out = c.stdin(Stdio::null()).output().context("running ssh-keygen")?;
-    if !out.status.success() {
-        bail!("ssh-keygen -t {kind} failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(())
-}
-
 /// A lock shared by every test process on the machine.
-fn machine_lock() -> Result<fs::File> {
+pub(crate) fn machine_lock() -> Result<fs::File> {
     let f = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
