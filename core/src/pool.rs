@@ -12,6 +12,8 @@
 //!   are retired (closed as soon as they are idle) and never handed out again.
 //! - Authentication and host-key failures are returned at once, never retried.
 
+mod exec;
+mod idle;
 mod stats;
 
 use std::collections::HashMap;
@@ -22,7 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::error::Result;
-use crate::exec::{ExecOptions, ExecOutput, Stream};
+
 use crate::ssh::{ConnectOptions, Session, Target};
 pub use stats::{PoolStats, ServerPoolStats};
 
@@ -163,73 +165,6 @@ impl Pool {
             }
         });
         pool
-    }
-
-    /// Runs `command` on `target` through a pooled connection. `opts.timeout` bounds the whole call:
-    /// waiting for a slot, connecting, opening the channel and the command. A pooled connection that
-    /// does not open a channel within [`CHANNEL_OPEN_TIMEOUT`] is taken as dead (a frozen or vanished
-    /// peer that keep-alives have not caught yet), dropped, and the call goes on with a fresh one.
-    pub async fn exec(
-        &self,
-        target: &Target,
-        command: &str,
-        mut opts: ExecOptions,
-        on_output: &mut (dyn FnMut(Stream, &[u8]) + Send),
-    ) -> Result<ExecOutput> {
-        let limit = opts.timeout;
-        let deadline = limit.map(|t| tokio::time::Instant::now() + t);
-        let out_of_time = || crate::Error::CommandTimeout {
-            alias: target.alias.clone(),
-            timeout: limit.unwrap_or_default(),
-            partial: Box::new(ExecOutput::new(0)),
-        };
-        let left = || deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
-        let mut stale_dropped = false;
-        let (lease, channel) = loop {
-            let lease = match deadline {
-                Some(d) => tokio::time::timeout_at(d, self.acquire(target)).await.map_err(|_| out_of_time())??,
-                None => self.acquire(target).await?,
-            };
-            let wait = left().map_or(CHANNEL_OPEN_TIMEOUT, |l| l.min(CHANNEL_OPEN_TIMEOUT));
-            match tokio::time::timeout(wait, lease.session().open_channel()).await {
-                Ok(Ok(channel)) => break (lease, channel),
-                Ok(Err(crate::Error::ConnectionLost { host, reason })) => {
-                    // Nothing reached the server yet: a failure before the command, which callers
-                    // may retry (unlike a connection lost while the command ran).
-                    lease.server.counters.lost.fetch_add(1, Ordering::Relaxed);
-                    lease.discard();
-                    let reason = format!("connection lost before the command started: {reason}");
-                    return Err(crate::Error::ChannelFailed { host, reason });
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) if left().is_some_and(|l| l.is_zero()) => return Err(out_of_time()),
-                Err(_) => {
-                    tracing::warn!(alias = %target.alias, conn = lease.conn.id, "no channel within {wait:?}: dropping the connection as dead");
-                    lease.server.counters.lost.fetch_add(1, Ordering::Relaxed);
-                    lease.discard();
-                    if stale_dropped {
-                        return Err(crate::Error::ConnectionLost {
-                            host: target.config.host.clone(),
-                            reason: format!("the server opened no channel within {wait:?}"),
-                        });
-                    }
-                    stale_dropped = true;
-                }
-            }
-        };
-        opts.timeout = left();
-        let result = crate::exec::run(channel, &target.alias, &target.config.host, command, opts, on_output).await;
-        let result = match result {
-            // The command's own timeout is the caller's whole budget.
-            Err(crate::Error::CommandTimeout { alias, partial, .. }) => {
-                Err(crate::Error::CommandTimeout { alias, timeout: limit.unwrap_or_default(), partial })
-            }
-            other => other,
-        };
-        if matches!(result, Err(crate::Error::ConnectionLost { .. })) {
-            lease.server.counters.lost.fetch_add(1, Ordering::Relaxed);
-        }
-        result
     }
 
     /// Takes a channel slot for `target`, connecting if needed.
@@ -383,25 +318,6 @@ impl Pool {
         fresh
     }
 
-    /// Closes every idle connection of every server but `except` (to free descriptors).
-    fn close_idle_everywhere(&self, except: &str) {
-        let servers: Vec<_> = self.inner.servers.lock().expect("lock").values().cloned().collect();
-        for s in servers.into_iter().filter(|s| s.target.alias != except) {
-            s.close_idle(0);
-        }
-    }
-
-    /// Closes connections idle longer than the idle timeout, keeping the minimum per server for the
-    /// [`KEEP_MIN_FOR_SERVERS`] most recently used servers.
-    pub fn reap(&self) {
-        let mut servers: Vec<_> = self.inner.servers.lock().expect("lock").values().cloned().collect();
-        servers.sort_by_key(|s| std::cmp::Reverse(*s.last_used.lock().expect("lock")));
-        for (i, s) in servers.into_iter().enumerate() {
-            let keep = if i < KEEP_MIN_FOR_SERVERS { self.inner.limits.min_connections } else { 0 };
-            s.close_idle_older_than(self.inner.limits.idle_timeout, keep);
-        }
-    }
-
     /// Forgets a server (after it was removed from the registry): closes its idle connections now and
     /// the busy ones when their commands end.
     pub fn evict(&self, alias: &str) {
@@ -434,42 +350,5 @@ impl Pool {
             .collect();
         list.sort_by(|a, b| a.alias.cmp(&b.alias));
         PoolStats { servers: list }
-    }
-}
-
-impl ServerPool {
-    fn close_idle(&self, keep: usize) {
-        self.close_idle_older_than(Duration::ZERO, keep);
-    }
-
-    fn close_idle_older_than(&self, idle_for: Duration, keep: usize) {
-        let mut closing = Vec::new();
-        {
-            let mut st = self.state.lock().expect("lock");
-            st.conns.retain(|c| c.usable());
-            let mut live = st.conns.len();
-            st.conns.retain(|c| {
-                let idle =
-                    c.in_use.load(Ordering::Acquire) == 0 && c.idle_since.lock().expect("lock").elapsed() >= idle_for;
-                if idle && live > keep {
-                    live -= 1;
-                    closing.push(c.clone());
-                    false
-                } else {
-                    true
-                }
-            });
-        }
-        if closing.is_empty() {
-            return;
-        }
-        self.counters.reaped.fetch_add(closing.len() as u64, Ordering::Relaxed);
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                for c in closing {
-                    c.session.close().await;
-                }
-            });
-        }
     }
 }
