@@ -365,6 +365,16 @@ async def transfers_refuse_existing_files_and_copy_between_servers():
                                                  "files": [{"local": str(dest) + "/logs/", "remote": str(src_dir) + "/*.log"}]})
         assert sc(r)["status"] == "completed", r
         assert (dest / "logs" / "two.log").read_text() == "two\n" and (dest / "logs" / "three.log").exists()
+        # A whole directory, nested.
+        tree = src_dir / "tree"
+        (tree / "sub").mkdir(parents=True, exist_ok=True)
+        (tree / "a.txt").write_text("a\n")
+        (tree / "sub" / "b.txt").write_text("b\n")
+        r = await c.call("task_transfer", {"alias": "b", "direction": "server_to_server", "source_alias": "a",
+                                           "remote": str(tree), "local": str(dest / "tree-copy")})
+        assert sc(r)["status"] == "completed", r
+        assert (dest / "tree-copy" / "sub" / "b.txt").read_text() == "b\n", list(dest.rglob("*"))
+        assert (dest / "tree-copy" / "a.txt").read_text() == "a\n"
         assert not [p for p in dest.rglob("*") if "sshdeck.tmp" in p.name], "no temporary file left"
         assert not list((c.data / "tmp").glob("*")), "the spool is removed"
         # One file onto an existing one, without force: refused before any byte is sent.
