@@ -18,6 +18,9 @@ def graph(src: pathlib.Path, depth: int):
             continue
         me = "::".join(parts[:depth])
         text = strip_tests(f.read_text())
+        # `super::x` names a sibling of this file's module; rewrite it as a crate path.
+        parent = parts[:-1]
+        text = re.sub(r"\bsuper::", ("crate::" + "".join(p + "::" for p in parent)) if parent else "crate::", text)
         for m in re.finditer(r"crate::((?:[a-z_][a-z0-9_]*::)*[a-z_][a-z0-9_]*)", text):
             path = m.group(1).split("::")
             target = "::".join(path[:depth])

@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<()> {
 
     // A tail receiving 5,000 lines/s at 60 frames/s: ~84 lines between frames.
     app.view = View::Logs;
-    app.tails.push(Tail {
+    app.logs.tails.push(Tail {
         id: 1,
         alias: "web1".into(),
         path: "/var/log/app.log".into(),
@@ -75,7 +75,7 @@ fn main() -> anyhow::Result<()> {
     let mut n = 0u64;
     let started = Instant::now();
     for _ in 0..300 {
-        let tail = &mut app.tails[0];
+        let tail = &mut app.logs.tails[0];
         for _ in 0..84 {
             n += 1;
             tail.output.push_bytes(
@@ -89,8 +89,8 @@ fn main() -> anyhow::Result<()> {
     report("Logs view, 5,000 lines/s (84 per frame)", &mut frames);
     println!(
         "tail buffer: {} lines kept, {} dropped, {n} received in {:.2}s of CPU",
-        app.tails[0].output.lines.len(),
-        app.tails[0].output.dropped,
+        app.logs.tails[0].output.lines.len(),
+        app.logs.tails[0].output.dropped,
         started.elapsed().as_secs_f64()
     );
     Ok(())

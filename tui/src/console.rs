@@ -2,7 +2,10 @@
 //! remote tail output and a tick; drawing never waits on SSH or disk.
 
 pub mod app;
+mod lines;
+pub mod model;
 pub mod ui;
+mod views;
 
 #[cfg(test)]
 mod tests;
@@ -98,7 +101,7 @@ async fn run_loop(terminal: &mut ratatui::DefaultTerminal, deck: Deck, readonly:
                     TailMsg::Data(id, d) => (id, Some(d), None),
                     TailMsg::Ended(id, why) => (id, None, Some(why)),
                 };
-                if let Some(t) = app.tails.iter_mut().find(|t| t.id == id) {
+                if let Some(t) = app.logs.tails.iter_mut().find(|t| t.id == id) {
                     if let Some(d) = data {
                         t.output.push_bytes(&d);
                     }
@@ -168,12 +171,12 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
             })
         }
         Effect::StopTail => {
-            if let Some(t) = app.tails.get(app.tail_index) {
+            if let Some(t) = app.logs.tails.get(app.logs.index) {
                 if let Some(stop) = stops.remove(&t.id) {
                     let _ = stop.send(true);
                 }
-                app.tails.remove(app.tail_index);
-                app.tail_index = app.tail_index.min(app.tails.len().saturating_sub(1));
+                app.logs.tails.remove(app.logs.index);
+                app.logs.index = app.logs.index.min(app.logs.tails.len().saturating_sub(1));
             }
             Ok(())
         }
@@ -182,14 +185,14 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
             let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let (stop, stopped) = watch::channel(false);
             stops.insert(id, stop);
-            app.tails.push(Tail {
+            app.logs.tails.push(Tail {
                 id,
                 alias: alias.clone(),
                 path: path.clone(),
                 output: Lines::default(),
                 ended: None,
             });
-            app.tail_index = app.tails.len() - 1;
+            app.logs.index = app.logs.tails.len() - 1;
             let tx = tail_tx.clone();
             tokio::spawn(async move {
                 let opts = ExecOptions { timeout: None, cancel: Some(stopped), ..deck.exec_options() };

@@ -113,14 +113,14 @@ async fn empty_narrow_and_zero_size_do_not_panic() {
 async fn filter_open_and_cancel_with_confirmation() {
     let data = tempfile::tempdir().unwrap();
     let mut app = app(data.path());
-    assert_eq!(app.jobs.len(), 3);
+    assert_eq!(app.jobs.list.len(), 3);
     app.on_key(key(KeyCode::Char('/')));
     for c in "deploy".chars() {
         app.on_key(key(KeyCode::Char(c)));
     }
     app.on_key(key(KeyCode::Enter));
-    assert_eq!(app.jobs.len(), 1, "filtered to the deploy job");
-    let running = app.jobs[0].id.clone();
+    assert_eq!(app.jobs.list.len(), 1, "filtered to the deploy job");
+    let running = app.jobs.list[0].id.clone();
 
     // Cancel asks first, shows the exact command and target, and defaults to Cancel.
     assert_eq!(app.on_key(key(KeyCode::Char('c'))), None);
@@ -167,14 +167,14 @@ async fn log_tail_buffer_search_and_commands() {
         }),
         Some(Effect::Tail { alias: "web1".into(), path: "/var/log/syslog".into() })
     );
-    app.tails.push(super::app::Tail {
+    app.logs.tails.push(super::app::Tail {
         id: 1,
         alias: "web1".into(),
         path: "/var/log/syslog".into(),
         output: Default::default(),
         ended: None,
     });
-    let t = &mut app.tails[0];
+    let t = &mut app.logs.tails[0];
     for i in 0..(super::app::MAX_LINES + 10) {
         t.output.push_bytes(format!("line {i} {}\n", if i % 1000 == 0 { "ERROR" } else { "ok" }).as_bytes());
     }
@@ -188,7 +188,7 @@ async fn log_tail_buffer_search_and_commands() {
         }
     }
     app.on_key(key(KeyCode::Enter));
-    let out = &app.tails[0].output;
+    let out = &app.logs.tails[0].output;
     assert!(!out.following(), "a search jumps to the match and pauses");
     let screen = render(&app, 80, 10);
     assert!(screen.contains("ERROR") && screen.contains("stream ended") && screen.contains("paused"), "{screen}");
@@ -241,7 +241,7 @@ async fn server_form_add_edit_remove_and_test() {
     with_pw.password = Some(Secret::new("Console-Pw-9"));
     app.deck.add_server("web2", with_pw, true).unwrap();
     app.refresh();
-    app.server_selected = app.servers.iter().position(|s| s.alias == "web2").unwrap();
+    app.servers.selected = app.servers.list.iter().position(|s| s.alias == "web2").unwrap();
     app.on_key(key(KeyCode::Char('e')));
     for _ in 0.."10.0.0.13".len() {
         app.on_key(key(KeyCode::Backspace));
@@ -281,7 +281,7 @@ async fn several_tails_and_timestamps() {
     let mut app = app(data.path());
     app.view = View::Logs;
     for (id, path) in [(1, "/var/log/a.log"), (2, "/var/log/b.log")] {
-        app.tails.push(super::app::Tail {
+        app.logs.tails.push(super::app::Tail {
             id,
             alias: "web1".into(),
             path: path.into(),
@@ -289,9 +289,9 @@ async fn several_tails_and_timestamps() {
             ended: None,
         });
     }
-    app.tails[0].output.push_bytes(b"from a\n");
-    app.tails[1].output.push_bytes(b"from b\n");
-    app.tail_index = 0;
+    app.logs.tails[0].output.push_bytes(b"from a\n");
+    app.logs.tails[1].output.push_bytes(b"from b\n");
+    app.logs.index = 0;
     assert!(render(&app, 80, 6).contains("[1/2] web1:/var/log/a.log"));
     app.on_key(key(KeyCode::Char(']')));
     let screen = render(&app, 80, 6);
@@ -320,7 +320,7 @@ async fn apis_view_shows_the_catalog_and_checks_on_c() {
     catalog.add("billing", Api::new(format!("{}/status/503", http.url()))).unwrap();
     catalog.add("main", Api::new(format!("{}/ok", http.url()))).unwrap();
     app.refresh();
-    assert_eq!(app.apis.len(), 2);
+    assert_eq!(app.apis.list.len(), 2);
     app.on_key(key(KeyCode::Down));
     let effect = app.on_key(key(KeyCode::Char('c'))).expect("c checks the selected API");
     assert_eq!(effect, Effect::CheckApi("main".into()));
@@ -331,13 +331,13 @@ async fn apis_view_shows_the_catalog_and_checks_on_c() {
     // The checks run in the background and land in apis.json; the next refresh shows them.
     for _ in 0..100 {
         app.refresh();
-        if app.apis.iter().all(|(_, a)| a.last_check.is_some()) {
+        if app.apis.list.iter().all(|(_, a)| a.last_check.is_some()) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let status: Vec<_> =
-        app.apis.iter().map(|(n, a)| (n.as_str(), a.last_check.as_ref().map(|c| c.status.clone()))).collect();
+        app.apis.list.iter().map(|(n, a)| (n.as_str(), a.last_check.as_ref().map(|c| c.status.clone()))).collect();
     assert_eq!(status, [("billing", Some("DOWN".to_string())), ("main", Some("UP".to_string()))]);
     let screen = render(&app, 120, 8);
     assert!(screen.contains("UP") && screen.contains("DOWN") && screen.contains("503"), "{screen}");
@@ -347,7 +347,7 @@ async fn apis_view_shows_the_catalog_and_checks_on_c() {
 async fn fleet_view_shows_one_row_per_host_live() {
     let data = tempfile::tempdir().unwrap();
     let mut app = app(data.path());
-    let before = app.jobs_total;
+    let before = app.jobs.total;
     let jobs = app.deck.jobs().clone();
     let spec = JobSpec::Exec { command: "uptime".into(), timeout_ms: None, read: false };
     let (parent, children) = jobs.accept_fleet(spec, vec!["web1".into(), "db".into(), "web3".into()], "test").unwrap();
@@ -367,8 +367,8 @@ async fn fleet_view_shows_one_row_per_host_live() {
     };
     jobs.finish(&children[1].id, JobStatus::Failed, failed).unwrap();
     app.refresh();
-    assert_eq!(app.jobs_total, before + 1, "children are not rows of the jobs table");
-    assert_eq!(app.jobs[0].id, parent.id);
+    assert_eq!(app.jobs.total, before + 1, "children are not rows of the jobs table");
+    assert_eq!(app.jobs.list[0].id, parent.id);
     app.on_key(key(KeyCode::Enter));
     snapshot("fleet", render(&app, 90, 16));
     // Live: a host finishing shows on the next refresh.
@@ -405,7 +405,7 @@ async fn run_dialog_on_a_tag_starts_a_fan_out() {
     super::perform(&mut app, Effect::Run { alias: "tag:lab".into(), command: "echo hi".into() }, &tx, &mut stops);
     assert!(app.status.contains("started on 2 hosts"), "{}", app.status);
     app.refresh();
-    let parent = app.jobs[0].clone();
+    let parent = app.jobs.list[0].clone();
     assert_eq!(parent.targets, ["a1", "a2"]);
     let done = deck.wait(&parent.id, Some(std::time::Duration::from_secs(20))).await.unwrap();
     assert_eq!(done.status, JobStatus::Completed);
@@ -432,7 +432,7 @@ async fn server_form_takes_a_password_without_ever_showing_it() {
 
     // An edit with the field left empty keeps it; typing replaces it.
     app.refresh();
-    app.server_selected = app.servers.iter().position(|s| s.alias == "pw1").unwrap();
+    app.servers.selected = app.servers.list.iter().position(|s| s.alias == "pw1").unwrap();
     app.on_key(key(KeyCode::Char('e')));
     assert!(render(&app, 80, 14).contains("(unchanged)"));
     let effect = app.on_key(key(KeyCode::Enter)).unwrap();

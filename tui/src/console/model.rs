@@ -1,0 +1,77 @@
+//! What the console's pieces share: the views, the modes (dialogs, prompts), and the effects keys ask
+//! the loop to perform.
+
+use sshdeck_core::jobs::JobId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Jobs,
+    Detail,
+    Servers,
+    Pools,
+    Logs,
+    Apis,
+}
+
+impl View {
+    pub const TABS: [(View, &'static str); 5] = [
+        (View::Jobs, "1 Jobs"),
+        (View::Servers, "2 Servers"),
+        (View::Pools, "3 Pools"),
+        (View::Logs, "4 Logs"),
+        (View::Apis, "5 APIs"),
+    ];
+}
+
+/// What the loop must do for a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    Cancel(JobId),
+    Retry(JobId),
+    Run { alias: String, command: String },
+    Tail { alias: String, path: String },
+    StopTail,
+    SaveServer(ServerForm),
+    RemoveServer(String),
+    TestServer(String),
+    CheckApi(String),
+}
+
+/// The add/edit server form. The password field is shown masked and never printed; left empty on an
+/// edit, the stored password is kept.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ServerForm {
+    pub fields: [String; 6],
+    pub focus: usize,
+    pub editing: bool,
+}
+
+impl ServerForm {
+    pub const LABELS: [&'static str; 6] = ["alias", "host", "user", "port", "key file", "password"];
+    /// Index of the password field.
+    pub const PASSWORD: usize = 5;
+}
+
+impl std::fmt::Debug for ServerForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerForm")
+            .field("fields", &&self.fields[..Self::PASSWORD])
+            .field("password", &if self.fields[Self::PASSWORD].is_empty() { "" } else { "***" })
+            .field("focus", &self.focus)
+            .field("editing", &self.editing)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Filter,
+    Command(String),
+    Confirm { title: String, lines: Vec<String>, effect: Effect, yes: bool },
+    Run { alias: String, command: String, on_command: bool },
+    Server(ServerForm),
+    Help,
+    Error(String),
+}

@@ -1,0 +1,117 @@
+//! The Jobs view: every top-level job, newest first, filtered, with the selected one acted on.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
+use sshdeck_core::jobs::format_time;
+
+use super::{duration, status_color};
+use sshdeck_core::Deck;
+use sshdeck_core::jobs::{Filter, Job};
+
+/// The Jobs view's state: the listed jobs (filtered), the total on record, the selection, the filter.
+#[derive(Debug, Default)]
+pub struct JobsView {
+    pub list: Vec<Job>,
+    pub total: usize,
+    pub selected: usize,
+    pub filter: String,
+}
+
+impl JobsView {
+    /// Reads the top-level jobs again (per-host children of fan-outs show in their parent's detail).
+    pub fn refresh(&mut self, deck: &Deck) -> sshdeck_core::Result<()> {
+        let page = deck.jobs_page(&Filter { limit: 100_000, top_level: true, ..Default::default() })?;
+        let f = self.filter.to_lowercase();
+        self.list = page
+            .jobs
+            .into_iter()
+            .filter(|j| {
+                f.is_empty()
+                    || j.id.as_str().contains(&f)
+                    || j.status.as_str().contains(&f)
+                    || j.targets.iter().any(|t| t.to_lowercase().contains(&f))
+                    || j.spec.summary().to_lowercase().contains(&f)
+            })
+            .collect();
+        self.total = page.total;
+        self.selected = self.selected.min(self.list.len().saturating_sub(1));
+        Ok(())
+    }
+
+    /// The selected job.
+    pub fn selected_job(&self) -> Option<&Job> {
+        self.list.get(self.selected)
+    }
+
+    /// Draws the table (only the rows on screen).
+    pub fn draw(&self, f: &mut Frame, area: Rect) {
+        let title = if self.filter.is_empty() {
+            format!(" Jobs ({}) ", self.total)
+        } else {
+            format!(" Jobs ({} of {}, filter \"{}\") ", self.list.len(), self.total, self.filter)
+        };
+        let block = Block::default().borders(Borders::ALL).title(title);
+        if self.list.is_empty() {
+            let msg =
+                if self.total == 0 { "No jobs yet. Press x to run a command." } else { "No job matches the filter." };
+            f.render_widget(Paragraph::new(msg).block(block), area);
+            return;
+        }
+        // Narrow terminals drop the id and times: a cut id is no use, the command matters most.
+        let wide = area.width >= 70;
+        // Only the rows on screen are built, so a journal of 10,000 jobs draws as fast as one of ten.
+        let visible = area.height.saturating_sub(3) as usize;
+        let offset = self.selected.saturating_sub(visible.saturating_sub(1));
+        let rows: Vec<Row> = self
+            .list
+            .iter()
+            .skip(offset)
+            .take(visible.max(1))
+            .map(|j| {
+                let mut cells = vec![
+                    Cell::from(j.status.as_str()).style(Style::new().fg(status_color(j.status))),
+                    Cell::from(j.targets.join(",")),
+                    Cell::from(j.spec.summary().replace('\n', " ")),
+                ];
+                if wide {
+                    cells.insert(0, Cell::from(j.id.to_string()));
+                    cells.push(Cell::from(format_time(j.created_at)[11..19].to_string()));
+                    cells.push(Cell::from(duration(j)));
+                }
+                Row::new(cells)
+            })
+            .collect();
+        let (widths, header): (Vec<Constraint>, Vec<&str>) = if wide {
+            (
+                vec![
+                    Constraint::Length(13),
+                    Constraint::Length(9),
+                    Constraint::Length(12),
+                    Constraint::Min(10),
+                    Constraint::Length(8),
+                    Constraint::Length(8),
+                ],
+                vec!["ID", "STATUS", "ALIAS", "COMMAND", "CREATED", "TIME"],
+            )
+        } else {
+            (
+                vec![Constraint::Length(9), Constraint::Length(8), Constraint::Min(10)],
+                vec!["STATUS", "ALIAS", "COMMAND"],
+            )
+        };
+        let table = Table::new(rows, widths)
+            .header(Row::new(header).style(Style::new().bold()))
+            .block(block)
+            .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+        let mut state = TableState::default().with_selected(Some(self.selected - offset));
+        f.render_stateful_widget(table, area, &mut state);
+    }
+}
+
+/// Key hints.
+pub fn hints(readonly: bool) -> String {
+    let w = |ro: &'static str| if readonly { "" } else { ro };
+    format!("j/k move · Enter open · / filter{}{} · ? help · q quit", w(" · c cancel · r retry"), w(" · x run"))
+}
