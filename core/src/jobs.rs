@@ -32,7 +32,6 @@ use tokio::sync::{broadcast, watch};
 
 use crate::data_dir::{DataDir, FileLock};
 use crate::error::{Error, Result};
-use crate::exec::Stream;
 use crate::pool::PoolStats;
 use journal::{Cursor, Event, Journal, ReadOutcome};
 pub use model::{
@@ -63,15 +62,6 @@ pub struct JobLimits {
 pub enum JobEvent {
     /// A job's record changed (any process).
     Changed(Box<Job>),
-    /// A chunk of output of a job this process runs.
-    Output {
-        /// Job.
-        id: JobId,
-        /// Stream.
-        stream: Stream,
-        /// Bytes.
-        data: Arc<[u8]>,
-    },
     /// The journal was compacted or replaced: re-read what you show.
     Reloaded,
 }
@@ -324,12 +314,6 @@ impl Jobs {
     /// Subscribes to changes and (for jobs run here) output.
     pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
         self.inner.events.subscribe()
-    }
-
-    pub(crate) fn publish_output(&self, id: &JobId, stream: Stream, data: &[u8]) {
-        if self.inner.events.receiver_count() > 0 {
-            let _ = self.inner.events.send(JobEvent::Output { id: id.clone(), stream, data: Arc::from(data) });
-        }
     }
 
     /// Catches up with what other processes wrote (no lock needed: only complete lines are read).

@@ -16,7 +16,7 @@ use anyhow::Result;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use sshdeck_core::Deck;
 use sshdeck_core::exec::ExecOptions;
-use sshdeck_core::jobs::{JobEvent, JobSpec};
+use sshdeck_core::jobs::JobSpec;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use app::{App, Effect, Lines, Mode, ServerForm, Tail};
@@ -92,7 +92,6 @@ async fn run_loop(terminal: &mut ratatui::DefaultTerminal, deck: Deck, readonly:
                 dirty = true;
             }
             ev = events.recv() => match ev {
-                Ok(JobEvent::Output { .. }) => {}
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => stale = true,
                 Err(broadcast::error::RecvError::Closed) => break,
             },

@@ -120,7 +120,6 @@ pub(super) async fn run_job(
                 if let Some(sink) = sink.as_mut() {
                     sink(index, s, d);
                 }
-                jobs.publish_output(&id, s, d);
             };
             let r = deck.exec(&alias, &step.command, opts, &mut on_output).await;
             // Nothing ran yet: a connection failure may be retried automatically, with backoff.
@@ -141,12 +140,7 @@ pub(super) async fn run_job(
                     backoff = backoff.min(left);
                 }
                 tracing::info!(job = %id, attempt, error = %e, ?backoff, "connection failed before the command started; retrying");
-                let mut c = cancel.clone();
-                let cancelled = tokio::select! {
-                    _ = tokio::time::sleep(backoff) => false,
-                    _ = c.wait_for(|v| *v) => true,
-                };
-                if !cancelled {
+                if !pause_unless_cancelled(backoff, &cancel).await {
                     attempt += 1;
                     continue 'attempts;
                 }
@@ -172,6 +166,16 @@ pub(super) async fn run_job(
     record.truncated |= truncated;
     tracing::info!(job = %id, status = status.as_str(), code = record.error_code.as_deref().unwrap_or(""), "job finished");
     jobs.finish_surely(&id, status, record).await;
+}
+
+/// Waits `pause` before an automatic retry; true when the job was cancelled meanwhile (no retry then).
+/// Both retry loops (commands and transfers) pause through here.
+async fn pause_unless_cancelled(pause: Duration, cancel: &watch::Receiver<bool>) -> bool {
+    let mut c = cancel.clone();
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => false,
+        _ = c.wait_for(|v| *v) => true,
+    }
 }
 
 /// The time limit of a step: its own, else the default command timeout (`0`: none).
@@ -287,7 +291,6 @@ async fn run_transfer(deck: Deck, job: Job, cancel: watch::Receiver<bool>, mut s
             if let Some(s) = sink.as_mut() {
                 s(0, crate::exec::Stream::Stdout, line.as_bytes());
             }
-            jobs.publish_output(&id, crate::exec::Stream::Stdout, line.as_bytes());
         };
         let request = crate::sftp::Request { direction: *direction, items, options: &opts };
         let r = match source_alias {
@@ -296,7 +299,9 @@ async fn run_transfer(deck: Deck, job: Job, cancel: watch::Receiver<bool>, mut s
         };
         match &r {
             Err(e) if e.is_before_command() && attempt <= deck.settings().job_auto_retries && !*cancel.borrow() => {
-                tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(attempt - job.attempt)).await;
+                if pause_unless_cancelled(FIRST_BACKOFF * 2u32.pow(attempt - job.attempt), &cancel).await {
+                    break r;
+                }
                 attempt += 1;
             }
             _ => break r,
