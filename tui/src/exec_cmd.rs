@@ -22,7 +22,11 @@ enum Start<'a> {
 
 pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
     let command = args.command.join(" ");
-    let timeout_ms = args.timeout.as_deref().map(parse_duration).transpose()?.map(|d| d.as_millis() as u64);
+    // Like ssh, no time limit unless asked (`--timeout 0` too); MCP keeps its own default.
+    let timeout_ms = match args.timeout.as_deref().map(str::trim) {
+        None | Some("0") => Some(0),
+        Some(t) => Some(parse_duration(t)?.as_millis() as u64),
+    };
     if args.detach {
         let mut child_args = vec!["exec".to_string(), args.alias.clone(), "--detached-child".into()];
         if let Some(t) = &args.timeout {
@@ -104,7 +108,7 @@ async fn fan_out(deck: &Deck, targets: &str, spec: JobSpec, json: bool) -> Resul
 }
 
 pub async fn retry(deck: &Deck, args: RetryArgs) -> Result<i32> {
-    let id = JobId::parse(&args.id)?;
+    let id = deck.resolve_job_id(&args.id)?;
     if args.detach {
         let child_args = vec!["jobs".into(), "retry".into(), id.to_string(), "--detached-child".into()];
         return crate::detach::spawn(&child_args, args.json);

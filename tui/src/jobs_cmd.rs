@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::json;
 use sshdeck_core::Deck;
-use sshdeck_core::jobs::{Filter, Job, JobId, JobKind, JobStatus, format_time};
+use sshdeck_core::jobs::{Filter, Job, JobKind, JobStatus, format_time};
 
 use crate::cli::{JobsCommand, ListArgs};
 
@@ -32,7 +32,7 @@ pub async fn run(deck: &Deck, cmd: JobsCommand) -> Result<i32> {
             }
         }
         JobsCommand::Logs { id, follow } => {
-            let id = JobId::parse(&id)?;
+            let id = deck.resolve_job_id(&id)?;
             deck.job(&id)?;
             let mut follower = deck.follow_output(&id, 0);
             loop {
@@ -50,7 +50,7 @@ pub async fn run(deck: &Deck, cmd: JobsCommand) -> Result<i32> {
             }
         }
         JobsCommand::Cancel { id, json } => {
-            let job = deck.cancel(&JobId::parse(&id)?)?;
+            let job = deck.cancel(&deck.resolve_job_id(&id)?)?;
             let already = job.status.is_terminal();
             if json {
                 writeln!(

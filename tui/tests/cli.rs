@@ -412,3 +412,39 @@ fn mcp_config_and_one_data_dir_without_configuration() {
     assert!(ours.is_dir());
     assert!(!text(&run(&["servers", "list"]).stderr).contains("mcp-orchestrator"));
 }
+
+#[test]
+fn no_time_limit_unless_asked_and_job_ids_by_prefix() {
+    let sshd = Sshd::start().unwrap();
+    let cli = Cli::new();
+    cli.add_key_server("t", &sshd);
+    // The MCP default (here 1 s) does not apply to the CLI: like ssh, no limit unless asked.
+    let out = cli
+        .cmd(&["exec", "t", "--", "sleep 1.5; echo done"])
+        .env("MCP_DEFAULT_CMD_TIMEOUT_MS", "1000")
+        .output()
+        .unwrap();
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "done\n".to_string()), "{}", text(&out.stderr));
+    let out = cli.run(&["exec", "t", "--timeout", "0", "--", "sleep 0.3; echo zero"]);
+    assert_eq!(text(&out.stdout), "zero\n", "0 means no limit");
+    let out = cli.run(&["exec", "t", "--timeout", "1", "--", "sleep 5"]);
+    assert_eq!(out.status.code(), Some(124));
+
+    let out = cli.run(&["jobs", "list", "--json", "--limit", "1"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["jobs"][0]["id"].as_str().unwrap().to_string();
+    let out = cli.run(&["jobs", "show", &id[..5], "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["job"]["id"], id.as_str());
+    let out = cli.run(&["jobs", "logs", &id[..4].to_uppercase()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = cli.run(&["jobs", "show", &id[..3]]);
+    assert!(
+        text(&out.stderr).contains("INVALID_ARGUMENT") && text(&out.stderr).contains("4 or more"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli.run(&["jobs", "show", "zzzzzz"]);
+    assert!(text(&out.stderr).contains("NOT_FOUND"), "{}", text(&out.stderr));
+}

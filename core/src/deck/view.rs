@@ -22,9 +22,38 @@ impl Deck {
         self.inner.jobs.get(id)
     }
 
-    /// A job by id as typed by a user.
+    /// A job by id as typed by a user: the whole id, or a unique prefix of 4 or more characters.
     pub fn job_by_text(&self, id: &str) -> Result<Job> {
-        self.job(&JobId::parse(id)?)
+        self.job(&self.resolve_job_id(id)?)
+    }
+
+    /// The id a user means: the whole id, or the one job whose id starts with what was typed (4
+    /// characters at least); an ambiguous prefix is refused with the candidates.
+    pub fn resolve_job_id(&self, text: &str) -> Result<JobId> {
+        if let Ok(id) = JobId::parse(text) {
+            return Ok(id);
+        }
+        let prefix = text.trim().to_ascii_lowercase();
+        if prefix.len() < 4 || prefix.len() > crate::jobs::model::ID_LEN {
+            return JobId::parse(text).map_err(|_| {
+                crate::Error::InvalidArgument(format!(
+                    "{text:?} is not a job id: give the whole id or 4 or more of its first characters"
+                ))
+            });
+        }
+        let all = self.jobs_page(&Filter { limit: usize::MAX, ..Default::default() })?;
+        let found: Vec<JobId> =
+            all.jobs.into_iter().map(|j| j.id).filter(|id| id.as_str().starts_with(&prefix)).collect();
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(crate::Error::NotFound { what: "job", name: text.to_string() }),
+            many => Err(crate::Error::InvalidArgument(format!(
+                "{text:?} matches {} jobs: {}{}",
+                many.len(),
+                many.iter().take(10).map(JobId::as_str).collect::<Vec<_>>().join(", "),
+                if many.len() > 10 { ", …" } else { "" }
+            ))),
+        }
     }
 
     /// A page of jobs, newest first.

@@ -8,7 +8,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sshdeck_core::jobs::{Filter, Job, JobId, JobStatus};
+use sshdeck_core::jobs::{Filter, Job, JobStatus};
 
 use crate::render;
 use crate::schema;
@@ -147,7 +147,7 @@ impl Sshdeck {
         Parameters(p): Parameters<WaitParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let id = match JobId::parse(&p.id) {
+        let id = match self.deck.resolve_job_id(&p.id) {
             Ok(id) => id,
             Err(e) => return Ok(render::error(&e)),
         };
@@ -169,7 +169,7 @@ impl Sshdeck {
         annotations(destructive_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
     async fn task_cancel(&self, Parameters(p): Parameters<IdParams>) -> Result<CallToolResult, ErrorData> {
-        let id = match JobId::parse(&p.id) {
+        let id = match self.deck.resolve_job_id(&p.id) {
             Ok(id) => id,
             Err(e) => return Ok(render::error(&e)),
         };
@@ -216,7 +216,7 @@ impl Sshdeck {
         Parameters(p): Parameters<IdParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let id = match JobId::parse(&p.id) {
+        let id = match self.deck.resolve_job_id(&p.id) {
             Ok(id) => id,
             Err(e) => return Ok(render::error(&e)),
         };
