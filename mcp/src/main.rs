@@ -9,12 +9,35 @@ mod tasks;
 mod tools;
 mod toolsets;
 
+use std::io::Write;
+
 use anyhow::Result;
 use rmcp::ServiceExt;
 use sshdeck_core::Deck;
 use sshdeck_core::config::Settings;
 
+const USAGE: &str = "sshdeck-mcp: the sshdeck MCP server (a drop-in for the Node MCP SFTP/SSH Orchestrator).
+
+Usage: sshdeck-mcp          serve MCP on stdin/stdout (an MCP client starts it)
+       sshdeck-mcp --help   this text
+       sshdeck-mcp --version
+
+Settings come from the environment (MCP_DATA_DIR, MCP_TOOLSETS, MCP_READONLY, ...), ./.env and
+<data dir>/config.toml; `sshdeck settings` lists them. `sshdeck mcp-config` prints a client config.";
+
 fn main() -> Result<()> {
+    match std::env::args().nth(1).as_deref() {
+        Some("--help" | "-h") => {
+            writeln!(std::io::stdout(), "{USAGE}")?;
+            return Ok(());
+        }
+        Some("--version" | "-V") => {
+            writeln!(std::io::stdout(), "sshdeck-mcp {}", env!("CARGO_PKG_VERSION"))?;
+            return Ok(());
+        }
+        Some(other) => anyhow::bail!("unknown argument {other:?} (see sshdeck-mcp --help)"),
+        None => {}
+    }
     let settings = Settings::load()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {

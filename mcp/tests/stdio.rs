@@ -1047,3 +1047,14 @@ fn a_67_mb_output_is_paged_through_and_its_cut_is_marked() {
         &last[last.len() - 200..]
     );
 }
+
+#[test]
+fn help_and_version_on_the_command_line() {
+    let bin = env!("CARGO_BIN_EXE_sshdeck-mcp");
+    let out = std::process::Command::new(bin).arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("sshdeck-mcp {}\n", env!("CARGO_PKG_VERSION")));
+    let out = std::process::Command::new(bin).arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: sshdeck-mcp"));
+    let out = std::process::Command::new(bin).arg("--nope").output().unwrap();
+    assert!(!out.status.success() && out.stdout.is_empty(), "an unknown argument is refused, nothing on stdout");
+}

@@ -12,6 +12,13 @@ use sshdeck_core::jobs::{JobSpec, Step};
 use sshdeck_core::servers::ServerConfig;
 
 pub fn run(readonly: bool) -> Result<i32> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(sshdeck_core::Error::InvalidArgument(
+            "sshdeck demo opens the console: run it in a terminal".into(),
+        )
+        .into());
+    }
     // Key-only login as the user running the demo: no account is created or changed.
     let sshd = sshdeck_testkit::Sshd::builder()
         .as_current_user()

@@ -20,7 +20,19 @@ use sshdeck_core::config::{SETTINGS, Settings};
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `sshdeck exec web hostname`: the remote command goes after `--`, as with ssh's options.
+            let exec = std::env::args().nth(1).as_deref() == Some("exec");
+            let code = e.exit_code();
+            let _ = e.print();
+            if exec && e.kind() == clap::error::ErrorKind::UnknownArgument {
+                eprintln!("hint: put the remote command after `--`: sshdeck exec ALIAS -- COMMAND");
+            }
+            return ExitCode::from(u8::try_from(code).unwrap_or(2));
+        }
+    };
     let json = match &cli.command {
         Some(Command::Exec(a)) => a.json,
         Some(Command::Servers(cli::ServersCommand::List { json })) => *json,

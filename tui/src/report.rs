@@ -24,11 +24,14 @@ pub fn exit_code(e: &Error) -> i32 {
 /// Prints `e` for a person (stderr) or a script (`json` on stdout).
 pub fn print_error(e: &anyhow::Error, json: bool) {
     let code = e.downcast_ref::<Error>().map_or("INTERNAL", Error::code);
+    // The code already says it: `error[INVALID_ARGUMENT]: alias …`, not `… invalid argument: alias …`.
+    let text = format!("{e:#}");
+    let text = text.strip_prefix("invalid argument: ").unwrap_or(&text);
     if json {
-        let v = json!({"ok": false, "error": {"code": code, "message": format!("{e:#}")}});
+        let v = json!({"ok": false, "error": {"code": code, "message": text}});
         let _ = writeln!(std::io::stdout(), "{v}");
     } else {
-        let _ = writeln!(std::io::stderr(), "error[{code}]: {e:#}");
+        let _ = writeln!(std::io::stderr(), "error[{code}]: {text}");
     }
 }
 

@@ -76,7 +76,11 @@ pub fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
 
 fn config_from(a: AddArgs) -> Result<ServerConfig> {
     let secret_from_env = |var: &str| -> Result<Secret> {
-        let v = std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?;
+        let v = std::env::var(var).map_err(|_| {
+            sshdeck_core::Error::InvalidArgument(format!(
+                "environment variable {var} is not set (named by --password-env or --passphrase-env)"
+            ))
+        })?;
         Ok(Secret::new(v))
     };
     let password = if a.password_stdin {

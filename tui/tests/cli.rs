@@ -448,3 +448,28 @@ fn no_time_limit_unless_asked_and_job_ids_by_prefix() {
     let out = cli.run(&["jobs", "show", "zzzzzz"]);
     assert!(text(&out.stderr).contains("NOT_FOUND"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn mistakes_get_one_clear_message() {
+    let cli = Cli::new();
+    let out = cli.run(&[
+        "servers",
+        "add",
+        "web",
+        "--host",
+        "127.0.0.1",
+        "--user",
+        "u",
+        "--password-env",
+        "SSHDECK_NO_SUCH_VAR",
+    ]);
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error[INVALID_ARGUMENT]") && err.contains("SSHDECK_NO_SUCH_VAR"), "{err}");
+    let out = cli.run(&["servers", "add", "bad alias", "--host", "h", "--user", "u"]);
+    assert!(!text(&out.stderr).contains("invalid argument: "), "no doubled words: {}", text(&out.stderr));
+    let out = cli.run(&["exec", "web", "hostname"]);
+    assert!(text(&out.stderr).contains("after `--`"), "{}", text(&out.stderr));
+    let out = cli.run(&["demo"]);
+    assert_eq!(out.status.code(), Some(255));
+    assert!(text(&out.stderr).contains("terminal") && !text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+}
