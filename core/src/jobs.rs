@@ -8,6 +8,11 @@
 // The journal, output files and heartbeats are the store's own; tests reach them with the
 // `test-support` feature.
 mod id;
+
+/// The characters job ids are made of.
+pub(crate) fn id_alphabet() -> &'static [u8] {
+    id::ALPHABET
+}
 #[cfg(feature = "test-support")]
 pub mod journal;
 #[cfg(not(feature = "test-support"))]

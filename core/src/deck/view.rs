@@ -34,7 +34,8 @@ impl Deck {
             return Ok(id);
         }
         let prefix = text.trim().to_ascii_lowercase();
-        if prefix.len() < 4 || prefix.len() > crate::jobs::model::ID_LEN {
+        let typable = prefix.bytes().all(|b| crate::jobs::id_alphabet().contains(&b));
+        if !typable || prefix.len() < 4 || prefix.len() > crate::jobs::model::ID_LEN {
             return JobId::parse(text).map_err(|_| {
                 crate::Error::InvalidArgument(format!(
                     "{text:?} is not a job id: give the whole id or 4 or more of its first characters"
