@@ -111,6 +111,23 @@ pub struct InteractiveParams {
     force: bool,
 }
 
+/// `timeout` (ms, `0`: none) and `rappel` (whole seconds) from Node's seconds.
+fn timing(timeout: Option<f64>, rappel: Option<f64>) -> Result<(Option<u64>, Option<u64>), sshdeck_core::Error> {
+    Ok((seconds("timeout", timeout)?, rappel_secs(rappel)?))
+}
+
+/// The guard arguments of a command tool's parameters.
+macro_rules! guard_of {
+    ($($t:ty),*) => {$(
+        impl $t {
+            fn guard(&self) -> Guard {
+                Guard { skip_policy: self.skip_policy, dry_run: self.dry_run, force: self.force }
+            }
+        }
+    )*};
+}
+guard_of!(ExecParams, SequenceParams, InteractiveParams);
+
 /// `rappel`, in whole seconds.
 fn rappel_secs(v: Option<f64>) -> Result<Option<u64>, sshdeck_core::Error> {
     Ok(seconds("rappel", v)?.map(|ms| ms.div_ceil(1000)))
@@ -158,15 +175,13 @@ impl Sshdeck {
         Parameters(p): Parameters<ExecParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let (timeout_ms, rappel) = match (seconds("timeout", p.timeout), rappel_secs(p.rappel)) {
-            (Ok(t), Ok(r)) => (t, r),
-            (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
+        let guard = p.guard();
+        let (timeout_ms, rappel) = match timing(p.timeout, p.rappel) {
+            Ok(t) => t,
+            Err(e) => return Ok(render::error(&e)),
         };
         let spec = JobSpec::Exec { command: p.cmd, timeout_ms, read: false };
-        if let Some(answer) = self
-            .guard(&p.alias, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx)
-            .await
-        {
+        if let Some(answer) = self.guard(&p.alias, &spec, &guard, &ctx).await {
             return Ok(answer);
         }
         Ok(self.run_targets(&p.alias, spec, rappel, ctx).await)
@@ -183,6 +198,7 @@ impl Sshdeck {
         Parameters(p): Parameters<SequenceParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
+        let guard = p.guard();
         if p.commands.is_empty() {
             let e = sshdeck_core::Error::InvalidArgument("commands must hold at least one command".into());
             return Ok(render::error(&e));
@@ -197,15 +213,12 @@ impl Sshdeck {
                 },
             });
         }
-        let (timeout_ms, rappel) = match (seconds("timeout", p.timeout), rappel_secs(p.rappel)) {
-            (Ok(t), Ok(r)) => (t, r),
-            (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
+        let (timeout_ms, rappel) = match timing(p.timeout, p.rappel) {
+            Ok(t) => t,
+            Err(e) => return Ok(render::error(&e)),
         };
         let spec = JobSpec::Sequence { steps, continue_on_error: p.continue_on_error.unwrap_or(false), timeout_ms };
-        if let Some(answer) = self
-            .guard(&p.alias, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx)
-            .await
-        {
+        if let Some(answer) = self.guard(&p.alias, &spec, &guard, &ctx).await {
             return Ok(answer);
         }
         Ok(self.run_targets(&p.alias, spec, rappel, ctx).await)
@@ -222,17 +235,15 @@ impl Sshdeck {
         Parameters(p): Parameters<InteractiveParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let (timeout_ms, rappel) = match (seconds("timeout", p.timeout), rappel_secs(p.rappel)) {
-            (Ok(t), Ok(r)) => (t, r),
-            (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
+        let guard = p.guard();
+        let (timeout_ms, rappel) = match timing(p.timeout, p.rappel) {
+            Ok(t) => t,
+            Err(e) => return Ok(render::error(&e)),
         };
         let target = Targets::One(p.alias.clone());
         if p.interactive == Some(false) {
             let spec = JobSpec::Exec { command: p.cmd, timeout_ms, read: false };
-            if let Some(answer) = self
-                .guard(&target, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx)
-                .await
-            {
+            if let Some(answer) = self.guard(&target, &spec, &guard, &ctx).await {
                 return Ok(answer);
             }
             return Ok(self.run_inline(&p.alias, spec, rappel, ctx).await);
@@ -260,10 +271,7 @@ impl Sshdeck {
             // Node answers standard confirmations unless told not to.
             auto_respond: p.auto_respond.unwrap_or(true),
         };
-        if let Some(answer) = self
-            .guard(&target, &spec, &Guard { skip_policy: p.skip_policy, dry_run: p.dry_run, force: p.force }, &ctx)
-            .await
-        {
+        if let Some(answer) = self.guard(&target, &spec, &guard, &ctx).await {
             return Ok(answer);
         }
         Ok(self.run_inline_with_answers(&p.alias, spec, answers, rappel, ctx).await)
