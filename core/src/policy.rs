@@ -77,11 +77,16 @@ impl Policy {
     /// What is destructive about `command`, if anything: a built-in [`DESTRUCTIVE`] pattern or one of
     /// the policy's `confirm` patterns.
     pub fn destructive(&self, command: &str) -> Result<Option<String>> {
+        // Compiled once per process: this runs on every command an agent sends.
+        static BUILT_IN: std::sync::OnceLock<RegexSet> = std::sync::OnceLock::new();
+        let built_in =
+            BUILT_IN.get_or_init(|| RegexSet::new(DESTRUCTIVE.iter().map(|(p, _)| p)).expect("built-in patterns"));
+        if let Some(i) = built_in.matches(command).iter().next() {
+            return Ok(Some(DESTRUCTIVE[i].1.to_string()));
+        }
         let file = self.read()?;
-        for (pattern, what) in DESTRUCTIVE {
-            if regex::Regex::new(pattern).expect("built-in pattern").is_match(command) {
-                return Ok(Some((*what).to_string()));
-            }
+        if file.confirm.is_empty() {
+            return Ok(None);
         }
         let set = RegexSet::new(&file.confirm)
             .map_err(|e| Error::DataCorrupt { path: self.path.clone(), reason: e.to_string() })?;

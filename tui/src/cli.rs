@@ -111,6 +111,9 @@ pub struct ListArgs {
     /// Skip this many.
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
+    /// Also list the per-host jobs of fan-outs (hidden by default: their fan-out stands for them).
+    #[arg(long)]
+    pub all: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -96,6 +96,7 @@ fn list(deck: &Deck, a: ListArgs, out: &mut impl Write) -> Result<()> {
         kind: a.kind.as_deref().map(JobKind::parse).transpose()?,
         offset: a.offset,
         limit: a.limit,
+        top_level: !a.all,
         ..Filter::default()
     };
     let page = deck.jobs_page(&filter)?;
@@ -107,17 +108,36 @@ fn list(deck: &Deck, a: ListArgs, out: &mut impl Write) -> Result<()> {
         writeln!(out, "no jobs")?;
         return Ok(());
     }
-    writeln!(out, "{:<13}  {:<9}  {:<12}  {:<20}  {:>9}  COMMAND", "ID", "STATUS", "ALIAS", "CREATED", "DURATION")?;
+    // Columns as wide as their longest value, so long aliases keep the rest aligned.
+    let target = |j: &Job| {
+        let t = j.targets.join(",");
+        if t.chars().count() > 40 {
+            format!("{}… ({} hosts)", t.chars().take(24).collect::<String>(), j.targets.len())
+        } else {
+            t
+        }
+    };
+    let error = |j: &Job| j.result.as_ref().and_then(|r| r.error_code.clone()).unwrap_or_default();
+    let exit = |j: &Job| j.result.as_ref().and_then(|r| r.exit_code).map_or_else(String::new, |c| c.to_string());
+    let aw = page.jobs.iter().map(|j| target(j).chars().count()).max().unwrap_or(0).max(5);
+    let ew = page.jobs.iter().map(|j| error(j).len()).max().unwrap_or(0).max(5);
+    writeln!(
+        out,
+        "{:<13}  {:<9}  {:<aw$}  {:<20}  {:>9}  {:>4}  {:<ew$}  COMMAND",
+        "ID", "STATUS", "ALIAS", "CREATED", "DURATION", "EXIT", "ERROR"
+    )?;
     for j in &page.jobs {
         let cmd: String = j.spec.summary().replace('\n', " ").chars().take(60).collect();
         writeln!(
             out,
-            "{:<13}  {:<9}  {:<12}  {:<20}  {:>9}  {cmd}",
+            "{:<13}  {:<9}  {:<aw$}  {:<20}  {:>9}  {:>4}  {:<ew$}  {cmd}",
             j.id,
             j.status.as_str(),
-            j.targets.join(","),
+            target(j),
             format_time(j.created_at),
             duration(j),
+            exit(j),
+            error(j),
         )?;
     }
     if page.total > page.offset + page.jobs.len() {

@@ -367,6 +367,17 @@ fn exec_fans_out_over_a_list_and_groups_identical_output() {
     let v = json_of(&out);
     assert_eq!(v["job"]["result"]["fleet"]["failed"], 2, "{v}");
     assert_eq!(v["hosts"].as_array().unwrap().len(), 2, "{v}");
+    // Per-host jobs stay out of `jobs list` (their fan-out stands for them); --all shows them.
+    let parents = json_of(&cli.run(&["jobs", "list", "--json"]));
+    assert_eq!(parents["total"], 2, "{parents}");
+    let all = json_of(&cli.run(&["jobs", "list", "--all", "--json"]));
+    assert_eq!(all["total"], 7, "2 fan-outs and their 5 hosts: {all}");
+    let table = text(&cli.run(&["jobs", "list", "--all"]).stdout);
+    let header = table.lines().next().unwrap();
+    let exit_col = header.find("EXIT").unwrap();
+    for line in table.lines().skip(1).filter(|l| l.contains(" failed ") || l.contains(" completed ")) {
+        assert!(line.len() > exit_col && line[..exit_col].ends_with("  "), "columns aligned:\n{table}");
+    }
     let out = cli.run(&["exec", "group:nope", "--", "true"]);
     assert!(!out.status.success());
     assert!(

@@ -63,9 +63,10 @@ fn a_thousand_hosts_under_a_soft_limit_of_1024_and_a_hard_limit_too_low() {
     }
     let ok = fleet["ok"].as_u64().unwrap();
     assert_eq!(out.status.code(), Some(if ok == 300 { 0 } else { 1 }), "{}", text(&out.stderr));
-    let out = sshdeck_under("-n 1024", data.path(), "jobs list --json --limit 1000");
+    let out = sshdeck_under("-n 1024", data.path(), "jobs list --all --json --limit 1000");
     let jobs: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
     let list = jobs["jobs"].as_array().or(jobs.as_array()).unwrap().clone();
+    assert_eq!(list.len(), 301, "the fan-out and its 300 hosts");
     assert!(list.iter().all(|j| j["status"] != "running" && j["status"] != "pending"), "all recorded as finished");
     eprintln!("hard limit 200, 300 hosts: {ok} ok");
 }
