@@ -11,7 +11,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Console: hide every action that changes something (cancel, retry, run).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub readonly: bool,
 }
 
@@ -33,6 +33,16 @@ pub enum Command {
     Settings,
     /// Print a ready MCP client config (`mcpServers`) that starts sshdeck-mcp on the data dir in force.
     McpConfig,
+    /// Print shell completions: `sshdeck completions bash > ~/.local/share/bash-completion/completions/sshdeck`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (sshdeck.1 and one per subcommand, e.g. sshdeck-exec.1) into DIR.
+    Man {
+        /// Where to write them (e.g. ~/.local/share/man/man1).
+        dir: PathBuf,
+    },
     /// Start a private sshd on 127.0.0.1, register it as `demo` in a temporary data dir, run a few
     /// jobs on it and open the console (needs openssh-server installed).
     Demo,

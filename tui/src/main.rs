@@ -64,6 +64,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Some(hint) = &settings.node_dir_hint {
         eprintln!("note: {hint}");
     }
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "sshdeck", &mut std::io::stdout());
+            return Ok(0);
+        }
+        Some(Command::Man { dir }) => return write_man_pages(dir).map(|_| 0),
+        _ => {}
+    }
     if matches!(cli.command, Some(Command::McpConfig)) {
         writeln!(std::io::stdout().lock(), "{}", mcp_config(&settings))?;
         return Ok(0);
@@ -100,11 +109,36 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 print_settings(&deck)?;
                 0
             }
-            Command::Demo | Command::McpConfig => unreachable!("handled before the data dir is opened"),
+            Command::Demo | Command::McpConfig | Command::Completions { .. } | Command::Man { .. } => {
+                unreachable!("handled before the data dir is opened")
+            }
         };
         deck.shutdown().await;
         Ok(code)
     })
+}
+
+/// Man pages generated from the command-line definitions: `sshdeck.1`, then `sshdeck-SUB.1` for each
+/// subcommand (and `sshdeck-SUB-SUBSUB.1` below it).
+fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
+    fn write(cmd: &clap::Command, name: &str, dir: &std::path::Path, out: &mut Vec<String>) -> anyhow::Result<()> {
+        let cmd = cmd.clone().name(name.to_string());
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.clone()).render(&mut page)?;
+        let file = dir.join(format!("{name}.1"));
+        std::fs::write(&file, page)?;
+        out.push(file.display().to_string());
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            write(sub, &format!("{name}-{}", sub.get_name()), dir, out)?;
+        }
+        Ok(())
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    let cmd = <Cli as clap::CommandFactory>::command();
+    write(&cmd, "sshdeck", dir, &mut written)?;
+    writeln!(std::io::stdout().lock(), "{} man pages written to {}", written.len(), dir.display())?;
+    Ok(())
 }
 
 /// An MCP client config for sshdeck-mcp: the binary next to this one when it is there, and the data

@@ -484,3 +484,22 @@ fn mistakes_get_one_clear_message() {
     assert_eq!(out.status.code(), Some(255));
     assert!(text(&out.stderr).contains("terminal") && !text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn completions_and_man_pages_are_generated_from_the_definitions() {
+    let cli = Cli::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = cli.run(&["completions", shell]);
+        let script = text(&out.stdout);
+        assert!(out.status.success() && script.contains("sshdeck") && script.contains("import-ssh-config"), "{shell}");
+    }
+    let dir = cli.cwd.path().join("man1");
+    let out = cli.run(&["man", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let exec = std::fs::read_to_string(dir.join("sshdeck-exec.1")).unwrap();
+    assert!(exec.contains(".TH sshdeck-exec 1") && exec.contains("timeout"), "{exec}");
+    assert!(dir.join("sshdeck-jobs-list.1").exists() && dir.join("sshdeck.1").exists());
+    // The console-only flag stays out of the other commands' help.
+    let help = text(&cli.run(&["exec", "--help"]).stdout);
+    assert!(help.contains("--timeout") && !help.contains("--readonly"), "{help}");
+}
