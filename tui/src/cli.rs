@@ -158,6 +158,25 @@ pub enum ServersCommand {
         /// Alias to remove.
         alias: String,
     },
+    /// One server's settings (secrets are never shown, only whether they are set).
+    Show {
+        /// Alias.
+        alias: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Connect and run `true` on servers: an alias, a list, group:NAME, tag:NAME or all. Exit 1 if any fails.
+    Test {
+        /// Which servers.
+        target: String,
+        /// Seconds per server (10).
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import hosts from an OpenSSH client config (default ~/.ssh/config).
     ImportSshConfig {
         /// Config file.

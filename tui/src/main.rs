@@ -94,7 +94,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         let _log = sshdeck_core::logging::init(deck.settings(), deck.logs_dir()?, "sshdeck")?;
         tracing::debug!(?command, "start");
         let code = match command {
-            Command::Servers(cmd) => servers_cmd::run(&deck, cmd)?,
+            Command::Servers(cmd) => servers_cmd::run(&deck, cmd).await?,
             Command::Jobs(cmd) => jobs_cmd::run(&deck, cmd).await?,
             Command::Put(args) => transfer_cmd::run(&deck, sshdeck_core::sftp::Direction::Upload, args).await?,
             Command::Get(args) => transfer_cmd::run(&deck, sshdeck_core::sftp::Direction::Download, args).await?,

@@ -12,13 +12,14 @@ use sshdeck_core::servers::{expand_tilde, home_dir};
 
 use crate::cli::{AddArgs, ServersCommand};
 
-pub fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
+pub async fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     match cmd {
         ServersCommand::Add(args) => {
             let alias = args.alias.clone();
             let force = args.force;
             let config = config_from(args)?;
+            check_jumps(deck, config.proxy_jump.as_deref())?;
             if let Some(k) = &config.key_path
                 && !k.exists()
             {
@@ -44,6 +45,30 @@ pub fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
             deck.remove_server(&alias)?;
             writeln!(out, "removed {alias}")?;
         }
+        ServersCommand::Show { alias, json } => {
+            let s = ServerSummary::from(&deck.server(&alias)?);
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&s)?)?;
+            } else {
+                let key = s.key_path.as_ref().map_or("-".to_string(), |k| k.display().to_string());
+                let set = |b: bool| if b { "set" } else { "not set" };
+                writeln!(out, "alias          {}", s.alias)?;
+                writeln!(out, "target         {}@{}:{}", s.user, s.host, s.port)?;
+                writeln!(out, "auth           {}", s.auth)?;
+                writeln!(out, "key file       {key}")?;
+                writeln!(out, "password       {}", set(s.has_password))?;
+                writeln!(out, "passphrase     {}", set(s.has_passphrase))?;
+                writeln!(out, "host keys      {}", s.host_key_policy)?;
+                writeln!(out, "proxy jump     {}", s.proxy_jump.as_deref().unwrap_or("-"))?;
+                writeln!(out, "tags           {}", if s.tags.is_empty() { "-".into() } else { s.tags.join(",") })?;
+                writeln!(
+                    out,
+                    "readonly       {}",
+                    if s.readonly { "yes: commands and uploads refused" } else { "no" }
+                )?;
+            }
+        }
+        ServersCommand::Test { target, timeout, json } => return test(deck, &target, timeout, json).await,
         ServersCommand::ImportSshConfig { file, force } => {
             let path = match file {
                 Some(f) => f,
@@ -103,6 +128,60 @@ fn config_from(a: AddArgs) -> Result<ServerConfig> {
         proxy_jump: a.proxy_jump,
         ..ServerConfig::new("", "")
     })
+}
+
+/// `--proxy-jump`: a hop that looks like an alias (no `.`, `@` or `:`) must be a registered one.
+fn check_jumps(deck: &Deck, jumps: Option<&str>) -> Result<()> {
+    for hop in jumps.unwrap_or_default().split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        let looks_like_alias = !hop.contains(['.', '@', ':']);
+        if looks_like_alias && hop != "localhost" && deck.server(hop).is_err() {
+            return Err(sshdeck_core::Error::InvalidArgument(format!(
+                "--proxy-jump {hop}: no server has that alias (register it first, or give user@host:port)"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// `servers test`: `true` on each server through the pool (not recorded as jobs); a line each.
+async fn test(deck: &Deck, target: &str, timeout: u64, json: bool) -> Result<i32> {
+    let aliases = deck.resolve_targets(&[target.to_string()])?;
+    let width = aliases.iter().map(String::len).max().unwrap_or(5);
+    let probes = aliases.iter().map(|alias| async move {
+        let mut opts = deck.exec_options();
+        opts.timeout = Some(std::time::Duration::from_secs(timeout.max(1)));
+        let started = std::time::Instant::now();
+        let r = deck.exec(alias, "true", opts, &mut |_, _| {}).await;
+        (alias.clone(), r.map(|_| started.elapsed().as_secs_f64() * 1000.0))
+    });
+    use futures_util::StreamExt;
+    // In order, FLEET_CONCURRENCY at a time (the pool paces handshakes per host too).
+    let results: Vec<_> =
+        futures_util::stream::iter(probes).buffered(deck.settings().fleet_concurrency).collect().await;
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let rows: Vec<_> = results
+            .iter()
+            .map(|(a, r)| match r {
+                Ok(ms) => serde_json::json!({"alias": a, "ok": true, "ms": (ms * 10.0).round() / 10.0}),
+                Err(e) => {
+                    serde_json::json!({"alias": a, "ok": false, "error": {"code": e.code(), "message": e.to_string()}})
+                }
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+    } else {
+        for (alias, r) in &results {
+            match r {
+                Ok(ms) => writeln!(out, "{alias:<width$}  ok      {ms:.0} ms")?,
+                Err(e) => writeln!(out, "{alias:<width$}  FAILED  {}: {e}", e.code())?,
+            }
+        }
+        writeln!(out, "{} of {} ok", results.len() - failed, results.len())?;
+    }
+    Ok(if failed == 0 { 0 } else { 1 })
 }
 
 fn print_table(out: &mut impl Write, list: &[ServerSummary]) -> Result<()> {

@@ -503,3 +503,40 @@ fn completions_and_man_pages_are_generated_from_the_definitions() {
     let help = text(&cli.run(&["exec", "--help"]).stdout);
     assert!(help.contains("--timeout") && !help.contains("--readonly"), "{help}");
 }
+
+#[test]
+fn servers_show_test_and_unknown_jumps() {
+    let sshd = Sshd::start().unwrap();
+    let cli = Cli::new();
+    cli.add_key_server("t", &sshd);
+    let out = cli.run(&["servers", "add", "down", "--host", "127.0.0.1", "--port", "9", "--user", "u"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = cli.run(&["servers", "show", "t"]);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(&format!("{}@127.0.0.1:{}", sshd.user(), sshd.port()))
+            && shown.contains("password       not set"),
+        "{shown}"
+    );
+    let out = cli.run(&["servers", "test", "t"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("1 of 1 ok"));
+    let out = cli.run(&["servers", "test", "all", "--json", "--timeout", "5"]);
+    assert_eq!(out.status.code(), Some(1), "one server is down");
+    let rows = json_of(&out);
+    let down = rows.as_array().unwrap().iter().find(|r| r["alias"] == "down").unwrap().clone();
+    assert_eq!(
+        (down["ok"].as_bool(), down["error"]["code"].as_str()),
+        (Some(false), Some("CONNECTION_FAILED")),
+        "{rows}"
+    );
+    let out =
+        cli.run(&["servers", "add", "inner", "--host", "10.0.0.9", "--user", "u", "--proxy-jump", "nosuchbastion"]);
+    assert!(
+        text(&out.stderr).contains("INVALID_ARGUMENT") && text(&out.stderr).contains("nosuchbastion"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli.run(&["servers", "add", "inner", "--host", "10.0.0.9", "--user", "u", "--proxy-jump", "t"]);
+    assert!(out.status.success(), "a registered bastion is fine: {}", text(&out.stderr));
+}
