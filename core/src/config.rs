@@ -114,6 +114,20 @@ pub struct Settings {
     pub toolsets: String,
     /// Set when the default data dir is new but the Node orchestrator's exists: how to use that one.
     pub node_dir_hint: Option<String>,
+    /// Every setting as written and where it came from (`environment`, a `.env` or `config.toml`
+    /// path, `defaults`), in [`SETTINGS`] order. No setting holds a secret.
+    pub origins: Vec<Origin>,
+}
+
+/// One setting's raw value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Origin {
+    /// The variable.
+    pub name: &'static str,
+    /// Its value as written.
+    pub value: String,
+    /// `environment`, a file path, or `defaults`.
+    pub source: String,
 }
 
 /// Where each raw value comes from, in priority order.
@@ -153,6 +167,7 @@ impl Settings {
                 (dir, hint)
             }
         };
+        let data_dir_text = data_dir.display().to_string();
         let toml_path = data_dir.join("config.toml");
         let toml_layer = read_config_toml(&toml_path)?;
         sources.layers.push((toml_path.display().to_string(), toml_layer));
@@ -210,6 +225,19 @@ impl Settings {
             agent_socket: env.get("SSH_AUTH_SOCK").filter(|s| !s.is_empty()).map(PathBuf::from),
             toolsets: p.parse("MCP_TOOLSETS", |v| Ok(v.trim().to_string()))?,
             node_dir_hint,
+            origins: SETTINGS
+                .iter()
+                .map(|(name, _, _)| {
+                    let (source, value) = match (*name, sources.get(name)) {
+                        ("MCP_DATA_DIR", None) | ("MCP_DATA_DIR", Some((_, ""))) => {
+                            ("defaults", data_dir_text.as_str())
+                        }
+                        (_, Some((s, v))) => (s, v),
+                        (_, None) => ("defaults", ""),
+                    };
+                    Origin { name, value: value.to_string(), source: source.to_string() }
+                })
+                .collect(),
         })
     }
 

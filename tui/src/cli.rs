@@ -29,8 +29,13 @@ pub enum Command {
     /// Inspect and manage jobs (every command sshdeck runs is a job).
     #[command(subcommand)]
     Jobs(JobsCommand),
-    /// Show the settings in force and where the data directory is.
-    Settings,
+    /// Show every setting in force, where it came from (environment, .env, config.toml, default)
+    /// and what it means.
+    Settings {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a ready MCP client config (`mcpServers`) that starts sshdeck-mcp on the data dir in force.
     McpConfig,
     /// Print shell completions: `sshdeck completions bash > ~/.local/share/bash-completion/completions/sshdeck`.

@@ -105,8 +105,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 r?
             }
-            Command::Settings => {
-                print_settings(&deck)?;
+            Command::Settings { json } => {
+                print_settings(&deck, json)?;
                 0
             }
             Command::Demo | Command::McpConfig | Command::Completions { .. } | Command::Man { .. } => {
@@ -154,13 +154,30 @@ fn mcp_config(settings: &Settings) -> String {
     serde_json::to_string_pretty(&config).expect("serializes")
 }
 
-fn print_settings(deck: &Deck) -> anyhow::Result<()> {
+fn print_settings(deck: &Deck, json: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    let origins = &deck.settings().origins;
+    if json {
+        let rows: Vec<_> = origins
+            .iter()
+            .zip(SETTINGS)
+            .map(|(o, (_, default, meaning))| {
+                serde_json::json!({"name": o.name, "value": o.value, "source": o.source, "default": default, "meaning": meaning})
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"dataDir": deck.data_root(), "settings": rows}))?
+        )?;
+        return Ok(());
+    }
     writeln!(out, "data dir: {}", deck.data_root().display())?;
-    writeln!(out, "{:#?}", deck.settings())?;
-    writeln!(out, "\nvariables (environment > ./.env > config.toml > default):")?;
-    for (name, default, meaning) in SETTINGS {
-        writeln!(out, "  {name:<32} default {default:<12} {meaning}")?;
+    writeln!(out, "(first found wins: environment, ./.env, config.toml in the data dir, defaults)\n")?;
+    let vw = origins.iter().map(|o| o.value.chars().count()).max().unwrap_or(5).clamp(5, 40);
+    writeln!(out, "{:<32}  {:<vw$}  {:<12}  MEANING", "NAME", "VALUE", "SOURCE")?;
+    for (o, (_, _, meaning)) in origins.iter().zip(SETTINGS) {
+        writeln!(out, "{:<32}  {:<vw$}  {:<12}  {meaning}", o.name, o.value, o.source)?;
     }
     Ok(())
 }

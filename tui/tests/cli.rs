@@ -540,3 +540,26 @@ fn servers_show_test_and_unknown_jumps() {
     let out = cli.run(&["servers", "add", "inner", "--host", "10.0.0.9", "--user", "u", "--proxy-jump", "t"]);
     assert!(out.status.success(), "a registered bastion is fine: {}", text(&out.stderr));
 }
+
+#[test]
+fn settings_say_where_each_value_came_from() {
+    let cli = Cli::new();
+    std::fs::write(cli.cwd.path().join(".env"), "FLEET_CONCURRENCY=9\n").unwrap();
+    std::fs::write(cli.data.path().join("config.toml"), "idle_timeout = 60000\n").unwrap();
+    let out = cli.cmd(&["settings", "--json"]).env("MAX_CONNECTIONS_PER_SERVER", "7").output().unwrap();
+    let v = json_of(&out);
+    let row = |name: &str| v["settings"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap().clone();
+    assert_eq!(
+        (row("MAX_CONNECTIONS_PER_SERVER")["value"].as_str(), row("MAX_CONNECTIONS_PER_SERVER")["source"].as_str()),
+        (Some("7"), Some("environment"))
+    );
+    assert_eq!(row("FLEET_CONCURRENCY")["value"], "9");
+    assert!(row("FLEET_CONCURRENCY")["source"].as_str().unwrap().ends_with(".env"));
+    assert!(row("IDLE_TIMEOUT")["source"].as_str().unwrap().ends_with("config.toml"), "{}", row("IDLE_TIMEOUT"));
+    assert_eq!(
+        (row("MAX_QUEUE_SIZE")["value"].as_str(), row("MAX_QUEUE_SIZE")["source"].as_str()),
+        (Some("1000"), Some("defaults"))
+    );
+    let table = text(&cli.run(&["settings"]).stdout);
+    assert!(table.contains("FLEET_CONCURRENCY") && table.contains("SOURCE"), "{table}");
+}
