@@ -25,10 +25,13 @@ pub async fn run(deck: &Deck, cmd: JobsCommand) -> Result<i32> {
             let job = deck.job_by_text(&id)?;
             let tail = deck.job_output_tail(&job.id, SHOW_TAIL_BYTES);
             let tail = String::from_utf8_lossy(&tail);
+            // A fan-out: every host's job, with how to read its output.
+            let hosts = if job.targets.len() > 1 { deck.fleet_children(&job) } else { Vec::new() };
             if json {
-                writeln!(out, "{}", json!({"job": job, "output_tail": tail}))?;
+                writeln!(out, "{}", json!({"job": job, "output_tail": tail, "hosts": hosts}))?;
             } else {
                 show(&job, &tail, &mut out)?;
+                show_hosts(&hosts, &mut out)?;
             }
         }
         JobsCommand::Logs { id, follow } => {
@@ -154,6 +157,38 @@ fn duration(j: &Job) -> String {
         (None, Some(start)) => format!("{:.0}s+", sshdeck_core::jobs::now_ms().saturating_sub(start) as f64 / 1000.0),
         _ => "-".into(),
     }
+}
+
+/// The hosts of a fan-out: status, exit code, error, and the command that shows each one's output.
+fn show_hosts(hosts: &[Job], out: &mut impl Write) -> Result<()> {
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    let w = hosts.iter().map(|h| h.targets[0].len()).max().unwrap_or(4).max(4);
+    writeln!(
+        out,
+        "\nhosts ({}):\n{:<w$}  {:<9}  {:>4}  {:<20}  OUTPUT",
+        hosts.len(),
+        "HOST",
+        "STATUS",
+        "EXIT",
+        "ERROR"
+    )?;
+    for h in hosts {
+        let r = h.result.as_ref();
+        let exit = r.and_then(|r| r.exit_code).map_or_else(|| "-".to_string(), |c| c.to_string());
+        let error = r.and_then(|r| r.error_code.clone()).unwrap_or_default();
+        writeln!(
+            out,
+            "{:<w$}  {:<9}  {:>4}  {:<20}  sshdeck jobs logs {}",
+            h.targets[0],
+            h.status.as_str(),
+            exit,
+            error,
+            h.id
+        )?;
+    }
+    Ok(())
 }
 
 fn show(j: &Job, tail: &str, out: &mut impl Write) -> Result<()> {

@@ -367,6 +367,13 @@ fn exec_fans_out_over_a_list_and_groups_identical_output() {
     let v = json_of(&out);
     assert_eq!(v["job"]["result"]["fleet"]["failed"], 2, "{v}");
     assert_eq!(v["hosts"].as_array().unwrap().len(), 2, "{v}");
+    // `jobs show` of a fan-out lists its hosts and how to read each one's output.
+    let parent =
+        json_of(&cli.run(&["jobs", "list", "--json", "--limit", "1"]))["jobs"][0]["id"].as_str().unwrap().to_string();
+    let shown = text(&cli.run(&["jobs", "show", &parent]).stdout);
+    assert!(shown.contains("hosts (2):") && shown.matches("sshdeck jobs logs ").count() == 2, "{shown}");
+    let shown = json_of(&cli.run(&["jobs", "show", &parent, "--json"]));
+    assert_eq!(shown["hosts"].as_array().unwrap().len(), 2, "{shown}");
     // Per-host jobs stay out of `jobs list` (their fan-out stands for them); --all shows them.
     let parents = json_of(&cli.run(&["jobs", "list", "--json"]));
     assert_eq!(parents["total"], 2, "{parents}");
