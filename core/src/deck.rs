@@ -1,6 +1,7 @@
 //! [`Deck`]: the one object a front end holds. It owns the settings, the registry, the pool and the
 //! job store, runs the jobs this process accepts, and keeps this process's heartbeat.
 
+mod adhoc;
 mod checks;
 mod fleet;
 mod run;
@@ -53,7 +54,11 @@ struct Inner {
     jobs: Jobs,
     stop: Notify,
     progress: Mutex<HashMap<JobId, Arc<crate::sftp::Progress>>>,
+    /// Targets resolved by [`Deck::resolve_target`] (not registered), by name.
+    adhoc: Mutex<HashMap<String, ServerConfig>>,
 }
+
+pub use adhoc::TargetFlags;
 
 impl Deck {
     /// Opens the data dir (creating it 0700), the job store (marking jobs of dead processes crashed)
@@ -97,6 +102,7 @@ impl Deck {
                 jobs,
                 stop: Notify::new(),
                 progress: Mutex::default(),
+                adhoc: Mutex::default(),
             }),
         };
         deck.spawn_maintenance();
@@ -168,13 +174,13 @@ impl Deck {
     /// The connection target of an alias, bastions resolved through the registry.
     pub fn target(&self, alias: &str) -> Result<Target> {
         let servers = self.inner.registry.list()?;
-        let server = servers
-            .iter()
-            .find(|s| s.alias == alias)
-            .ok_or_else(|| Error::NotFound { what: "server", name: alias.to_string() })?;
+        let config = match servers.iter().find(|s| s.alias == alias) {
+            Some(s) => s.config.clone(),
+            None => self.adhoc(alias).ok_or_else(|| Error::NotFound { what: "server", name: alias.to_string() })?,
+        };
         let lookup = |a: &str| servers.iter().find(|s| s.alias == a).map(|s| s.config.clone());
-        let jumps = resolve_jumps(&server.config, &lookup)?;
-        Ok(Target { alias: alias.to_string(), config: server.config.clone(), jumps })
+        let jumps = resolve_jumps(&config, &lookup)?;
+        Ok(Target { alias: alias.to_string(), config, jumps })
     }
 
     /// Default exec options from the settings (timeout, capture bound).

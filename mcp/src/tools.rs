@@ -4,6 +4,7 @@ pub mod apis;
 pub mod common;
 pub mod fleet;
 pub mod guard;
+pub mod inline;
 pub mod jobs;
 pub mod logs;
 pub mod ops;

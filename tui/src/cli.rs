@@ -55,7 +55,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct TransferArgs {
-    /// Server alias.
+    /// Target: a registered alias, a Host of ~/.ssh/config, or [user@]host[:port].
     pub alias: String,
     /// Sources, then the destination.
     #[arg(required = true, num_args = 2..)]
@@ -69,6 +69,15 @@ pub struct TransferArgs {
     /// Print one JSON object with the result.
     #[arg(long)]
     pub json: bool,
+    /// Login user for a target that is not registered (as ssh's -l).
+    #[arg(short = 'l', value_name = "USER")]
+    pub login: Option<String>,
+    /// Port for a target that is not registered (as ssh's -p).
+    #[arg(short = 'p', value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Key file for a target that is not registered (as ssh's -i).
+    #[arg(short = 'i', value_name = "KEY")]
+    pub identity: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,11 +254,21 @@ pub struct AddArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// Server alias, or many: a,b,c, group:NAME, tag:NAME or all (a fan-out, one line per host).
+    /// Target: a registered alias, a Host of ~/.ssh/config, [user@]host[:port]; or many: a,b,c,
+    /// group:NAME, tag:NAME or all (a fan-out, one line per host).
     pub alias: String,
-    /// Timeout, e.g. 30, 1.5s, 500ms, 2m (default: MCP_DEFAULT_CMD_TIMEOUT_MS).
+    /// Time limit, e.g. 30, 30s, 5m, 1h (default and 0: none, as ssh).
     #[arg(long)]
     pub timeout: Option<String>,
+    /// Login user for a target that is not registered (as ssh's -l).
+    #[arg(short = 'l', value_name = "USER")]
+    pub login: Option<String>,
+    /// Port for a target that is not registered (as ssh's -p).
+    #[arg(short = 'p', value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Key file for a target that is not registered (as ssh's -i).
+    #[arg(short = 'i', value_name = "KEY")]
+    pub identity: Option<PathBuf>,
     /// Print one JSON object with the result instead of streaming output.
     #[arg(long)]
     pub json: bool,

@@ -32,6 +32,15 @@ pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
         if let Some(t) = &args.timeout {
             child_args.extend(["--timeout".into(), t.clone()]);
         }
+        if let Some(u) = &args.login {
+            child_args.extend(["-l".into(), u.clone()]);
+        }
+        if let Some(p) = args.port {
+            child_args.extend(["-p".into(), p.to_string()]);
+        }
+        if let Some(k) = &args.identity {
+            child_args.extend(["-i".into(), k.display().to_string()]);
+        }
         child_args.push("--".into());
         child_args.extend(args.command.iter().cloned());
         return crate::detach::spawn(&child_args, args.json);
@@ -40,7 +49,10 @@ pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
     if sshdeck_core::fleet::is_fleet(std::slice::from_ref(&args.alias)) {
         return fan_out(deck, &args.alias, spec, args.json).await;
     }
-    run(deck, Start::Exec { alias: &args.alias, spec }, args.json, args.detached_child).await
+    let flags =
+        sshdeck_core::deck::TargetFlags { user: args.login.clone(), port: args.port, key: args.identity.clone() };
+    let alias = deck.resolve_target(&args.alias, &flags)?;
+    run(deck, Start::Exec { alias: &alias, spec }, args.json, args.detached_child).await
 }
 
 /// `sshdeck exec group:web -- CMD`: one line per host as it ends, then the outputs grouped (hosts

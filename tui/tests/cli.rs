@@ -570,3 +570,44 @@ fn settings_say_where_each_value_came_from() {
     let table = text(&cli.run(&["settings"]).stdout);
     assert!(table.contains("FLEET_CONCURRENCY") && table.contains("SOURCE"), "{table}");
 }
+
+#[test]
+fn targets_as_ssh_takes_them() {
+    let sshd = Sshd::start().unwrap();
+    let cli = Cli::new();
+    let key = sshd.keys().ed25519.display().to_string();
+    let port = sshd.port().to_string();
+    // [user@]host[:port] with -i, and with -l -p.
+    let dest = format!("{}@127.0.0.1:{}", sshd.user(), sshd.port());
+    let out = cli.run(&["exec", &dest, "-i", &key, "--", "id -un"]);
+    assert_eq!(text(&out.stdout), format!("{}\n", sshd.user()), "{}", text(&out.stderr));
+    let out = cli.run(&["exec", "127.0.0.1", "-l", sshd.user(), "-p", &port, "-i", &key, "--", "echo flags"]);
+    assert_eq!(text(&out.stdout), "flags\n", "{}", text(&out.stderr));
+    // A Host of ~/.ssh/config, found through an Include.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".ssh/conf.d")).unwrap();
+    std::fs::write(home.path().join(".ssh/config"), "Include conf.d/*\n\nHost *\n  User nobody-else\n").unwrap();
+    std::fs::write(
+        home.path().join(".ssh/conf.d/lab"),
+        format!("Host lab\n  HostName 127.0.0.1\n  Port {port}\n  User {}\n  IdentityFile {key}\n", sshd.user()),
+    )
+    .unwrap();
+    let out = cli.cmd(&["exec", "lab", "--", "echo from-config"]).env("HOME", home.path()).output().unwrap();
+    assert_eq!(text(&out.stdout), "from-config\n", "{}", text(&out.stderr));
+    let local = cli.cwd.path().join("up.txt");
+    std::fs::write(&local, "up").unwrap();
+    let remote = format!("{}/up.txt", sshd.scratch().display());
+    let out = cli.cmd(&["put", "lab", local.to_str().unwrap(), &remote]).env("HOME", home.path()).output().unwrap();
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&remote).unwrap(), "up");
+    // Registered aliases win, and take no -l/-p/-i; a bare unknown word is a missing server.
+    cli.add_key_server("t", &sshd);
+    let out = cli.run(&["exec", "t", "-p", "2222", "--", "true"]);
+    assert!(text(&out.stderr).contains("INVALID_ARGUMENT"), "{}", text(&out.stderr));
+    let out = cli.run(&["exec", "nosuchhost", "--", "true"]);
+    assert!(
+        text(&out.stderr).contains("NOT_FOUND") && text(&out.stderr).contains("ssh/config"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -12,8 +12,12 @@ use crate::ssh::Target;
 
 impl Deck {
     pub(super) fn check_spec(&self, alias: &str, spec: &JobSpec) -> Result<()> {
-        let server = self.inner.registry.get(alias)?;
-        check_writable(&server, spec)?;
+        match self.inner.registry.get(alias) {
+            Ok(server) => check_writable(&server, spec)?,
+            // A target resolved for this process (ssh-style) is not readonly.
+            Err(e) if self.adhoc(alias).is_none() => return Err(e),
+            Err(_) => {}
+        }
         if let JobSpec::Transfer { source_alias: Some(src), .. } = spec {
             self.inner.registry.get(src)?;
         }

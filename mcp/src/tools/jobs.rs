@@ -220,7 +220,7 @@ impl Sshdeck {
             Ok(id) => id,
             Err(e) => return Ok(render::error(&e)),
         };
-        let live = crate::tools::tasks::Live::new(self.deck.settings().inline_output);
+        let live = crate::tools::inline::Live::new(self.deck.settings().inline_output);
         Ok(match self.deck.retry(&id, "mcp", Some(live.sink())) {
             Ok(job) => self.wait_inline(&job.id, Some(&live), ctx).await,
             Err(e) => render::error(&e),
