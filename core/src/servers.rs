@@ -17,7 +17,7 @@ use crate::store::MapFile;
 
 /// Path helpers for key files given by users (`~/.ssh/id_ed25519`).
 pub use crate::data_dir::{expand_tilde, home_dir};
-pub use import::{ImportReport, parse_node_servers_json, parse_ssh_config};
+pub use import::{ImportReport, parse_node_servers_json, parse_ssh_config, read_ssh_config};
 
 /// How an unknown or changed host key is treated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -74,11 +74,7 @@ pub async fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
                 Some(f) => f,
                 None => home_dir().context("no home directory")?.join(".ssh/config"),
             };
-            let text = std::fs::read_to_string(&path).map_err(|e| sshdeck_core::Error::Io {
-                action: "cannot read",
-                path: path.clone(),
-                source: e,
-            })?;
+            let text = sshdeck_core::servers::read_ssh_config(&path)?;
             let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
             let (entries, warnings) = parse_ssh_config(&text, &user);
             for w in warnings {

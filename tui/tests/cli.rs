@@ -611,3 +611,21 @@ fn targets_as_ssh_takes_them() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn import_ssh_config_follows_include_and_says_what_it_skipped() {
+    let cli = Cli::new();
+    let extra = cli.cwd.path().join("extra.conf");
+    std::fs::write(&extra, "Host db1\n  HostName 10.1.0.21\n  User dba\n").unwrap();
+    let cfg = cli.cwd.path().join("ssh_config");
+    std::fs::write(
+        &cfg,
+        format!("Include {}\n\nHost web1\n  HostName 10.1.0.11\n\nHost *.corp\n  User x\n", extra.display()),
+    )
+    .unwrap();
+    let out = cli.run(&["servers", "import-ssh-config", "--file", cfg.to_str().unwrap()]);
+    assert!(text(&out.stdout).contains("added 2"), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("Host *.corp: a pattern"), "{}", text(&out.stderr));
+    let listing = text(&cli.run(&["servers", "list"]).stdout);
+    assert!(listing.contains("dba@10.1.0.21") && listing.contains("10.1.0.11"), "{listing}");
+}

@@ -3,11 +3,11 @@
 //! Such a target lives in this process only (front ends that accept arbitrary hosts opt in; the MCP
 //! server does not), and its host key is verified exactly as a registered server's.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::Deck;
 use crate::error::{Error, Result};
-use crate::servers::{ServerConfig, expand_tilde, home_dir, parse_ssh_config};
+use crate::servers::{ServerConfig, home_dir, parse_ssh_config, read_ssh_config};
 
 /// ssh's `-l USER`, `-p PORT`, `-i KEY`.
 #[derive(Debug, Clone, Default)]
@@ -40,7 +40,7 @@ impl Deck {
         }
         let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
         let from_config = home_dir().map(|h| h.join(".ssh/config")).filter(|p| p.exists()).and_then(|p| {
-            let text = read_with_includes(&p, 0).ok()?;
+            let text = read_ssh_config(&p).ok()?;
             parse_ssh_config(&text, &user).0.into_iter().find(|(alias, _)| alias == expr).map(|(_, c)| c)
         });
         let mut config = match from_config {
@@ -103,41 +103,6 @@ fn parse_destination(expr: &str, default_user: &str) -> Result<ServerConfig> {
     }
     c.validate().map_err(|_| bad())?;
     Ok(c)
-}
-
-/// An ssh config with its `Include`d files inlined (paths relative to `~/.ssh`, globs allowed).
-fn read_with_includes(path: &Path, depth: usize) -> Result<String> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
-    if depth > 8 {
-        return Ok(text);
-    }
-    let ssh_dir = home_dir().map(|h| h.join(".ssh")).unwrap_or_default();
-    let mut out = String::new();
-    for line in text.lines() {
-        let t = line.trim();
-        let include =
-            t.split_once(|c: char| c.is_whitespace() || c == '=').filter(|(k, _)| k.eq_ignore_ascii_case("include"));
-        match include {
-            Some((_, files)) => {
-                for f in files.split_whitespace() {
-                    let f = expand_tilde(f);
-                    let pattern = if f.is_absolute() { f } else { ssh_dir.join(f) };
-                    let mut paths: Vec<PathBuf> =
-                        glob::glob(&pattern.to_string_lossy()).into_iter().flatten().flatten().collect();
-                    paths.sort();
-                    for p in paths {
-                        out.push_str(&read_with_includes(&p, depth + 1)?);
-                        out.push('\n');
-                    }
-                }
-            }
-            None => {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

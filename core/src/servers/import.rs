@@ -1,7 +1,7 @@
 //! Importers: OpenSSH client config and the Node orchestrator's `servers.json`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -59,6 +59,10 @@ pub fn parse_ssh_config(text: &str, default_user: &str) -> (Vec<(String, ServerC
         for p in &b.patterns {
             if is_literal(p) && !aliases.contains(p) {
                 aliases.push(p.clone());
+            } else if !is_literal(p) {
+                warnings.push(format!(
+                    "Host {p}: a pattern, not a host; skipped (its options apply to the hosts it matches)"
+                ));
             }
         }
     }
@@ -114,6 +118,47 @@ fn unquote(s: &str) -> String {
 fn expand_identity(path: &str, user: &str) -> PathBuf {
     let home = home_dir().map(|h| h.display().to_string()).unwrap_or_default();
     expand_tilde(&path.replace("%d", &home).replace("%u", user))
+}
+
+/// An OpenSSH client config file with its `Include`d files inlined (paths relative to `~/.ssh`,
+/// globs allowed), ready for [`parse_ssh_config`].
+pub fn read_ssh_config(path: &Path) -> Result<String> {
+    read_with_includes(path, 0)
+}
+
+/// An ssh config with its `Include`d files inlined (paths relative to `~/.ssh`, globs allowed).
+fn read_with_includes(path: &Path, depth: usize) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+    if depth > 8 {
+        return Ok(text);
+    }
+    let ssh_dir = home_dir().map(|h| h.join(".ssh")).unwrap_or_default();
+    let mut out = String::new();
+    for line in text.lines() {
+        let t = line.trim();
+        let include =
+            t.split_once(|c: char| c.is_whitespace() || c == '=').filter(|(k, _)| k.eq_ignore_ascii_case("include"));
+        match include {
+            Some((_, files)) => {
+                for f in files.split_whitespace() {
+                    let f = expand_tilde(f);
+                    let pattern = if f.is_absolute() { f } else { ssh_dir.join(f) };
+                    let mut paths: Vec<PathBuf> =
+                        glob::glob(&pattern.to_string_lossy()).into_iter().flatten().flatten().collect();
+                    paths.sort();
+                    for p in paths {
+                        out.push_str(&read_with_includes(&p, depth + 1)?);
+                        out.push('\n');
+                    }
+                }
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Parses the Node orchestrator's `servers.json` (`{alias: {host, user, port?, keyPath?, password?}}`).
