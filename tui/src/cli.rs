@@ -69,6 +69,13 @@ pub struct TransferArgs {
     /// Print one JSON object with the result.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// ssh's -l, -p and -i, for a target that is not registered.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
     /// Login user for a target that is not registered (as ssh's -l).
     #[arg(short = 'l', value_name = "USER")]
     pub login: Option<String>,
@@ -78,6 +85,13 @@ pub struct TransferArgs {
     /// Key file for a target that is not registered (as ssh's -i).
     #[arg(short = 'i', value_name = "KEY")]
     pub identity: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    /// As the core takes them.
+    pub fn flags(&self) -> sshdeck_core::deck::TargetFlags {
+        sshdeck_core::deck::TargetFlags { user: self.login.clone(), port: self.port, key: self.identity.clone() }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,15 +274,8 @@ pub struct ExecArgs {
     /// Time limit, e.g. 30, 30s, 5m, 1h (default and 0: none, as ssh).
     #[arg(long)]
     pub timeout: Option<String>,
-    /// Login user for a target that is not registered (as ssh's -l).
-    #[arg(short = 'l', value_name = "USER")]
-    pub login: Option<String>,
-    /// Port for a target that is not registered (as ssh's -p).
-    #[arg(short = 'p', value_name = "PORT")]
-    pub port: Option<u16>,
-    /// Key file for a target that is not registered (as ssh's -i).
-    #[arg(short = 'i', value_name = "KEY")]
-    pub identity: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Print one JSON object with the result instead of streaming output.
     #[arg(long)]
     pub json: bool,

@@ -32,13 +32,13 @@ pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
         if let Some(t) = &args.timeout {
             child_args.extend(["--timeout".into(), t.clone()]);
         }
-        if let Some(u) = &args.login {
+        if let Some(u) = &args.target.login {
             child_args.extend(["-l".into(), u.clone()]);
         }
-        if let Some(p) = args.port {
+        if let Some(p) = args.target.port {
             child_args.extend(["-p".into(), p.to_string()]);
         }
-        if let Some(k) = &args.identity {
+        if let Some(k) = &args.target.identity {
             child_args.extend(["-i".into(), k.display().to_string()]);
         }
         child_args.push("--".into());
@@ -49,9 +49,7 @@ pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
     if sshdeck_core::fleet::is_fleet(std::slice::from_ref(&args.alias)) {
         return fan_out(deck, &args.alias, spec, args.json).await;
     }
-    let flags =
-        sshdeck_core::deck::TargetFlags { user: args.login.clone(), port: args.port, key: args.identity.clone() };
-    let alias = deck.resolve_target(&args.alias, &flags)?;
+    let alias = deck.resolve_target(&args.alias, &args.target.flags())?;
     run(deck, Start::Exec { alias: &alias, spec }, args.json, args.detached_child).await
 }
 

@@ -25,9 +25,7 @@ pub async fn run(deck: &Deck, direction: Direction, args: TransferArgs) -> Resul
         })
         .collect();
     let spec = JobSpec::Transfer { direction, items, force: args.force, verify: args.verify, source_alias: None };
-    let flags =
-        sshdeck_core::deck::TargetFlags { user: args.login.clone(), port: args.port, key: args.identity.clone() };
-    let alias = deck.resolve_target(&args.alias, &flags)?;
+    let alias = deck.resolve_target(&args.alias, &args.target.flags())?;
     let job = deck.submit(&alias, spec, "cli", None)?;
     let canceller = deck.clone();
     let id = job.id.clone();
