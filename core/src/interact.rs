@@ -23,8 +23,6 @@ pub struct Rule {
     pub answer: Secret,
     /// At most this many answers.
     pub max: u32,
-    /// Whether the answer must be kept out of every output (password-like prompt).
-    pub secret: bool,
 }
 
 impl Rule {
@@ -41,15 +39,8 @@ impl Rule {
             }
             None => Regex::new(&format!("(?i){}", regex::escape(pattern))).expect("escaped text is a valid regex"),
         };
-        let secret = looks_secret(pattern);
-        Ok(Rule { pattern: re, answer, max: max.unwrap_or(DEFAULT_MAX_ANSWERS), secret })
+        Ok(Rule { pattern: re, answer, max: max.unwrap_or(DEFAULT_MAX_ANSWERS) })
     }
-}
-
-/// Whether a prompt pattern asks for a secret.
-pub fn looks_secret(pattern: &str) -> bool {
-    let p = pattern.to_ascii_lowercase();
-    ["pass", "secret", "token", "pin", "otp", "key"].iter().any(|w| p.contains(w))
 }
 
 /// The prompt-answering state of one command.

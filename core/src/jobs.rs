@@ -5,14 +5,9 @@
 //! state, appends, and catches up again, so two processes never contradict each other: a job is
 //! accepted once, retried once, and marked crashed only when its owner is really gone.
 
+mod id;
 // The journal, output files and heartbeats are the store's own; tests reach them with the
 // `test-support` feature.
-mod id;
-
-/// The characters job ids are made of.
-pub(crate) fn id_alphabet() -> &'static [u8] {
-    id::ALPHABET
-}
 #[cfg(feature = "test-support")]
 pub mod journal;
 #[cfg(not(feature = "test-support"))]
@@ -47,6 +42,11 @@ pub use output::OutputFollower;
 pub use runtime::Heartbeat as ProcessInfo;
 use runtime::Runtime;
 pub use table::{Filter, Page, Stats, Table};
+
+/// The characters job ids are made of.
+pub(crate) fn id_alphabet() -> &'static [u8] {
+    id::ALPHABET
+}
 
 /// Journal size past which it is compacted.
 const COMPACT_AT_BYTES: u64 = 8 << 20;
