@@ -6,6 +6,8 @@
 //! accepted once, retried once, and marked crashed only when its owner is really gone.
 
 mod id;
+/// The characters job ids are made of.
+pub(crate) use id::ALPHABET as ID_ALPHABET;
 // The journal, output files and heartbeats are the store's own; tests reach them with the
 // `test-support` feature.
 #[cfg(feature = "test-support")]
@@ -42,11 +44,6 @@ pub use output::OutputFollower;
 pub use runtime::Heartbeat as ProcessInfo;
 use runtime::Runtime;
 pub use table::{Filter, Page, Stats, Table};
-
-/// The characters job ids are made of.
-pub(crate) fn id_alphabet() -> &'static [u8] {
-    id::ALPHABET
-}
 
 /// Journal size past which it is compacted.
 const COMPACT_AT_BYTES: u64 = 8 << 20;

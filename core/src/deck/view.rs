@@ -34,7 +34,7 @@ impl Deck {
             return Ok(id);
         }
         let prefix = text.trim().to_ascii_lowercase();
-        let typable = prefix.bytes().all(|b| crate::jobs::id_alphabet().contains(&b));
+        let typable = prefix.bytes().all(|b| crate::jobs::ID_ALPHABET.contains(&b));
         if !typable || prefix.len() < 4 || prefix.len() > crate::jobs::model::ID_LEN {
             return JobId::parse(text).map_err(|_| {
                 crate::Error::InvalidArgument(format!(

@@ -7,7 +7,9 @@ pub mod logs;
 pub mod pools;
 pub mod servers;
 
-use ratatui::style::Color;
+use ratatui::layout::Constraint;
+use ratatui::style::{Color, Style};
+use ratatui::widgets::{Block, Row, Table};
 use sshdeck_core::jobs::{Job, JobStatus, now_ms};
 
 use super::model::{Effect, Mode};
@@ -47,4 +49,21 @@ pub fn duration(j: &Job) -> String {
         (None, Some(start)) => format!("{}s", now_ms().saturating_sub(start) / 1000),
         _ => "-".into(),
     }
+}
+
+/// Every list view's table: a bold header, the selected row (if any) reversed.
+pub fn list_table<'a, R>(
+    rows: R,
+    widths: impl IntoIterator<Item = Constraint>,
+    header: Row<'a>,
+    block: Block<'a>,
+) -> Table<'a>
+where
+    R: IntoIterator,
+    R::Item: Into<Row<'a>>,
+{
+    Table::new(rows, widths)
+        .header(header.style(Style::new().bold()))
+        .row_highlight_style(Style::new().reversed())
+        .block(block)
 }

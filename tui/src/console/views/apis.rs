@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Style};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, TableState, Wrap};
 
 use sshdeck_core::Deck;
 use sshdeck_core::apis::Api;
@@ -70,13 +70,8 @@ impl ApisView {
             Constraint::Length(8),
             Constraint::Min(10),
         ];
-        let table = Table::new(rows, widths)
-            .header(
-                Row::new(["ALIAS", "STATUS", "HTTP", "TIME", "TLS", "CHECKED", "FROM", "URL"])
-                    .style(Style::new().bold()),
-            )
-            .row_highlight_style(Style::new().reversed())
-            .block(block);
+        let header = Row::new(["ALIAS", "STATUS", "HTTP", "TIME", "TLS", "CHECKED", "FROM", "URL"]);
+        let table = super::list_table(rows, widths, header, block);
         let mut state = TableState::default().with_selected(Some(self.selected));
         f.render_stateful_widget(table, area, &mut state);
     }

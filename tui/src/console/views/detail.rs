@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row};
 use sshdeck_core::jobs::{Job, JobStatus, OutputFollower, format_time};
 
 use super::{duration, status_color};
@@ -108,9 +108,8 @@ fn draw_fleet(f: &mut Frame, hosts: &[Job], area: Rect) {
         Constraint::Length(9),
         Constraint::Min(10),
     ];
-    let table = Table::new(rows, widths)
-        .header(Row::new(["HOST", "STATUS", "EXIT", "DURATION", "ERROR"]).style(Style::new().bold()))
-        .block(Block::default().borders(Borders::ALL).title(title));
+    let header = Row::new(["HOST", "STATUS", "EXIT", "DURATION", "ERROR"]);
+    let table = super::list_table(rows, widths, header, Block::default().borders(Borders::ALL).title(title));
     f.render_widget(table, area);
 }
 

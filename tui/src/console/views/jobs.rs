@@ -2,8 +2,8 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Modifier, Style};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
+use ratatui::style::Style;
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, TableState};
 use sshdeck_core::jobs::format_time;
 
 use super::{duration, status_color};
@@ -101,10 +101,7 @@ impl JobsView {
                 vec!["STATUS", "ALIAS", "COMMAND"],
             )
         };
-        let table = Table::new(rows, widths)
-            .header(Row::new(header).style(Style::new().bold()))
-            .block(block)
-            .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+        let table = super::list_table(rows, widths, Row::new(header), block);
         let mut state = TableState::default().with_selected(Some(self.selected - offset));
         f.render_stateful_widget(table, area, &mut state);
     }

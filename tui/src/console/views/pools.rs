@@ -2,8 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Style;
-use ratatui::widgets::{Block, Borders, Row, Table};
+use ratatui::widgets::{Block, Borders, Row};
 
 use sshdeck_core::Deck;
 use sshdeck_core::jobs::ProcessInfo;
@@ -52,12 +51,8 @@ impl PoolsView {
             Constraint::Length(8),
             Constraint::Length(9),
         ];
-        let table = Table::new(rows, widths)
-            .header(
-                Row::new(["PROCESS", "ALIAS", "CONN", "CHANNELS", "OPENED", "REUSED", "FAILURES", "CONNECT"])
-                    .style(Style::new().bold()),
-            )
-            .block(block);
+        let header = Row::new(["PROCESS", "ALIAS", "CONN", "CHANNELS", "OPENED", "REUSED", "FAILURES", "CONNECT"]);
+        let table = super::list_table(rows, widths, header, block);
         f.render_widget(table, area);
     }
 }

@@ -3,8 +3,7 @@
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Modifier, Style};
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, TableState};
 use sshdeck_core::servers::ServerSummary;
 
 use sshdeck_core::Deck;
@@ -49,10 +48,7 @@ impl ServersView {
             Constraint::Length(10),
             Constraint::Length(14),
         ];
-        let table = Table::new(rows, widths)
-            .header(Row::new(ServerSummary::HEADER).style(Style::new().bold()))
-            .block(block)
-            .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+        let table = super::list_table(rows, widths, Row::new(ServerSummary::HEADER), block);
         let mut state = TableState::default().with_selected(Some(self.selected));
         f.render_stateful_widget(table, area, &mut state);
     }
