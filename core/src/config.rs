@@ -33,6 +33,12 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("FLEET_CONCURRENCY", "32", "hosts a fan-out runs on at once"),
     ("FLEET_MAX_TARGETS", "1000", "hosts one fan-out may reach"),
     ("MCP_TOOLSETS", "default", "toolsets tools/list shows: default, all, or names (core,transfers,ops,…)"),
+    (
+        "RUNNER_MODE",
+        "shared",
+        "shared: one background runner per data dir runs every job; inprocess: each front end runs its own",
+    ),
+    ("RUNNER_PERSIST_S", "600", "seconds the runner stays up with no job and no client"),
 ];
 
 /// Log verbosity.
@@ -61,6 +67,15 @@ impl LogLevel {
             LogLevel::Trace => "trace",
         }
     }
+}
+
+/// Where a front end's jobs run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunnerMode {
+    /// In the data dir's one background runner, which holds the only pool and outlives front ends.
+    Shared,
+    /// In the front end's own process, dying with it (embedding, tests).
+    InProcess,
 }
 
 /// All settings, typed and validated.
@@ -112,6 +127,10 @@ pub struct Settings {
     pub fleet_max_targets: usize,
     /// `MCP_TOOLSETS` as written (the MCP server checks the names).
     pub toolsets: String,
+    /// Whether front ends hand their jobs to the data dir's runner (`RUNNER_MODE`).
+    pub runner_mode: RunnerMode,
+    /// How long an idle runner stays up (`RUNNER_PERSIST_S`).
+    pub runner_persist: Duration,
     /// Set when the default data dir is new but the Node orchestrator's exists: how to use that one.
     pub node_dir_hint: Option<String>,
     /// Every setting as written and where it came from (`environment`, a `.env` or `config.toml`
@@ -224,6 +243,12 @@ impl Settings {
             inline_output: p.int("MCP_INLINE_OUTPUT_BYTES", 256, 1 << 24)?,
             agent_socket: env.get("SSH_AUTH_SOCK").filter(|s| !s.is_empty()).map(PathBuf::from),
             toolsets: p.parse("MCP_TOOLSETS", |v| Ok(v.trim().to_string()))?,
+            runner_mode: p.parse("RUNNER_MODE", |v| match v.to_ascii_lowercase().as_str() {
+                "shared" => Ok(RunnerMode::Shared),
+                "inprocess" | "in-process" | "local" => Ok(RunnerMode::InProcess),
+                _ => Err("expected shared or inprocess".to_string()),
+            })?,
+            runner_persist: Duration::from_secs(p.int("RUNNER_PERSIST_S", 1, 365 * 24 * 3600)? as u64),
             node_dir_hint,
             origins: SETTINGS
                 .iter()

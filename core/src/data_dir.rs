@@ -125,6 +125,12 @@ fn remove_stray_temps(dir: &Path, prefix: &str) {
     }
 }
 
+/// Sets a file's permission bits.
+pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("cannot chmod", path, e))
+}
+
 /// An advisory lock on `<file>.lock`, held until dropped. Works between processes (a killed holder
 /// releases it) and between threads of one process (each guard opens its own descriptor).
 #[derive(Debug)]
@@ -139,6 +145,16 @@ impl FileLock {
         let lock = Self::open(target)?;
         lock.file.lock().map_err(|e| Error::io("cannot lock", &lock.path, e))?;
         Ok(lock)
+    }
+
+    /// Takes the exclusive lock guarding `target` if nobody holds it; `None` when someone does.
+    pub fn try_exclusive(target: &Path) -> Result<Option<Self>> {
+        let lock = Self::open(target)?;
+        match lock.file.try_lock() {
+            Ok(()) => Ok(Some(lock)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", &lock.path, e)),
+        }
     }
 
     /// Takes the shared (reader) lock guarding `target`, waiting for a writer.

@@ -5,20 +5,21 @@ mod adhoc;
 mod checks;
 mod fleet;
 mod run;
+mod submit;
 mod view;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 
-use crate::config::Settings;
+use crate::config::{RunnerMode, Settings};
 use crate::data_dir::DataDir;
 use crate::error::{Error, Result};
-use crate::exec::{ExecOptions, ExecOutput, Stream};
-use crate::interact::Rule;
-use crate::jobs::{Job, JobEvent, JobId, JobLimits, JobSpec, Jobs};
+use crate::exec::{ExecOptions, Stream};
+use crate::jobs::{Job, JobId, JobLimits, Jobs};
+use crate::link::{Launcher, Link};
 use crate::pool::{Pool, PoolLimits, PoolStats};
 use crate::secret::Secret;
 use crate::servers::{Added, Registry, Server, ServerConfig};
@@ -56,6 +57,8 @@ struct Inner {
     progress: Mutex<HashMap<JobId, Arc<crate::sftp::Progress>>>,
     /// Targets resolved by [`Deck::resolve_target`] (not registered), by name.
     adhoc: Mutex<HashMap<String, ServerConfig>>,
+    /// Set in a front end whose jobs run in the data dir's runner.
+    link: Option<Link>,
 }
 
 pub use adhoc::TargetFlags;
@@ -65,6 +68,17 @@ impl Deck {
     /// and the pool, and starts this process's heartbeat. `program` names the process in job records.
     /// Needs a tokio runtime.
     pub fn open(settings: Settings, program: &str) -> Result<Deck> {
+        Self::open_with(settings, program, None)
+    }
+
+    /// [`Deck::open`] for a front end: with `RUNNER_MODE=shared` (the default) its jobs and commands go
+    /// to the data dir's runner, started with `launcher` when none runs, and outlive this process.
+    pub fn open_front_end(settings: Settings, program: &str, launcher: Launcher) -> Result<Deck> {
+        let shared = settings.runner_mode == RunnerMode::Shared;
+        Self::open_with(settings, program, shared.then_some(launcher))
+    }
+
+    fn open_with(settings: Settings, program: &str, launcher: Option<Launcher>) -> Result<Deck> {
         let data_dir = DataDir::open(&settings.data_dir)?;
         crate::fleet::Groups::migrate(&data_dir);
         let (soft, hard) = crate::limits::raise_open_files();
@@ -93,6 +107,10 @@ impl Deck {
             },
             program,
         )?;
+        let link = match launcher {
+            Some(l) => Some(Link::new(data_dir.runtime_dir()?, l, jobs.clone(), program)),
+            None => None,
+        };
         let deck = Deck {
             inner: Arc::new(Inner {
                 settings,
@@ -103,6 +121,7 @@ impl Deck {
                 stop: Notify::new(),
                 progress: Mutex::default(),
                 adhoc: Mutex::default(),
+                link,
             }),
         };
         deck.spawn_maintenance();
@@ -192,98 +211,6 @@ impl Deck {
         }
     }
 
-    /// Runs a command directly through the pool, without a job record (for internal probes and
-    /// benchmarks; front ends submit jobs).
-    pub async fn exec(
-        &self,
-        alias: &str,
-        command: &str,
-        opts: ExecOptions,
-        on_output: &mut (dyn FnMut(Stream, &[u8]) + Send),
-    ) -> Result<ExecOutput> {
-        if command.trim().is_empty() {
-            return Err(Error::InvalidArgument("command is empty".into()));
-        }
-        let target = self.target(alias)?;
-        self.inner.pool.exec(&target, command, opts, on_output).await
-    }
-
-    /// Accepts a job (durably) and starts running it in this process. `sink` sees its output live.
-    /// Fails at once, with no job recorded, for an unknown alias or an empty command.
-    pub fn submit(&self, alias: &str, spec: JobSpec, origin: &str, sink: Option<OutputSink>) -> Result<Job> {
-        self.submit_with_answers(alias, spec, origin, sink, Vec::new())
-    }
-
-    /// [`Deck::submit`] for an interactive job: `answers[i]` answers `prompts[i]`. Answers live only in
-    /// this process's memory, never in the job record, logs or results.
-    pub fn submit_with_answers(
-        &self,
-        alias: &str,
-        spec: JobSpec,
-        origin: &str,
-        sink: Option<OutputSink>,
-        answers: Vec<Secret>,
-    ) -> Result<Job> {
-        self.check_spec(alias, &spec)?;
-        if let JobSpec::Interactive { prompts, .. } = &spec {
-            if prompts.len() != answers.len() {
-                return Err(Error::InvalidArgument("every prompt pattern needs an answer".into()));
-            }
-            for p in prompts {
-                Rule::new(&p.pattern, Secret::new(""), p.max)?;
-            }
-        }
-        let job = self.inner.jobs.accept(spec, vec![alias.to_string()], origin, None)?;
-        self.start(job.clone(), sink, answers);
-        Ok(job)
-    }
-
-    /// Retries a finished job as a new attempt linked by `retry_of`, run in this process. A job is
-    /// retried at most once (`ALREADY_RETRIED`).
-    pub fn retry(&self, id: &JobId, origin: &str, sink: Option<OutputSink>) -> Result<Job> {
-        let orig = self.inner.jobs.get(id)?;
-        if let JobSpec::Interactive { prompts, .. } = &orig.spec
-            && !prompts.is_empty()
-        {
-            return Err(Error::InvalidArgument(format!(
-                "job {id} answered prompts and its answers are not kept: run it again with its answers"
-            )));
-        }
-        let alias = orig.targets.first().cloned().unwrap_or_default();
-        self.check_spec(&alias, &orig.spec)?;
-        let job = self.inner.jobs.accept(orig.spec.clone(), orig.targets.clone(), origin, Some(id))?;
-        self.start(job.clone(), sink, Vec::new());
-        Ok(job)
-    }
-
-    /// Asks for a job to be cancelled (whichever process runs it). Returns it as it is now.
-    pub fn cancel(&self, id: &JobId) -> Result<Job> {
-        self.inner.jobs.request_cancel(id)
-    }
-
-    /// Waits until the job is finished or `timeout` passes; returns it as it is then.
-    pub async fn wait(&self, id: &JobId, timeout: Option<Duration>) -> Result<Job> {
-        let mut rx = self.inner.jobs.subscribe();
-        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-        loop {
-            let job = self.inner.jobs.get(id)?;
-            if job.status.is_terminal() || deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                return Ok(job);
-            }
-            // Jobs of other processes change without an in-process event: look again regularly.
-            let next_look = tokio::time::Instant::now() + FOLLOW_EVERY;
-            let until = deadline.map_or(next_look, |d| d.min(next_look));
-            loop {
-                match tokio::time::timeout_at(until, rx.recv()).await {
-                    Ok(Ok(JobEvent::Changed(j))) if j.id == *id => break,
-                    Ok(Ok(_)) => continue,
-                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
-                    Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => break,
-                }
-            }
-        }
-    }
-
     /// Live counters of a transfer job this process runs.
     pub fn transfer_progress(&self, id: &JobId) -> Option<Arc<crate::sftp::Progress>> {
         self.inner.progress.lock().expect("lock").get(id).cloned()
@@ -297,8 +224,12 @@ impl Deck {
         self.inner.progress.lock().expect("lock").remove(id);
     }
 
-    /// Pool counters of this process.
+    /// Pool counters of whoever runs this front end's commands: the runner's (when it is up), else
+    /// this process's.
     pub fn pool_stats(&self) -> PoolStats {
+        if let Some(stats) = self.inner.link.as_ref().and_then(Link::pool_stats) {
+            return stats;
+        }
         self.inner.pool.stats()
     }
 

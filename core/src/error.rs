@@ -259,6 +259,17 @@ pub enum Error {
         /// The start of the output.
         excerpt: String,
     },
+    /// An error that happened in the data dir's runner, as it reported it.
+    #[error("{message}")]
+    Relayed {
+        /// Its stable code.
+        code: String,
+        /// Its message.
+        message: String,
+    },
+    /// The runner could not be started or reached.
+    #[error("the sshdeck runner is unavailable: {0}")]
+    RunnerUnavailable(String),
     /// A data file exists but cannot be parsed.
     #[error("cannot parse {path}: {reason}")]
     DataCorrupt {
@@ -268,6 +279,38 @@ pub enum Error {
         reason: String,
     },
 }
+
+/// Every code [`Error::code`] gives, so a relayed code maps back to its static name.
+const CODES: &[&str] = &[
+    "INVALID_SETTING",
+    "INVALID_ARGUMENT",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "CONNECTION_FAILED",
+    "CONNECTION_LOST",
+    "AUTH_FAILED",
+    "KEY_INVALID",
+    "HOST_KEY_MISMATCH",
+    "HOST_KEY_UNKNOWN",
+    "HOST_KEY_REVOKED",
+    "COMMAND_TIMEOUT",
+    "CANCELLED",
+    "PROMPT_UNANSWERED",
+    "CHANNEL_FAILED",
+    "POLICY_DENIED",
+    "READ_ONLY",
+    "CONFIRMATION_REQUIRED",
+    "RESOURCE_EXHAUSTED",
+    "QUEUE_FULL",
+    "ALREADY_RETRIED",
+    "IO_ERROR",
+    "DATA_CORRUPT",
+    "NOT_INSTALLED",
+    "PERMISSION_DENIED",
+    "COMMAND_FAILED",
+    "UNEXPECTED_OUTPUT",
+    "RUNNER_UNAVAILABLE",
+];
 
 impl Error {
     /// The stable code of this error, for scripts and MCP clients.
@@ -300,6 +343,8 @@ impl Error {
             Error::PermissionDenied { .. } => "PERMISSION_DENIED",
             Error::RemoteFailed { .. } => "COMMAND_FAILED",
             Error::UnexpectedOutput { .. } => "UNEXPECTED_OUTPUT",
+            Error::RunnerUnavailable(_) => "RUNNER_UNAVAILABLE",
+            Error::Relayed { code, .. } => CODES.iter().find(|c| **c == code).copied().unwrap_or("INTERNAL"),
         }
     }
 

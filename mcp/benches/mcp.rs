@@ -3,7 +3,6 @@
 //! `ssh` with a ControlMaster. `cargo bench -p sshdeck-mcp --bench mcp` (BENCH_N sets samples).
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
-#[allow(dead_code)] // the bench uses part of the test client
 #[path = "../tests/support/client.rs"]
 mod client;
 

@@ -35,13 +35,18 @@ fn main() -> Result<()> {
             writeln!(std::io::stdout(), "sshdeck-mcp {}", env!("CARGO_PKG_VERSION"))?;
             return Ok(());
         }
+        Some("--runner") => {
+            sshdeck_core::runner::main(Settings::load()?)?;
+            return Ok(());
+        }
         Some(other) => anyhow::bail!("unknown argument {other:?} (see sshdeck-mcp --help)"),
         None => {}
     }
     let settings = Settings::load()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
-        let deck = Deck::open(settings, "sshdeck-mcp")?;
+        let launcher = sshdeck_core::link::Launcher { program: std::env::current_exe()?, args: vec!["--runner".into()] };
+        let deck = Deck::open_front_end(settings, "sshdeck-mcp", launcher)?;
         let _log = sshdeck_core::logging::init(deck.settings(), deck.logs_dir()?, "sshdeck-mcp")?;
         tracing::info!(data_dir = %deck.data_root().display(), readonly = deck.settings().readonly, "MCP server starting");
         if let Some(hint) = &deck.settings().node_dir_hint {

@@ -8,6 +8,7 @@
 mod accounts;
 mod agent;
 pub mod http;
+pub mod procs;
 
 use accounts::{client_keys, current_user, keygen, login_user, test_password};
 pub use agent::Agent;

@@ -51,6 +51,9 @@ pub enum Command {
     /// Start a private sshd on 127.0.0.1, register it as `demo` in a temporary data dir, run a few
     /// jobs on it and open the console (needs openssh-server installed).
     Demo,
+    /// Run the data dir's job runner in this process (front ends start it; see README).
+    #[command(hide = true)]
+    Runner,
 }
 
 #[derive(Debug, Args)]

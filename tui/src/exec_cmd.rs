@@ -1,5 +1,5 @@
-//! `sshdeck exec ALIAS -- CMD...` and `sshdeck jobs retry ID`: a job run in the foreground (or,
-//! with `--detach`, by a background sshdeck).
+//! `sshdeck exec ALIAS -- CMD...` and `sshdeck jobs retry ID`: a job followed in the foreground (or,
+//! with `--detach`, left to the runner, or with `RUNNER_MODE=inprocess` to a background sshdeck).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -27,7 +27,7 @@ pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
         None | Some("0") => Some(0),
         Some(t) => Some(parse_duration(t)?.as_millis() as u64),
     };
-    if args.detach {
+    if args.detach && !deck.uses_runner() {
         let mut child_args = vec!["exec".to_string(), args.alias.clone(), "--detached-child".into()];
         if let Some(t) = &args.timeout {
             child_args.extend(["--timeout".into(), t.clone()]);
@@ -50,7 +50,22 @@ pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
         return fan_out(deck, &args.alias, spec, args.json).await;
     }
     let alias = deck.resolve_target(&args.alias, &args.target.flags())?;
+    if args.detach {
+        return detached(deck.submit(&alias, spec, "cli", None), args.json);
+    }
     run(deck, Start::Exec { alias: &alias, spec }, args.json, args.detached_child).await
+}
+
+/// `--detach` with the runner: the job is the runner's once accepted; print its id.
+fn detached(submitted: sshdeck_core::Result<Job>, json: bool) -> Result<i32> {
+    let job = submitted?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", json!({"ok": true, "id": job.id, "status": "running"}))?;
+    } else {
+        writeln!(out, "{}", job.id)?;
+    }
+    Ok(0)
 }
 
 /// `sshdeck exec group:web -- CMD`: one line per host as it ends, then the outputs grouped (hosts
@@ -119,6 +134,9 @@ async fn fan_out(deck: &Deck, targets: &str, spec: JobSpec, json: bool) -> Resul
 
 pub async fn retry(deck: &Deck, args: RetryArgs) -> Result<i32> {
     let id = deck.resolve_job_id(&args.id)?;
+    if args.detach && deck.uses_runner() {
+        return detached(deck.retry(&id, "cli", None), args.json);
+    }
     if args.detach {
         let child_args = vec!["jobs".into(), "retry".into(), id.to_string(), "--detached-child".into()];
         return crate::detach::spawn(&child_args, args.json);
@@ -150,6 +168,8 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
             };
         }))
     };
+    // Listen for Ctrl-C before the command can start, so it never meets the default action.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let submitted = match start {
         Start::Exec { alias, spec } => deck.submit(alias, spec, "cli", sink),
         Start::Retry(id) => deck.retry(&id, "cli", sink),
@@ -164,7 +184,7 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
     let id = job.id.clone();
     let canceller = deck.clone();
     let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if interrupt.recv().await.is_some() {
             let _ = canceller.cancel(&id);
         }
     });

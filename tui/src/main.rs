@@ -73,6 +73,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Man { dir }) => return write_man_pages(dir).map(|_| 0),
         _ => {}
     }
+    if matches!(cli.command, Some(Command::Runner)) {
+        sshdeck_core::runner::main(settings)?;
+        return Ok(0);
+    }
     if matches!(cli.command, Some(Command::McpConfig)) {
         writeln!(std::io::stdout().lock(), "{}", mcp_config(&settings))?;
         return Ok(0);
@@ -81,16 +85,20 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         let readonly = cli.readonly || settings.readonly;
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         return runtime.block_on(async move {
-            let deck = Deck::open(settings, "sshdeck-console")?;
+            let deck = Deck::open_front_end(settings, "sshdeck-console", launcher()?)?;
             let _log = sshdeck_core::logging::init(deck.settings(), deck.logs_dir()?, "sshdeck")?;
+            let since = now_ms();
             let r = console::run(deck.clone(), readonly).await;
+            if deck.uses_runner() {
+                say_what_goes_on(&deck, since);
+            }
             deck.shutdown().await;
             r.map(|_| 0)
         });
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
-        let deck = Deck::open(settings, "sshdeck")?;
+        let deck = Deck::open_front_end(settings, "sshdeck", launcher()?)?;
         let _log = sshdeck_core::logging::init(deck.settings(), deck.logs_dir()?, "sshdeck")?;
         tracing::debug!(?command, "start");
         let code = match command {
@@ -109,13 +117,50 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 print_settings(&deck, json)?;
                 0
             }
-            Command::Demo | Command::McpConfig | Command::Completions { .. } | Command::Man { .. } => {
+            Command::Demo
+            | Command::McpConfig
+            | Command::Runner
+            | Command::Completions { .. }
+            | Command::Man { .. } => {
                 unreachable!("handled before the data dir is opened")
             }
         };
         deck.shutdown().await;
         Ok(code)
     })
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// After the console quits: the jobs it started that still run go on in the runner; say so.
+fn say_what_goes_on(deck: &Deck, since: u64) {
+    use sshdeck_core::jobs::{Filter, JobStatus};
+    let filter = Filter {
+        statuses: vec![JobStatus::Pending, JobStatus::Running],
+        limit: usize::MAX,
+        top_level: true,
+        ..Default::default()
+    };
+    let Ok(page) = deck.jobs_page(&filter) else { return };
+    let mine: Vec<_> = page.jobs.iter().filter(|j| j.origin == "console" && j.created_at >= since).collect();
+    if mine.is_empty() {
+        return;
+    }
+    let ids: Vec<_> = mine.iter().map(|j| j.id.to_string()).collect();
+    let (what, verb) =
+        if mine.len() == 1 { ("1 job started here is", "it goes") } else { ("jobs started here are", "they go") };
+    let count = if mine.len() == 1 { String::new() } else { format!("{} ", mine.len()) };
+    eprintln!(
+        "{count}{what} still running; {verb} on in the background runner: {} (follow with `sshdeck jobs logs --follow ID`)",
+        ids.join(" ")
+    );
+}
+
+/// How a front end starts the data dir's runner: this binary, `sshdeck runner`.
+fn launcher() -> anyhow::Result<sshdeck_core::link::Launcher> {
+    Ok(sshdeck_core::link::Launcher { program: std::env::current_exe()?, args: vec!["runner".into()] })
 }
 
 /// Man pages generated from the command-line definitions: `sshdeck.1`, then `sshdeck-SUB.1` for each

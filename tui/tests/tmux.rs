@@ -116,3 +116,61 @@ fn demo_starts_its_own_server_runs_jobs_and_opens_the_console() {
     quit(&name);
     drop(session);
 }
+
+#[test]
+fn a_job_started_in_the_console_goes_on_after_quit_and_the_console_says_so() {
+    assert!(Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()), "tmux is needed");
+    let sshd = Sshd::start().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_sshdeck");
+    let cli = |args: &[&str]| {
+        Command::new(bin)
+            .args(args)
+            .env("MCP_DATA_DIR", data.path())
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let port = sshd.port().to_string();
+    let key = sshd.keys().ed25519.display().to_string();
+    assert!(
+        cli(&["servers", "add", "web", "--host", "127.0.0.1", "--port", &port, "--user", sshd.user(), "--key", &key])
+            .status
+            .success()
+    );
+    let name = format!("sshdeck-goes-on-{}", std::process::id());
+    let session = Session(name.clone());
+    let said = data.path().join("console-stderr.txt");
+    let console = format!("env MCP_DATA_DIR={} {bin} 2>{}", data.path().display(), said.display());
+    let st = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &name, "-x", "160", "-y", "30", &console])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    wait_for(&name, &|s| s.contains("No jobs yet"), 10);
+    let keys = |k: &[&str]| Command::new("tmux").args(["send-keys", "-t", &name]).args(k).status().unwrap();
+    keys(&["x"]);
+    keys(&["-l", "for i in 1 2 3 4 5 6 7 8; do echo c$i; sleep 0.25; done"]);
+    keys(&["Enter"]);
+    keys(&["y"]);
+    wait_for(&name, &|s| s.lines().any(|l| l.contains("running") && l.contains("for i in")), 5);
+    quit(&name);
+    let said = std::fs::read_to_string(&said).unwrap();
+    assert!(said.starts_with("1 job started here is still running; it goes on in the background runner"), "{said}");
+
+    // The job completes with its whole output, though the console that started it is gone.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let out = loop {
+        let out = cli(&["jobs", "list", "--json", "--status", "completed"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if let Some(id) = v["jobs"][0]["id"].as_str() {
+            break cli(&["jobs", "logs", id]);
+        }
+        assert!(Instant::now() < deadline, "the job did not complete: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let want: String = (1..=8).map(|i| format!("c{i}\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+    drop(session);
+}

@@ -50,6 +50,19 @@ impl Deck {
                 aliases.len()
             );
         }
+        if let Some(link) = &self.inner.link {
+            let request = crate::link::wire::Request::SubmitFleet {
+                aliases: aliases.clone(),
+                spec: spec.clone(),
+                origin: origin.into(),
+            };
+            match link.submit_fleet(request) {
+                Ok(r) => return r,
+                Err(crate::link::Unreachable(e)) => {
+                    tracing::warn!(error = %e, "runner unreachable: running the fan-out here")
+                }
+            }
+        }
         let (parent, children) = self.inner.jobs.accept_fleet(spec, aliases, origin)?;
         let parent_cancel = self.inner.jobs.register_local(&parent.id);
         let cancels: Vec<_> = children.iter().map(|c| self.inner.jobs.register_local(&c.id)).collect();

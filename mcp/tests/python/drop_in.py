@@ -457,4 +457,10 @@ async def main():
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    # Every data dir lives under one root removed at the end: each dir's runner (see README) leaves
+    # when its socket disappears.
+    with tempfile.TemporaryDirectory(prefix="sshdeck-py-") as root:
+        tempfile.tempdir = root
+        code = asyncio.run(main())
+        tempfile.tempdir = None
+    sys.exit(code)

@@ -1,4 +1,5 @@
 //! A minimal MCP client over the server's real stdin/stdout.
+#![allow(dead_code)] // each test binary uses part of it
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 
 pub struct Client {
     child: Child,
-    stdin: ChildStdin,
+    stdin: Option<ChildStdin>,
     lines: Receiver<Value>,
     next_id: u64,
     pending_notifications: Vec<Value>,
@@ -51,7 +52,7 @@ impl Client {
                 }
             }
         });
-        let mut c = Client { child, stdin, lines, next_id: 1, pending_notifications: vec![], data };
+        let mut c = Client { child, stdin: Some(stdin), lines, next_id: 1, pending_notifications: vec![], data };
         let init = c.request(
             "initialize",
             json!({"protocolVersion": "2025-06-18", "capabilities": capabilities, "clientInfo": {"name": "sshdeck-test", "version": "1"}}),
@@ -66,8 +67,9 @@ impl Client {
     }
 
     pub fn send_raw(&mut self, text: &str) {
-        self.stdin.write_all(text.as_bytes()).unwrap();
-        self.stdin.flush().unwrap();
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
     }
 
     pub fn notify(&mut self, method: &str, params: Value) {
@@ -114,6 +116,12 @@ impl Client {
             validate(tool, &r["result"]);
         }
         r["result"].clone()
+    }
+
+    /// Closes the server's stdin, as a client that goes away does, and waits for it to exit.
+    pub fn hang_up(mut self) -> std::process::ExitStatus {
+        self.stdin.take();
+        self.child.wait().unwrap()
     }
 
     /// Notifications received so far.

@@ -1,0 +1,335 @@
+//! A front end's link to the data dir's runner (`runtime/runner.sock`): it starts the runner when none
+//! answers, hands it jobs and direct commands, and streams their output and end back. The runner
+//! itself is the `runner` module; what crosses the socket is [`wire`].
+//!
+//! A job submitted here is accepted by the runner (fsynced in the journal before its id comes back)
+//! and runs there: this process may exit and the job goes on. A direct command ([`Link::exec`]) dies
+//! with the connection that asked for it.
+
+pub mod wire;
+
+use std::os::unix::net::UnixStream as StdStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tokio::net::UnixStream;
+use tokio::sync::watch;
+
+use crate::capture::ExecOutput;
+use crate::error::{Error, Result};
+use crate::exec::{ExecOptions, Stream};
+use crate::jobs::{Job, JobId, Jobs};
+use wire::{Envelope, Frame, PROTOCOL, Reply, Request};
+
+/// How a front end starts the runner: its own binary with the argument that makes it one.
+#[derive(Debug, Clone)]
+pub struct Launcher {
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+/// How long a front end waits for a runner it started to listen.
+const START_WAIT: Duration = Duration::from_secs(20);
+/// How long the first reply to a request may take.
+const REPLY_WAIT: Duration = Duration::from_secs(60);
+
+/// Output sink of a submitted job (step, stream, bytes).
+pub type Sink = Box<dyn FnMut(usize, Stream, &[u8]) + Send>;
+
+/// The link. Cheap to clone.
+#[derive(Clone)]
+pub struct Link {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    socket: PathBuf,
+    launcher: Launcher,
+    jobs: Jobs,
+    program: String,
+    attached: AtomicBool,
+    /// Jobs whose output is still streaming in, with a flag that turns true when it is all here.
+    following: Mutex<HashMap<JobId, watch::Receiver<bool>>>,
+}
+
+/// The runner could not be reached before the request was sent: nothing was accepted, so the caller
+/// may run the request itself.
+pub struct Unreachable(pub Error);
+
+impl Link {
+    /// A link for the data dir whose `runtime/` is `runtime_dir`.
+    pub fn new(runtime_dir: PathBuf, launcher: Launcher, jobs: Jobs, program: &str) -> Link {
+        Link {
+            inner: Arc::new(Inner {
+                socket: runtime_dir.join("runner.sock"),
+                launcher,
+                jobs,
+                program: program.to_string(),
+                attached: AtomicBool::new(false),
+                following: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Connects, starting the runner when none listens.
+    fn connect(&self) -> std::result::Result<StdStream, Unreachable> {
+        if let Ok(s) = StdStream::connect(&self.inner.socket) {
+            return Ok(s);
+        }
+        let l = &self.inner.launcher;
+        tracing::info!(program = %l.program.display(), "starting the runner");
+        let mut child = Command::new(&l.program)
+            .args(&l.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Unreachable(Error::RunnerUnavailable(format!("cannot start {}: {e}", l.program.display()))))?;
+        let deadline = Instant::now() + START_WAIT;
+        let mut exited = None;
+        loop {
+            if let Ok(s) = StdStream::connect(&self.inner.socket) {
+                // Reap it when it ends, so it never lingers as a zombie of this process.
+                std::thread::spawn(move || child.wait());
+                return Ok(s);
+            }
+            if exited.is_none() {
+                exited = child.try_wait().ok().flatten();
+            }
+            if Instant::now() >= deadline {
+                let why = match exited {
+                    Some(st) if !st.success() => format!("it exited ({st}); see the runner log in logs/"),
+                    _ => format!("it did not listen on {} within {START_WAIT:?}", self.inner.socket.display()),
+                };
+                return Err(Unreachable(Error::RunnerUnavailable(why)));
+            }
+            std::thread::sleep(Duration::from_millis(if exited.is_some() { 20 } else { 5 }));
+        }
+    }
+
+    /// Sends `request` and reads the first reply.
+    fn ask(&self, request: Request) -> std::result::Result<(StdStream, Reply), Unreachable> {
+        let mut s = self.connect()?;
+        let lost = |e: std::io::Error| Unreachable(Error::RunnerUnavailable(format!("runner connection: {e}")));
+        s.set_read_timeout(Some(REPLY_WAIT)).map_err(lost)?;
+        wire::send_blocking(&mut s, &Envelope { protocol: PROTOCOL.to_string(), request }).map_err(lost)?;
+        let reply = match wire::read_frame_blocking(&mut s).map_err(lost)? {
+            Some(Frame::Json(j)) => wire::parse::<Reply>(&j).map_err(lost)?,
+            _ => return Err(lost(std::io::ErrorKind::UnexpectedEof.into())),
+        };
+        if let Reply::Failed { error } = &reply
+            && error.code == "RUNNER_UNAVAILABLE"
+        {
+            return Err(Unreachable(Error::RunnerUnavailable(error.message.clone())));
+        }
+        self.attach();
+        Ok((s, reply))
+    }
+
+    /// Hands a job to the runner; `sink` then sees its output as the runner streams it. When the job
+    /// ends this process's job store is refreshed at once, so waiters wake without polling.
+    pub fn submit(&self, request: Request, sink: Option<Sink>) -> std::result::Result<Result<Job>, Unreachable> {
+        let (s, reply) = self.ask(request)?;
+        let job = match reply {
+            Reply::Job { job } => *job,
+            Reply::Failed { error } => return Ok(Err(error.into_error("", ExecOutput::new(0)))),
+            other => return Ok(Err(Error::RunnerUnavailable(format!("unexpected reply {other:?}")))),
+        };
+        match into_tokio(s) {
+            Ok(s) => {
+                let link = self.clone();
+                let id = job.id.clone();
+                let (done_tx, done) = watch::channel(false);
+                self.inner.following.lock().expect("lock").insert(id.clone(), done);
+                tokio::spawn(async move {
+                    link.clone().follow(s, id.clone(), sink).await;
+                    let _ = done_tx.send(true);
+                    link.inner.following.lock().expect("lock").remove(&id);
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot follow a job through the runner"),
+        }
+        Ok(Ok(job))
+    }
+
+    async fn follow(self, mut s: UnixStream, id: JobId, mut sink: Option<Sink>) {
+        loop {
+            match wire::read_frame(&mut s).await {
+                Ok(Some(Frame::Output(step, stream, data))) => {
+                    if let Some(f) = sink.as_mut() {
+                        f(step as usize, stream, &data);
+                    }
+                }
+                Ok(Some(Frame::Json(j))) => {
+                    if matches!(wire::parse::<Reply>(&j), Ok(Reply::Ended)) {
+                        let _ = self.inner.jobs.refresh();
+                        return;
+                    }
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        tracing::warn!(job = %id, "the runner went away while running the job");
+        self.runner_gone(Some(&id)).await;
+    }
+
+    /// Waits (a bounded time) until the output of a job submitted here has all been delivered to its
+    /// sink: the journal can say a job finished a moment before its last bytes arrive.
+    pub async fn drained(&self, id: &JobId) {
+        let rx = self.inner.following.lock().expect("lock").get(id).cloned();
+        if let Some(mut rx) = rx {
+            let _ = tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|done| *done)).await;
+        }
+    }
+
+    /// After the runner's connection broke: marks its jobs crashed as soon as it is seen dead.
+    async fn runner_gone(&self, id: Option<&JobId>) {
+        for _ in 0..30 {
+            let _ = self.inner.jobs.sweep_crashed();
+            match id {
+                Some(id) if self.inner.jobs.get(id).is_ok_and(|j| j.status.is_terminal()) => return,
+                None if StdStream::connect(&self.inner.socket).is_ok() => return,
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// The runner's pool counters; `None` when no runner is up (none is started for this).
+    pub fn pool_stats(&self) -> Option<crate::pool::PoolStats> {
+        let mut s = StdStream::connect(&self.inner.socket).ok()?;
+        s.set_read_timeout(Some(REPLY_WAIT)).ok()?;
+        wire::send_blocking(&mut s, &Envelope { protocol: PROTOCOL.to_string(), request: Request::PoolStats }).ok()?;
+        match wire::read_frame_blocking(&mut s).ok()?? {
+            Frame::Json(j) => match wire::parse::<Reply>(&j).ok()? {
+                Reply::Pool { stats } => Some(stats),
+                _ => None,
+            },
+            Frame::Output(..) => None,
+        }
+    }
+
+    /// Asks the runner to cancel a job.
+    pub fn cancel(&self, id: &JobId) -> std::result::Result<Result<Job>, Unreachable> {
+        let (_, reply) = self.ask(Request::Cancel { id: id.clone() })?;
+        Ok(match reply {
+            Reply::Job { job } => Ok(*job),
+            Reply::Failed { error } => Err(error.into_error("", ExecOutput::new(0))),
+            other => Err(Error::RunnerUnavailable(format!("unexpected reply {other:?}"))),
+        })
+    }
+
+    /// Accepts a fan-out in the runner.
+    pub fn submit_fleet(&self, request: Request) -> std::result::Result<Result<(Job, Vec<Job>)>, Unreachable> {
+        let (_, reply) = self.ask(request)?;
+        Ok(match reply {
+            Reply::Fleet { parent, children } => Ok((*parent, children)),
+            Reply::Failed { error } => Err(error.into_error("", ExecOutput::new(0))),
+            other => Err(Error::RunnerUnavailable(format!("unexpected reply {other:?}"))),
+        })
+    }
+
+    /// Runs a command through the runner's pool, without a job. Output reaches `on_output` as it
+    /// arrives and is captured here; `opts.cancel` or dropping the future kills the command.
+    pub async fn exec(
+        &self,
+        request: Request,
+        alias: &str,
+        mut opts: ExecOptions,
+        on_output: &mut (dyn FnMut(Stream, &[u8]) + Send),
+    ) -> std::result::Result<Result<ExecOutput>, Unreachable> {
+        let (s, reply) = self.ask(request)?;
+        let mut out = ExecOutput::new(opts.capture_limit);
+        if let Reply::Failed { error } = reply {
+            return Ok(Err(error.into_error(alias, out)));
+        }
+        let mut s = match into_tokio(s) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(Error::RunnerUnavailable(e.to_string()))),
+        };
+        let started = Instant::now();
+        let mut cancel = opts.cancel.take();
+        loop {
+            let cancelled = async {
+                match cancel.as_mut() {
+                    Some(c) => {
+                        let _ = c.wait_for(|v| *v).await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let frame = tokio::select! {
+                f = wire::read_frame(&mut s) => f,
+                _ = cancelled => {
+                    out.duration = started.elapsed();
+                    // Dropping the connection makes the runner kill the command.
+                    return Ok(Err(Error::Cancelled { alias: alias.to_string(), partial: Box::new(out) }));
+                }
+            };
+            match frame {
+                Ok(Some(Frame::Output(_, stream, data))) => {
+                    match stream {
+                        Stream::Stdout => out.stdout.push(&data),
+                        Stream::Stderr => out.stderr.push(&data),
+                    }
+                    on_output(stream, &data);
+                }
+                Ok(Some(Frame::Json(j))) => {
+                    out.duration = started.elapsed();
+                    return Ok(match wire::parse::<Reply>(&j) {
+                        Ok(Reply::Exited { exit_code, exit_signal, duration_us }) => {
+                            out.exit_code = exit_code;
+                            out.exit_signal = exit_signal;
+                            out.duration = Duration::from_micros(duration_us);
+                            Ok(out)
+                        }
+                        Ok(Reply::Failed { error }) => Err(error.into_error(alias, out)),
+                        other => Err(Error::RunnerUnavailable(format!("unexpected reply {other:?}"))),
+                    });
+                }
+                Ok(None) | Err(_) => {
+                    return Ok(Err(Error::RunnerUnavailable("the runner went away during the command".into())));
+                }
+            }
+        }
+    }
+
+    /// Keeps one connection open while this process lives, so the runner counts it as a client and
+    /// nudges it when jobs change (waiters wake without polling the journal).
+    fn attach(&self) {
+        if self.inner.attached.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            self.inner.attached.store(false, Ordering::SeqCst);
+            return;
+        };
+        let link = self.clone();
+        handle.spawn(async move {
+            let request = Request::Attach { program: link.inner.program.clone() };
+            if let Ok(mut s) = UnixStream::connect(&link.inner.socket).await
+                && wire::send(&mut s, &Envelope { protocol: PROTOCOL.to_string(), request }).await.is_ok()
+            {
+                while let Ok(Some(_)) = wire::read_frame(&mut s).await {
+                    let _ = link.inner.jobs.refresh();
+                }
+                tracing::info!("the runner closed its connection");
+                link.runner_gone(None).await;
+            }
+            link.inner.attached.store(false, Ordering::SeqCst);
+        });
+    }
+}
+
+fn into_tokio(s: StdStream) -> std::io::Result<UnixStream> {
+    s.set_read_timeout(None)?;
+    s.set_nonblocking(true)?;
+    UnixStream::from_std(s)
+}

@@ -1,0 +1,284 @@
+//! The runner's accept loop and one handler per request. Each connection carries one request; replies
+//! are written by one task per connection, fed through a channel, while the connection's read side is
+//! watched for the front end going away (which kills a direct command and leaves a job running).
+
+use std::os::unix::fs::MetadataExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::UnixListener;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::Instant;
+
+use super::{Watched, describe};
+use crate::deck::Deck;
+use crate::exec::Stream;
+use crate::link::wire::{self, Adhoc, Envelope, Frame, PROTOCOL, Reply, Request, WireError};
+use crate::secret::Secret;
+
+/// How often the runner looks at whether it is idle and still owns its socket.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+pub(crate) async fn serve(deck: Deck, listener: UnixListener, persist: Duration, watched: Watched) {
+    let clients = Arc::new(AtomicUsize::new(0));
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    let mut idle_since = Instant::now();
+    let mut check = tokio::time::interval(CHECK_EVERY);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    loop {
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let peer = stream.peer_cred().ok().map(|c| c.uid());
+                    if uid.is_none() || peer != uid {
+                        tracing::warn!(?peer, "refused a runner connection from another user");
+                        continue;
+                    }
+                    let guard = ClientGuard::new(&clients);
+                    let deck = deck.clone();
+                    tokio::spawn(async move {
+                        handle(deck, stream).await;
+                        drop(guard);
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = check.tick() => {
+                if !watched.still_ours() {
+                    tracing::info!("the runner's socket is gone or replaced: leaving");
+                    return;
+                }
+                let busy = clients.load(Ordering::SeqCst) > 0 || !deck.jobs().local_jobs().is_empty();
+                if busy {
+                    idle_since = Instant::now();
+                } else if idle_since.elapsed() >= persist {
+                    tracing::info!(?persist, "no job and no client: leaving");
+                    return;
+                }
+            }
+            _ = terminated => {
+                tracing::info!("SIGTERM: leaving");
+                return;
+            }
+        }
+    }
+}
+
+struct ClientGuard(Arc<AtomicUsize>);
+
+impl ClientGuard {
+    fn new(n: &Arc<AtomicUsize>) -> Self {
+        n.fetch_add(1, Ordering::SeqCst);
+        ClientGuard(n.clone())
+    }
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
+    let (mut rd, mut wr) = stream.into_split();
+    let envelope = match wire::read_frame(&mut rd).await {
+        Ok(Some(Frame::Json(j))) => match wire::parse::<Envelope>(&j) {
+            Ok(e) => e,
+            Err(e) => {
+                let error = WireError {
+                    code: "RUNNER_UNAVAILABLE".into(),
+                    message: format!(
+                        "the runner ({PROTOCOL}) cannot read this request ({e}): a front end of another version?"
+                    ),
+                    timeout_ms: None,
+                };
+                let _ = wire::send(&mut wr, &Reply::Failed { error }).await;
+                return;
+            }
+        },
+        _ => return,
+    };
+    if envelope.protocol != PROTOCOL {
+        let error = WireError {
+            code: "RUNNER_UNAVAILABLE".into(),
+            message: format!("the runner speaks {PROTOCOL}, this front end {}", envelope.protocol),
+            timeout_ms: None,
+        };
+        let _ = wire::send(&mut wr, &Reply::Failed { error }).await;
+        return;
+    }
+    tracing::debug!(op = describe(&envelope.request), "request");
+    let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    match envelope.request {
+        Request::Submit { alias, spec, origin, answers, adhoc, follow } => {
+            learn(&deck, adhoc);
+            let sink = follow.then(|| sink(&tx));
+            let answers = answers.into_iter().map(Secret::new).collect();
+            let r = deck.submit_with_answers(&alias, spec, &origin, sink, answers);
+            accepted(&deck, r, follow, tx);
+        }
+        Request::Retry { id, origin, follow } => {
+            let sink = follow.then(|| sink(&tx));
+            accepted(&deck, deck.retry(&id, &origin, sink), follow, tx);
+        }
+        Request::SubmitFleet { aliases, spec, origin } => {
+            let reply = match deck.submit_fleet(aliases, spec, &origin) {
+                Ok((parent, children)) => Reply::Fleet { parent: Box::new(parent), children },
+                Err(e) => Reply::Failed { error: WireError::from(&e) },
+            };
+            close_with(tx, &reply);
+        }
+        Request::Cancel { id } => {
+            let reply = match deck.cancel(&id) {
+                Ok(job) => Reply::Job { job: Box::new(job) },
+                Err(e) => Reply::Failed { error: WireError::from(&e) },
+            };
+            close_with(tx, &reply);
+        }
+        Request::Exec { alias, command, timeout_ms, stdin, adhoc } => {
+            learn(&deck, adhoc);
+            let (cancel_tx, cancel) = watch::channel(false);
+            let _ = tx.send(wire::json_frame(&Reply::Ready));
+            tokio::spawn(exec(deck.clone(), alias, command, timeout_ms, stdin, cancel, tx));
+            pump(rx, rd, wr, Some(cancel_tx)).await;
+            return;
+        }
+        Request::PoolStats => close_with(tx, &Reply::Pool { stats: deck.pool_stats() }),
+        Request::Attach { program } => {
+            tracing::debug!(%program, "front end attached");
+            let events = deck.job_events();
+            let _ = tx.send(wire::json_frame(&Reply::Ready));
+            tokio::spawn(nudge(events, tx));
+        }
+    }
+    pump(rx, rd, wr, None).await;
+}
+
+/// Sends the one reply of a request and closes the queue.
+fn close_with(tx: mpsc::UnboundedSender<Vec<u8>>, reply: &Reply) {
+    let _ = tx.send(wire::json_frame(reply));
+}
+
+/// Registers ad-hoc targets a front end resolved.
+fn learn(deck: &Deck, adhoc: Adhoc) {
+    for (name, config) in adhoc {
+        deck.learn_adhoc(name, config);
+    }
+}
+
+fn sink(tx: &mpsc::UnboundedSender<Vec<u8>>) -> crate::deck::OutputSink {
+    let tx = tx.clone();
+    Box::new(move |step, stream, data| {
+        let _ = tx.send(wire::output_frame(step, stream, data));
+    })
+}
+
+/// Answers an accepted (or refused) job; when followed, says `Ended` once it is finished.
+fn accepted(deck: &Deck, r: crate::Result<crate::jobs::Job>, follow: bool, tx: mpsc::UnboundedSender<Vec<u8>>) {
+    match r {
+        Ok(job) => {
+            let id = job.id.clone();
+            let _ = tx.send(wire::json_frame(&Reply::Job { job: Box::new(job) }));
+            if follow {
+                let deck = deck.clone();
+                tokio::spawn(async move {
+                    let _ = deck.wait(&id, None).await;
+                    let _ = tx.send(wire::json_frame(&Reply::Ended));
+                });
+            }
+        }
+        Err(e) => {
+            let _ = tx.send(wire::json_frame(&Reply::Failed { error: WireError::from(&e) }));
+        }
+    }
+}
+
+async fn exec(
+    deck: Deck,
+    alias: String,
+    command: String,
+    timeout_ms: Option<u64>,
+    stdin: Option<Vec<u8>>,
+    cancel: watch::Receiver<bool>,
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+) {
+    let mut opts = deck.exec_options();
+    opts.timeout = timeout_ms.map(Duration::from_millis);
+    // The front end keeps its own capture of what is streamed to it.
+    opts.capture_limit = 1024;
+    opts.stdin = stdin;
+    opts.cancel = Some(cancel);
+    let out_tx = tx.clone();
+    let mut on_output = move |stream: Stream, data: &[u8]| {
+        let _ = out_tx.send(wire::output_frame(0, stream, data));
+    };
+    let reply = match deck.exec(&alias, &command, opts, &mut on_output).await {
+        Ok(out) => Reply::Exited {
+            exit_code: out.exit_code,
+            exit_signal: out.exit_signal,
+            duration_us: out.duration.as_micros() as u64,
+        },
+        Err(e) => Reply::Failed { error: WireError::from(&e) },
+    };
+    let _ = tx.send(wire::json_frame(&reply));
+}
+
+/// Nudges an attached front end when jobs change (at most one nudge in flight).
+async fn nudge(mut events: broadcast::Receiver<crate::jobs::JobEvent>, tx: mpsc::UnboundedSender<Vec<u8>>) {
+    loop {
+        match events.recv().await {
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                while events.try_recv().is_ok() {}
+                if tx.send(wire::json_frame(&Reply::Changed)).is_err() {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Writes queued frames until every sender is done, or the front end goes away (then `cancel` fires).
+async fn pump(
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut rd: OwnedReadHalf,
+    mut wr: OwnedWriteHalf,
+    cancel: Option<watch::Sender<bool>>,
+) {
+    use tokio::io::AsyncWriteExt;
+    let mut scratch = [0u8; 64];
+    loop {
+        tokio::select! {
+            frame = rx.recv() => match frame {
+                Some(f) => {
+                    if wr.write_all(&f).await.is_err() {
+                        break;
+                    }
+                }
+                None => return,
+            },
+            n = rd.read(&mut scratch) => {
+                if matches!(n, Ok(0) | Err(_)) {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(c) = cancel {
+        let _ = c.send(true);
+    }
+}
