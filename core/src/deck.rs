@@ -4,6 +4,7 @@
 mod adhoc;
 mod checks;
 mod fleet;
+pub mod quick;
 mod run;
 mod submit;
 mod view;
@@ -211,8 +212,11 @@ impl Deck {
         }
     }
 
-    /// Live counters of a transfer job this process runs.
+    /// Live counters of a transfer job this process runs, or submitted to the runner.
     pub fn transfer_progress(&self, id: &JobId) -> Option<Arc<crate::sftp::Progress>> {
+        if let Some(p) = self.inner.link.as_ref().and_then(|l| l.progress(id)) {
+            return Some(p);
+        }
         self.inner.progress.lock().expect("lock").get(id).cloned()
     }
 

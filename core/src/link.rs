@@ -9,7 +9,7 @@
 pub mod wire;
 
 use std::os::unix::net::UnixStream as StdStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,6 +58,8 @@ struct Inner {
     attached: AtomicBool,
     /// Jobs whose output is still streaming in, with a flag that turns true when it is all here.
     following: Mutex<HashMap<JobId, watch::Receiver<bool>>>,
+    /// Progress of followed transfers, as the runner last reported it.
+    progress: Mutex<HashMap<JobId, Arc<crate::sftp::Progress>>>,
 }
 
 /// The runner could not be reached before the request was sent: nothing was accepted, so the caller
@@ -75,63 +77,21 @@ impl Link {
                 program: program.to_string(),
                 attached: AtomicBool::new(false),
                 following: Mutex::default(),
+                progress: Mutex::default(),
             }),
         }
     }
 
     /// Connects, starting the runner when none listens.
     fn connect(&self) -> std::result::Result<StdStream, Unreachable> {
-        if let Ok(s) = StdStream::connect(&self.inner.socket) {
-            return Ok(s);
-        }
-        let l = &self.inner.launcher;
-        tracing::info!(program = %l.program.display(), "starting the runner");
-        let mut child = Command::new(&l.program)
-            .args(&l.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| Unreachable(Error::RunnerUnavailable(format!("cannot start {}: {e}", l.program.display()))))?;
-        let deadline = Instant::now() + START_WAIT;
-        let mut exited = None;
-        loop {
-            if let Ok(s) = StdStream::connect(&self.inner.socket) {
-                // Reap it when it ends, so it never lingers as a zombie of this process.
-                std::thread::spawn(move || child.wait());
-                return Ok(s);
-            }
-            if exited.is_none() {
-                exited = child.try_wait().ok().flatten();
-            }
-            if Instant::now() >= deadline {
-                let why = match exited {
-                    Some(st) if !st.success() => format!("it exited ({st}); see the runner log in logs/"),
-                    _ => format!("it did not listen on {} within {START_WAIT:?}", self.inner.socket.display()),
-                };
-                return Err(Unreachable(Error::RunnerUnavailable(why)));
-            }
-            std::thread::sleep(Duration::from_millis(if exited.is_some() { 20 } else { 5 }));
-        }
+        connect(&self.inner.socket, &self.inner.launcher)
     }
 
     /// Sends `request` and reads the first reply.
     fn ask(&self, request: Request) -> std::result::Result<(StdStream, Reply), Unreachable> {
-        let mut s = self.connect()?;
-        let lost = |e: std::io::Error| Unreachable(Error::RunnerUnavailable(format!("runner connection: {e}")));
-        s.set_read_timeout(Some(REPLY_WAIT)).map_err(lost)?;
-        wire::send_blocking(&mut s, &Envelope { protocol: PROTOCOL.to_string(), request }).map_err(lost)?;
-        let reply = match wire::read_frame_blocking(&mut s).map_err(lost)? {
-            Some(Frame::Json(j)) => wire::parse::<Reply>(&j).map_err(lost)?,
-            _ => return Err(lost(std::io::ErrorKind::UnexpectedEof.into())),
-        };
-        if let Reply::Failed { error } = &reply
-            && error.code == "RUNNER_UNAVAILABLE"
-        {
-            return Err(Unreachable(Error::RunnerUnavailable(error.message.clone())));
-        }
+        let r = ask(self.connect()?, request)?;
         self.attach();
-        Ok((s, reply))
+        Ok(r)
     }
 
     /// Hands a job to the runner; `sink` then sees its output as the runner streams it. When the job
@@ -168,17 +128,33 @@ impl Link {
                         f(step as usize, stream, &data);
                     }
                 }
-                Ok(Some(Frame::Json(j))) => {
-                    if matches!(wire::parse::<Reply>(&j), Ok(Reply::Ended)) {
+                Ok(Some(Frame::Json(j))) => match wire::parse::<Reply>(&j) {
+                    Ok(Reply::Ended { .. }) => {
                         let _ = self.inner.jobs.refresh();
+                        self.inner.progress.lock().expect("lock").remove(&id);
                         return;
                     }
-                }
+                    Ok(Reply::Progress { bytes, total_bytes, files_done, files_total }) => {
+                        use std::sync::atomic::Ordering::Relaxed;
+                        let p = self.inner.progress.lock().expect("lock").entry(id.clone()).or_default().clone();
+                        p.bytes.store(bytes, Relaxed);
+                        p.total_bytes.store(total_bytes, Relaxed);
+                        p.files_done.store(files_done, Relaxed);
+                        p.files_total.store(files_total, Relaxed);
+                    }
+                    _ => {}
+                },
                 Ok(None) | Err(_) => break,
             }
         }
+        self.inner.progress.lock().expect("lock").remove(&id);
         tracing::warn!(job = %id, "the runner went away while running the job");
         self.runner_gone(Some(&id)).await;
+    }
+
+    /// The progress of a transfer submitted here, as the runner last reported it.
+    pub fn progress(&self, id: &JobId) -> Option<Arc<crate::sftp::Progress>> {
+        self.inner.progress.lock().expect("lock").get(id).cloned()
     }
 
     /// Waits (a bounded time) until the output of a job submitted here has all been delivered to its
@@ -328,7 +304,63 @@ impl Link {
     }
 }
 
-fn into_tokio(s: StdStream) -> std::io::Result<UnixStream> {
+/// Connects to the runner at `socket`, starting it with `launcher` when none listens.
+pub fn connect(socket: &Path, launcher: &Launcher) -> std::result::Result<StdStream, Unreachable> {
+    if let Ok(s) = StdStream::connect(socket) {
+        return Ok(s);
+    }
+    tracing::info!(program = %launcher.program.display(), "starting the runner");
+    let mut child = Command::new(&launcher.program)
+        .args(&launcher.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            Unreachable(Error::RunnerUnavailable(format!("cannot start {}: {e}", launcher.program.display())))
+        })?;
+    let deadline = Instant::now() + START_WAIT;
+    let mut exited = None;
+    loop {
+        if let Ok(s) = StdStream::connect(socket) {
+            // Reap it when it ends, so it never lingers as a zombie of this process.
+            std::thread::spawn(move || child.wait());
+            return Ok(s);
+        }
+        if exited.is_none() {
+            exited = child.try_wait().ok().flatten();
+        }
+        if Instant::now() >= deadline {
+            let why = match exited {
+                Some(st) if !st.success() => format!("it exited ({st}); see the runner log in logs/"),
+                _ => format!("it did not listen on {} within {START_WAIT:?}", socket.display()),
+            };
+            return Err(Unreachable(Error::RunnerUnavailable(why)));
+        }
+        std::thread::sleep(Duration::from_millis(if exited.is_some() { 20 } else { 5 }));
+    }
+}
+
+/// Sends `request` on a fresh connection and reads the first reply. A runner of another version is
+/// [`Unreachable`].
+pub fn ask(mut s: StdStream, request: Request) -> std::result::Result<(StdStream, Reply), Unreachable> {
+    let lost = |e: std::io::Error| Unreachable(Error::RunnerUnavailable(format!("runner connection: {e}")));
+    s.set_read_timeout(Some(REPLY_WAIT)).map_err(lost)?;
+    wire::send_blocking(&mut s, &Envelope { protocol: PROTOCOL.to_string(), request }).map_err(lost)?;
+    let reply = match wire::read_frame_blocking(&mut s).map_err(lost)? {
+        Some(Frame::Json(j)) => wire::parse::<Reply>(&j).map_err(lost)?,
+        _ => return Err(lost(std::io::ErrorKind::UnexpectedEof.into())),
+    };
+    if let Reply::Failed { error } = &reply
+        && error.code == "RUNNER_UNAVAILABLE"
+    {
+        return Err(Unreachable(Error::RunnerUnavailable(error.message.clone())));
+    }
+    Ok((s, reply))
+}
+
+/// A blocking stream made async (read timeout cleared).
+pub fn into_tokio(s: StdStream) -> std::io::Result<UnixStream> {
     s.set_read_timeout(None)?;
     s.set_nonblocking(true)?;
     UnixStream::from_std(s)

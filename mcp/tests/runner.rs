@@ -116,3 +116,30 @@ fn jobs_outlive_their_mcp_client_and_every_front_end_shares_one_pool() {
     let most = most.load(Ordering::SeqCst);
     assert!((1..=2).contains(&most), "connections to the server at most: {most}");
 }
+
+#[test]
+fn a_transfer_reports_its_progress_through_the_runner() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    add_server(&mut c, &sshd, "web");
+    let local = tempfile::tempdir().unwrap();
+    let big = local.path().join("big.bin");
+    let block: Vec<u8> = (0..1 << 20).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(&big, block.repeat(128)).unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(remote.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let r = c.call_with_meta(
+        "task_transfer",
+        json!({"alias": "web", "direction": "upload", "local": big.display().to_string(),
+               "remote": format!("{}/", remote.path().display())}),
+        json!({"progressToken": "t1"}),
+    );
+    assert_eq!(structured(&r)["status"], "completed", "{r}");
+    let progress: Vec<Value> =
+        c.notifications().into_iter().filter(|n| n["method"] == "notifications/progress").collect();
+    assert!(
+        progress.iter().any(|p| p["params"]["message"].as_str().is_some_and(|m| m.contains("/1 files, "))),
+        "transfer progress (files and bytes) comes from the runner: {progress:?}"
+    );
+    assert_eq!(std::fs::metadata(remote.path().join("big.bin")).unwrap().len(), 128 << 20);
+}

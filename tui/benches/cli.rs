@@ -91,6 +91,11 @@ fn main() -> anyhow::Result<()> {
         ms(pct(&ours, 50)) / ms(pct(&openssh, 50))
     );
     println!("idle runner RSS: {:.1} MiB (target <= 20 MB)", rss_kib as f64 / 1024.0);
+    if let Some(secs) = std::env::var("BENCH_HOLD_S").ok().and_then(|v| v.parse().ok()) {
+        // For profiling by hand: the data dir (server `b`) and its runner stay up this long.
+        println!("holding {secs} s: MCP_DATA_DIR={}", data.path().display());
+        std::thread::sleep(Duration::from_secs(secs));
+    }
     // Leave no runner behind.
     for pid in runner_pids(data.path()) {
         let _ = Command::new("kill").arg(pid.to_string()).status();

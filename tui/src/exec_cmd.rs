@@ -8,6 +8,8 @@ use anyhow::Result;
 use serde_json::json;
 use sshdeck_core::Deck;
 use sshdeck_core::capture::Captured;
+use sshdeck_core::config::{RunnerMode, Settings};
+use sshdeck_core::deck::quick::{Followed, OneJob, submit_and_follow};
 use sshdeck_core::exec::Stream;
 use sshdeck_core::jobs::{Job, JobId, JobSpec, JobStatus};
 
@@ -22,11 +24,7 @@ enum Start<'a> {
 
 pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
     let command = args.command.join(" ");
-    // Like ssh, no time limit unless asked (`--timeout 0` too); MCP keeps its own default.
-    let timeout_ms = match args.timeout.as_deref().map(str::trim) {
-        None | Some("0") => Some(0),
-        Some(t) => Some(parse_duration(t)?.as_millis() as u64),
-    };
+    let timeout_ms = timeout_ms(&args)?;
     if args.detach && !deck.uses_runner() {
         let mut child_args = vec!["exec".to_string(), args.alias.clone(), "--detached-child".into()];
         if let Some(t) = &args.timeout {
@@ -66,6 +64,14 @@ fn detached(submitted: sshdeck_core::Result<Job>, json: bool) -> Result<i32> {
         writeln!(out, "{}", job.id)?;
     }
     Ok(0)
+}
+
+/// Like ssh, no time limit unless asked (`--timeout 0` too); MCP keeps its own default.
+fn timeout_ms(args: &ExecArgs) -> Result<Option<u64>> {
+    Ok(match args.timeout.as_deref().map(str::trim) {
+        None | Some("0") => Some(0),
+        Some(t) => Some(parse_duration(t)?.as_millis() as u64),
+    })
 }
 
 /// `sshdeck exec group:web -- CMD`: one line per host as it ends, then the outputs grouped (hosts
@@ -190,9 +196,15 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
     });
     let done = deck.wait(&job.id, None).await?;
     ctrl_c.abort();
-    let code = exit_status(&done);
+    let c = capture.lock().expect("lock");
+    conclude(&done, json, &c.0, &c.1)
+}
+
+/// Ends `exec` for a finished job: with `--json` one object with the captured output; else an error
+/// line when it failed. Returns the exit status.
+fn conclude(done: &Job, json: bool, stdout: &Captured, stderr: &Captured) -> Result<i32> {
+    let code = exit_status(done);
     if json {
-        let c = capture.lock().expect("lock");
         let r = done.result.clone().unwrap_or_default();
         let v = json!({
             "ok": done.status == JobStatus::Completed,
@@ -203,10 +215,10 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
             "exit_code": r.exit_code,
             "exit_signal": r.exit_signal,
             "duration_ms": r.duration_ms,
-            "stdout": c.0.text(),
-            "stderr": c.1.text(),
-            "stdout_truncated": c.0.truncated(),
-            "stderr_truncated": c.1.truncated(),
+            "stdout": stdout.text(),
+            "stderr": stderr.text(),
+            "stdout_truncated": stdout.truncated(),
+            "stderr_truncated": stderr.truncated(),
             "error": r.error_code.as_ref().map(|code| json!({"code": code, "message": r.error_message})),
         });
         writeln!(std::io::stdout(), "{v}")?;
@@ -218,6 +230,78 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
     Ok(code)
 }
 
+/// `sshdeck exec` on one target through the runner, the fast way: this process opens no job store,
+/// pool or log. `None` when it does not apply (fan-out, `--detach`, `RUNNER_MODE=inprocess`) or no
+/// runner could be reached (the caller then takes the ordinary path).
+pub fn quick(settings: &Settings, args: &ExecArgs) -> Option<Result<i32>> {
+    if settings.runner_mode != RunnerMode::Shared
+        || args.detach
+        || args.detached_child
+        || sshdeck_core::fleet::is_fleet(std::slice::from_ref(&args.alias))
+    {
+        return None;
+    }
+    let timeout_ms = match timeout_ms(args) {
+        Ok(t) => t,
+        Err(e) => return Some(Err(e)),
+    };
+    let spec = JobSpec::Exec { command: args.command.join(" "), timeout_ms, read: false };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return Some(Err(e.into())),
+    };
+    let launcher = match crate::launcher() {
+        Ok(l) => l,
+        Err(e) => return Some(Err(e)),
+    };
+    let limit = settings.capture_limit;
+    let (mut out, mut err) = (Captured::new(limit), Captured::new(limit));
+    let json = args.json;
+    let mut sink = |_step: usize, s: Stream, data: &[u8]| {
+        if json {
+            match s {
+                Stream::Stdout => out.push(data),
+                Stream::Stderr => err.push(data),
+            }
+            return;
+        }
+        let _ = match s {
+            Stream::Stdout => std::io::stdout().write_all(data).and_then(|_| std::io::stdout().flush()),
+            Stream::Stderr => std::io::stderr().write_all(data),
+        };
+    };
+    let flags = args.target.flags();
+    let followed = rt.block_on(async {
+        // Listen for Ctrl-C before the command can start, so it never meets the default action.
+        let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        let interrupt = async move {
+            sigint.recv().await;
+        };
+        let job = OneJob { expr: &args.alias, flags: &flags, spec, origin: "cli" };
+        let r = submit_and_follow(settings, &launcher, job, &mut sink, interrupt).await;
+        anyhow::Ok(r)
+    });
+    let done = match followed {
+        Err(e) => return Some(Err(e)),
+        Ok(Err(_unreachable)) => return None,
+        Ok(Ok(Err(e))) => return Some(Err(e.into())),
+        Ok(Ok(Ok(Followed::Ended(job)))) => *job,
+        Ok(Ok(Ok(Followed::RunnerLost(job)))) => {
+            let settings = settings.clone();
+            let lost = rt.block_on(async move {
+                let deck = Deck::open(settings, "sshdeck")?;
+                let done = deck.wait_after_runner_loss(&job.id).await;
+                deck.shutdown().await;
+                anyhow::Ok(done?)
+            });
+            match lost {
+                Ok(j) => j,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    };
+    Some(conclude(&done, json, &out, &err))
+}
 /// The exit status a finished job gives `sshdeck exec`.
 fn exit_status(job: &Job) -> i32 {
     let r = job.result.clone().unwrap_or_default();

@@ -96,6 +96,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             r.map(|_| 0)
         });
     };
+    if let Command::Exec(args) = &command
+        && let Some(r) = exec_cmd::quick(&settings, args)
+    {
+        return r;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
         let deck = Deck::open_front_end(settings, "sshdeck", launcher()?)?;
@@ -159,7 +164,7 @@ fn say_what_goes_on(deck: &Deck, since: u64) {
 }
 
 /// How a front end starts the data dir's runner: this binary, `sshdeck runner`.
-fn launcher() -> anyhow::Result<sshdeck_core::link::Launcher> {
+pub(crate) fn launcher() -> anyhow::Result<sshdeck_core::link::Launcher> {
     Ok(sshdeck_core::link::Launcher { program: std::env::current_exe()?, args: vec!["runner".into()] })
 }
 

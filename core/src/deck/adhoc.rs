@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::Deck;
 use crate::error::{Error, Result};
-use crate::servers::{ServerConfig, home_dir, parse_ssh_config, read_ssh_config};
+use crate::servers::{Registry, ServerConfig, home_dir, parse_ssh_config, read_ssh_config};
 
 /// ssh's `-l USER`, `-p PORT`, `-i KEY`.
 #[derive(Debug, Clone, Default)]
@@ -30,34 +30,9 @@ impl Deck {
     /// The target `expr` names: a registered alias as it is; else a `~/.ssh/config` Host, or
     /// `[user@]host[:port]`, made reachable for this process under the name `expr`.
     pub fn resolve_target(&self, expr: &str, flags: &TargetFlags) -> Result<String> {
-        if self.inner.registry.get(expr).is_ok() {
-            if !flags.is_empty() {
-                return Err(Error::InvalidArgument(format!(
-                    "{expr} is a registered server: -l, -p and -i apply to other targets (use `sshdeck servers add --force` to change it)"
-                )));
-            }
-            return Ok(expr.to_string());
+        if let Some(config) = resolve(&self.inner.registry, expr, flags)? {
+            self.inner.adhoc.lock().expect("lock").insert(expr.to_string(), config);
         }
-        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        let from_config = home_dir().map(|h| h.join(".ssh/config")).filter(|p| p.exists()).and_then(|p| {
-            let text = read_ssh_config(&p).ok()?;
-            parse_ssh_config(&text, &user).0.into_iter().find(|(alias, _)| alias == expr).map(|(_, c)| c)
-        });
-        let mut config = match from_config {
-            Some(c) => c,
-            None => parse_destination(expr, &user)?,
-        };
-        if let Some(u) = &flags.user {
-            config.user = u.clone();
-        }
-        if let Some(p) = flags.port {
-            config.port = p;
-        }
-        if let Some(k) = &flags.key {
-            config.key_path = Some(k.clone());
-        }
-        config.validate()?;
-        self.inner.adhoc.lock().expect("lock").insert(expr.to_string(), config);
         Ok(expr.to_string())
     }
 
@@ -65,6 +40,40 @@ impl Deck {
     pub(super) fn adhoc(&self, expr: &str) -> Option<ServerConfig> {
         self.inner.adhoc.lock().expect("lock").get(expr).cloned()
     }
+}
+
+/// What `expr` names: `None` for a registered alias; else the settings of a `~/.ssh/config` Host or
+/// of `[user@]host[:port]`, with the flags applied.
+pub fn resolve(registry: &Registry, expr: &str, flags: &TargetFlags) -> Result<Option<ServerConfig>> {
+    if registry.get(expr).is_ok() {
+        if !flags.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "{expr} is a registered server: -l, -p and -i apply to other targets (use `sshdeck servers add --force` to change it)"
+            )));
+        }
+        return Ok(None);
+    }
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    let from_config = home_dir().map(|h| h.join(".ssh/config")).filter(|p| p.exists()).and_then(|p| {
+        let text = read_ssh_config(&p).ok()?;
+        parse_ssh_config(&text, &user).0.into_iter().find(|(alias, _)| alias == expr).map(|(_, c)| c)
+    });
+    let mut config = match from_config {
+        Some(c) => c,
+        None => parse_destination(expr, &user)?,
+    };
+    if let Some(u) = &flags.user {
+        config.user = u.clone();
+    }
+    if let Some(p) = flags.port {
+        config.port = p;
+    }
+    if let Some(k) = &flags.key {
+        // The runner may have another working directory.
+        config.key_path = Some(std::path::absolute(k).unwrap_or_else(|_| k.clone()));
+    }
+    config.validate()?;
+    Ok(Some(config))
 }
 
 /// `[user@]host[:port]` (`[::1]:2222` for IPv6 with a port).

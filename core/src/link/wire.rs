@@ -122,10 +122,25 @@ pub enum Reply {
         /// The counters.
         stats: crate::pool::PoolStats,
     },
+    /// How far a followed transfer is.
+    Progress {
+        /// Bytes moved.
+        bytes: u64,
+        /// Bytes in all.
+        total_bytes: u64,
+        /// Files finished.
+        files_done: u64,
+        /// Files planned.
+        files_total: u64,
+    },
     /// A direct command or an attachment is under way.
     Ready,
-    /// The followed job ended (its record is in the journal).
-    Ended,
+    /// The followed job ended: its final record (also in the journal).
+    Ended {
+        /// The job as it ended.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job: Option<Box<Job>>,
+    },
     /// A direct command ended.
     Exited {
         /// Exit code.
@@ -291,14 +306,14 @@ mod tests {
     #[test]
     fn frames_round_trip() {
         let mut buf = output_frame(3, Stream::Stderr, b"\x00bin\xff");
-        buf.extend(json_frame(&Reply::Ended));
+        buf.extend(json_frame(&Reply::Ended { job: None }));
         let mut r = &buf[..];
         match read_frame_blocking(&mut r).unwrap() {
             Some(Frame::Output(3, Stream::Stderr, d)) => assert_eq!(d, b"\x00bin\xff"),
             other => panic!("{other:?}"),
         }
         let Some(Frame::Json(j)) = read_frame_blocking(&mut r).unwrap() else { panic!() };
-        assert!(matches!(parse::<Reply>(&j).unwrap(), Reply::Ended));
+        assert!(matches!(parse::<Reply>(&j).unwrap(), Reply::Ended { job: None }));
         assert!(read_frame_blocking(&mut r).unwrap().is_none());
     }
 

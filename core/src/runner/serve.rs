@@ -19,6 +19,9 @@ use crate::exec::Stream;
 use crate::link::wire::{self, Adhoc, Envelope, Frame, PROTOCOL, Reply, Request, WireError};
 use crate::secret::Secret;
 
+/// How often a followed transfer's progress is sent.
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+
 /// How often the runner looks at whether it is idle and still owns its socket.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
@@ -168,6 +171,16 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
     pump(rx, rd, wr, None).await;
 }
 
+fn progress(p: &crate::sftp::Progress) -> Reply {
+    use std::sync::atomic::Ordering::Relaxed;
+    Reply::Progress {
+        bytes: p.bytes.load(Relaxed),
+        total_bytes: p.total_bytes.load(Relaxed),
+        files_done: p.files_done.load(Relaxed),
+        files_total: p.files_total.load(Relaxed),
+    }
+}
+
 /// Sends the one reply of a request and closes the queue.
 fn close_with(tx: mpsc::UnboundedSender<Vec<u8>>, reply: &Reply) {
     let _ = tx.send(wire::json_frame(reply));
@@ -196,8 +209,20 @@ fn accepted(deck: &Deck, r: crate::Result<crate::jobs::Job>, follow: bool, tx: m
             if follow {
                 let deck = deck.clone();
                 tokio::spawn(async move {
-                    let _ = deck.wait(&id, None).await;
-                    let _ = tx.send(wire::json_frame(&Reply::Ended));
+                    let ended = deck.wait(&id, None);
+                    tokio::pin!(ended);
+                    let mut tick = tokio::time::interval(PROGRESS_EVERY);
+                    let job = loop {
+                        tokio::select! {
+                            j = &mut ended => break j.ok().map(Box::new),
+                            _ = tick.tick() => {
+                                if let Some(p) = deck.transfer_progress(&id) {
+                                    let _ = tx.send(wire::json_frame(&progress(&p)));
+                                }
+                            }
+                        }
+                    };
+                    let _ = tx.send(wire::json_frame(&Reply::Ended { job }));
                 });
             }
         }
