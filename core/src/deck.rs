@@ -22,7 +22,6 @@ use crate::exec::{ExecOptions, Stream};
 use crate::jobs::{Job, JobId, JobLimits, Jobs};
 use crate::link::{Launcher, Link};
 use crate::pool::{Pool, PoolLimits, PoolStats};
-use crate::secret::Secret;
 use crate::servers::{Added, Registry, Server, ServerConfig};
 use crate::ssh::{ConnectOptions, KnownHosts, Target, resolve_jumps};
 
@@ -63,6 +62,7 @@ struct Inner {
 }
 
 pub use adhoc::TargetFlags;
+pub use submit::JobInput;
 
 impl Deck {
     /// Opens the data dir (creating it 0700), the job store (marking jobs of dead processes crashed)
@@ -263,10 +263,10 @@ impl Deck {
         self.shutdown_with(Duration::from_secs(3)).await;
     }
 
-    fn start(&self, job: Job, sink: Option<OutputSink>, answers: Vec<Secret>) {
+    fn start(&self, job: Job, input: JobInput) {
         let cancel = self.inner.jobs.register_local(&job.id);
         let deck = self.clone();
-        tokio::spawn(async move { run::run_job(deck, job, cancel, sink, answers).await });
+        tokio::spawn(async move { run::run_job(deck, job, cancel, input).await });
     }
 }
 

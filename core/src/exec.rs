@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use russh::{ChannelMsg, Sig};
 use serde::Serialize;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use std::sync::{Arc, Mutex};
 
@@ -32,6 +32,9 @@ pub struct ExecOptions {
     pub capture_limit: usize,
     /// Bytes written to the command's stdin before EOF.
     pub stdin: Option<Vec<u8>>,
+    /// The command's stdin as a stream (EOF when its sender is dropped); taken by the first attempt
+    /// that starts the command.
+    pub input: Option<Input>,
     /// When this turns `true`, the command is killed and the call returns `CANCELLED`.
     pub cancel: Option<watch::Receiver<bool>>,
     /// Run on a PTY and answer prompts (output is ANSI-stripped; stdout and stderr merge).
@@ -40,7 +43,23 @@ pub struct ExecOptions {
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        ExecOptions { timeout: None, capture_limit: 1 << 20, stdin: None, cancel: None, interaction: None }
+        ExecOptions { timeout: None, capture_limit: 1 << 20, stdin: None, input: None, cancel: None, interaction: None }
+    }
+}
+
+/// Chunks of a command's stdin, in bounded memory: the sender waits while the channel's window is full.
+#[derive(Debug, Clone)]
+pub struct Input(Arc<Mutex<Option<mpsc::Receiver<Vec<u8>>>>>);
+
+impl Input {
+    /// A stream of at most `depth` chunks in flight, and its sending end.
+    pub fn channel(depth: usize) -> (mpsc::Sender<Vec<u8>>, Input) {
+        let (tx, rx) = mpsc::channel(depth);
+        (tx, Input(Arc::new(Mutex::new(Some(rx)))))
+    }
+
+    pub(crate) fn take(&self) -> Option<mpsc::Receiver<Vec<u8>>> {
+        self.0.lock().expect("lock").take()
     }
 }
 
@@ -68,7 +87,24 @@ pub(crate) async fn run(
     if let Some(input) = opts.stdin.take() {
         channel.data(&input[..]).await.map_err(lost)?;
     }
-    if interaction.is_none() {
+    // A streamed stdin is written by its own task (the window may make it wait while output keeps
+    // being read here), which sends EOF at its end; it stops when the command ends.
+    let streamed = match opts.input.take().and_then(|i| i.take()) {
+        Some(mut rx) if interaction.is_none() => {
+            let mut w = channel.make_writer();
+            Some(AbortOnDrop(tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                while let Some(chunk) = rx.recv().await {
+                    if w.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = w.shutdown().await;
+            })))
+        }
+        _ => None,
+    };
+    if interaction.is_none() && streamed.is_none() {
         // Without EOF a command that reads stdin would wait forever. (On a PTY, EOF would read as
         // ^D at the next prompt, so an interactive command keeps its input open.)
         channel.eof().await.map_err(lost)?;
@@ -139,6 +175,15 @@ pub(crate) async fn run(
         });
     }
     Ok(out)
+}
+
+/// A task stopped when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Folds one channel message into `out`. Returns an error for a refused exec request.

@@ -94,25 +94,44 @@ impl Link {
         Ok(r)
     }
 
-    /// Hands a job to the runner; `sink` then sees its output as the runner streams it. When the job
-    /// ends this process's job store is refreshed at once, so waiters wake without polling.
-    pub fn submit(&self, request: Request, sink: Option<Sink>) -> std::result::Result<Result<Job>, Unreachable> {
+    /// Hands a job to the runner; `sink` then sees its output as the runner streams it, and `stdin`
+    /// (when given) is streamed to the command. Both are taken only once the runner accepted the job.
+    /// When the job ends this process's job store is refreshed at once, so waiters wake without
+    /// polling.
+    pub fn submit(
+        &self,
+        request: Request,
+        sink: &mut Option<Sink>,
+        stdin: &mut Option<crate::exec::Input>,
+    ) -> std::result::Result<Result<Job>, Unreachable> {
         let (s, reply) = self.ask(request)?;
         let job = match reply {
             Reply::Job { job } => *job,
             Reply::Failed { error } => return Ok(Err(error.into_error("", ExecOutput::new(0)))),
             other => return Ok(Err(Error::RunnerUnavailable(format!("unexpected reply {other:?}")))),
         };
+        let (sink, stdin) = (sink.take(), stdin.take());
         match into_tokio(s) {
             Ok(s) => {
+                // The write half stays open until the job ends: its closing tells the runner this
+                // front end is gone.
+                let (rd, wr) = s.into_split();
                 let link = self.clone();
                 let id = job.id.clone();
                 let (done_tx, done) = watch::channel(false);
-                self.inner.following.lock().expect("lock").insert(id.clone(), done);
+                self.inner.following.lock().expect("lock").insert(id.clone(), done.clone());
+                let held = match stdin.and_then(|i| i.take()) {
+                    Some(input) => {
+                        tokio::spawn(send_stdin(input, wr, done));
+                        None
+                    }
+                    None => Some(wr),
+                };
                 tokio::spawn(async move {
-                    link.clone().follow(s, id.clone(), sink).await;
+                    link.clone().follow(rd, id.clone(), sink).await;
                     let _ = done_tx.send(true);
                     link.inner.following.lock().expect("lock").remove(&id);
+                    drop(held);
                 });
             }
             Err(e) => tracing::warn!(error = %e, "cannot follow a job through the runner"),
@@ -120,7 +139,7 @@ impl Link {
         Ok(Ok(job))
     }
 
-    async fn follow(self, mut s: UnixStream, id: JobId, mut sink: Option<Sink>) {
+    async fn follow(self, mut s: tokio::net::unix::OwnedReadHalf, id: JobId, mut sink: Option<Sink>) {
         loop {
             match wire::read_frame(&mut s).await {
                 Ok(Some(Frame::Output(step, stream, data))) => {
@@ -144,6 +163,7 @@ impl Link {
                     }
                     _ => {}
                 },
+                Ok(Some(Frame::Stdin(_) | Frame::Eof)) => {}
                 Ok(None) | Err(_) => break,
             }
         }
@@ -188,7 +208,7 @@ impl Link {
                 Reply::Pool { stats } => Some(stats),
                 _ => None,
             },
-            Frame::Output(..) => None,
+            _ => None,
         }
     }
 
@@ -270,6 +290,7 @@ impl Link {
                         other => Err(Error::RunnerUnavailable(format!("unexpected reply {other:?}"))),
                     });
                 }
+                Ok(Some(Frame::Stdin(_) | Frame::Eof)) => {}
                 Ok(None) | Err(_) => {
                     return Ok(Err(Error::RunnerUnavailable("the runner went away during the command".into())));
                 }
@@ -301,6 +322,35 @@ impl Link {
             }
             link.inner.attached.store(false, Ordering::SeqCst);
         });
+    }
+}
+
+/// Streams a command's stdin to the runner as stdin frames, then the EOF frame; keeps the connection
+/// open until `done`.
+pub async fn send_stdin(
+    mut input: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    mut wr: tokio::net::unix::OwnedWriteHalf,
+    mut done: watch::Receiver<bool>,
+) {
+    use tokio::io::AsyncWriteExt;
+    let mut open = true;
+    loop {
+        tokio::select! {
+            chunk = input.recv(), if open => match chunk {
+                Some(c) => {
+                    if wr.write_all(&wire::stdin_frame(&c)).await.is_err() {
+                        return;
+                    }
+                }
+                None => {
+                    open = false;
+                    if wr.write_all(&wire::eof_frame()).await.is_err() {
+                        return;
+                    }
+                }
+            },
+            _ = async { drop(done.wait_for(|d| *d).await) } => return,
+        }
     }
 }
 

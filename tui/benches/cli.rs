@@ -60,6 +60,35 @@ fn main() -> anyhow::Result<()> {
     }
     let openssh = (0..n).map(|_| ssh()).collect::<anyhow::Result<Vec<_>>>()?;
 
+    // stdin: `cat FILE | sshdeck exec b -- 'cat > /dev/null'` vs the same through ssh (a fresh `ssh`,
+    // as a user types it; its handshake is a small part of a 1 GB run).
+    let mb: usize = std::env::var("BENCH_STDIN_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let file = tempfile::NamedTempFile::new()?;
+    {
+        use std::io::Write;
+        let block: Vec<u8> = (0u32..1 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let mut w = std::io::BufWriter::new(file.as_file());
+        for _ in 0..mb {
+            w.write_all(&block)?;
+        }
+        w.flush()?;
+    }
+    let piped = |mut cmd: Command| -> anyhow::Result<Duration> {
+        let t = Instant::now();
+        let st = cmd.stdin(std::fs::File::open(file.path())?).stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+        anyhow::ensure!(st.success(), "stdin run failed");
+        Ok(t.elapsed())
+    };
+    let mut ours_in = Vec::new();
+    let mut theirs_in = Vec::new();
+    for _ in 0..3 {
+        ours_in.push(piped(sshdeck(&["exec", "b", "--", "cat > /dev/null"]))?);
+        let mut ssh = sshd.ssh_command();
+        ssh.arg("cat > /dev/null");
+        theirs_in.push(piped(ssh)?);
+    }
+    let mbps = |d: Duration| mb as f64 / d.as_secs_f64();
+
     // Idle runner memory: after the jobs, with its pooled connection still open.
     std::thread::sleep(Duration::from_secs(2));
     let rss_kib = runner_pids(data.path()).first().map_or(0, |pid| {
@@ -91,6 +120,13 @@ fn main() -> anyhow::Result<()> {
         ms(pct(&ours, 50)) / ms(pct(&openssh, 50))
     );
     println!("idle runner RSS: {:.1} MiB (target <= 20 MB)", rss_kib as f64 / 1024.0);
+    let (a, b) = (pct(&ours_in, 50), pct(&theirs_in, 50));
+    println!(
+        "stdin {mb} MiB into `cat > /dev/null`, median of 3: sshdeck {:.0} MiB/s, ssh {:.0} MiB/s, ratio {:.2} (target >= 0.9)",
+        mbps(a),
+        mbps(b),
+        mbps(a) / mbps(b)
+    );
     if let Some(secs) = std::env::var("BENCH_HOLD_S").ok().and_then(|v| v.parse().ok()) {
         // For profiling by hand: the data dir (server `b`) and its runner stay up this long.
         println!("holding {secs} s: MCP_DATA_DIR={}", data.path().display());

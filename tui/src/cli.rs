@@ -287,6 +287,10 @@ pub struct ExecArgs {
     pub detach: bool,
     #[arg(long, hide = true)]
     pub detached_child: bool,
+    /// Read nothing from stdin (as ssh -n); otherwise a stdin that is not a terminal is streamed to
+    /// the command.
+    #[arg(short = 'n')]
+    pub no_stdin: bool,
     /// The command, after `--`. Several words are joined with spaces, as ssh does.
     #[arg(last = true, required = true, num_args = 1..)]
     pub command: Vec<String>,

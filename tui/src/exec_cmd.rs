@@ -9,8 +9,9 @@ use serde_json::json;
 use sshdeck_core::Deck;
 use sshdeck_core::capture::Captured;
 use sshdeck_core::config::{RunnerMode, Settings};
+use sshdeck_core::deck::JobInput;
 use sshdeck_core::deck::quick::{Followed, OneJob, submit_and_follow};
-use sshdeck_core::exec::Stream;
+use sshdeck_core::exec::{Input, Stream};
 use sshdeck_core::jobs::{Job, JobId, JobSpec, JobStatus};
 
 use crate::cli::{ExecArgs, RetryArgs};
@@ -18,7 +19,7 @@ use crate::report::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TIMEOUT, parse_duration};
 
 /// What to start: a new command or a retry.
 enum Start<'a> {
-    Exec { alias: &'a str, spec: JobSpec },
+    Exec { alias: &'a str, spec: JobSpec, stdin: Option<Input> },
     Retry(JobId),
 }
 
@@ -51,7 +52,36 @@ pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
     if args.detach {
         return detached(deck.submit(&alias, spec, "cli", None), args.json);
     }
-    run(deck, Start::Exec { alias: &alias, spec }, args.json, args.detached_child).await
+    let stdin = if args.detached_child { None } else { stdin_input(&args) };
+    run(deck, Start::Exec { alias: &alias, spec, stdin }, args.json, args.detached_child).await
+}
+
+/// This process's stdin for the command, as ssh gives it: streamed when it is not a terminal and
+/// `-n` was not given. A thread reads it in 256 KiB chunks; at most a few are in flight.
+fn stdin_input(args: &ExecArgs) -> Option<Input> {
+    use std::io::{IsTerminal, Read};
+    if args.no_stdin || std::io::stdin().is_terminal() {
+        return None;
+    }
+    let (tx, input) = Input::channel(8);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut buf = vec![0u8; 256 * 1024];
+            match stdin.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.blocking_send(buf).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    });
+    Some(input)
 }
 
 /// `--detach` with the runner: the job is the runner's once accepted; print its id.
@@ -177,7 +207,9 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
     // Listen for Ctrl-C before the command can start, so it never meets the default action.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let submitted = match start {
-        Start::Exec { alias, spec } => deck.submit(alias, spec, "cli", sink),
+        Start::Exec { alias, spec, stdin } => {
+            deck.submit_with(alias, spec, "cli", JobInput { sink, stdin, ..Default::default() })
+        }
         Start::Retry(id) => deck.retry(&id, "cli", sink),
     };
     if detached_child {
@@ -277,7 +309,7 @@ pub fn quick(settings: &Settings, args: &ExecArgs) -> Option<Result<i32>> {
         let interrupt = async move {
             sigint.recv().await;
         };
-        let job = OneJob { expr: &args.alias, flags: &flags, spec, origin: "cli" };
+        let job = OneJob { expr: &args.alias, flags: &flags, spec, origin: "cli", stdin: stdin_input(args) };
         let r = submit_and_follow(settings, &launcher, job, &mut sink, interrupt).await;
         anyhow::Ok(r)
     });

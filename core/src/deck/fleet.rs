@@ -113,7 +113,7 @@ async fn run_fleet(
                 let _ = deck.jobs().finish(&child.id, JobStatus::Cancelled, r);
                 return;
             }
-            run::run_job(deck, child, cancel, None, Vec::new()).await;
+            run::run_job(deck, child, cancel, super::JobInput::default()).await;
         });
     }
     let mut cancelled = false;

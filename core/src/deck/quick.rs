@@ -36,6 +36,8 @@ pub struct OneJob<'a> {
     pub spec: JobSpec,
     /// Who asks (`cli`).
     pub origin: &'a str,
+    /// The command's stdin, streamed.
+    pub stdin: Option<crate::exec::Input>,
 }
 
 /// Submits one job on `expr` (an alias, a `~/.ssh/config` Host or `user@host:port`) to the runner and
@@ -49,7 +51,7 @@ pub async fn submit_and_follow(
     sink: &mut (dyn FnMut(usize, Stream, &[u8]) + Send),
     interrupt: impl Future<Output = ()>,
 ) -> std::result::Result<Result<Followed>, Unreachable> {
-    let OneJob { expr, flags, spec, origin } = job;
+    let OneJob { expr, flags, spec, origin, stdin } = job;
     let prepared = (|| -> Result<_> {
         let data_dir = DataDir::open(&settings.data_dir)?;
         let adhoc = resolve(&Registry::new(&data_dir), expr, flags)?;
@@ -66,6 +68,7 @@ pub async fn submit_and_follow(
         answers: Vec::new(),
         adhoc: adhoc.map(|c| vec![(expr.to_string(), c)]).unwrap_or_default(),
         follow: true,
+        stdin: stdin.is_some(),
     };
     let (stream, reply) = ask(connect(&socket, launcher)?, request)?;
     let job = match reply {
@@ -73,9 +76,18 @@ pub async fn submit_and_follow(
         Reply::Failed { error } => return Ok(Err(error.into_error(expr, ExecOutput::new(0)))),
         other => return Ok(Err(Error::RunnerUnavailable(format!("unexpected reply {other:?}")))),
     };
-    let mut s = match into_tokio(stream) {
-        Ok(s) => s,
+    let (mut s, wr) = match into_tokio(stream) {
+        Ok(s) => s.into_split(),
         Err(_) => return Ok(Ok(Followed::RunnerLost(job))),
+    };
+    // The write half stays open until the end (its closing would say this front end is gone).
+    let (_done_tx, done) = tokio::sync::watch::channel(false);
+    let _held = match stdin.and_then(|i| i.take()) {
+        Some(input) => {
+            tokio::spawn(crate::link::send_stdin(input, wr, done));
+            None
+        }
+        None => Some(wr),
     };
     tokio::pin!(interrupt);
     let mut cancelled = false;
@@ -88,6 +100,7 @@ pub async fn submit_and_follow(
                         return Ok(Ok(Followed::Ended(done)));
                     }
                 }
+                Ok(Some(Frame::Stdin(_) | Frame::Eof)) => {}
                 Ok(None) | Err(_) => return Ok(Ok(Followed::RunnerLost(job))),
             },
             _ = &mut interrupt, if !cancelled => {

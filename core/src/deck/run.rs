@@ -57,13 +57,8 @@ fn plan(spec: &JobSpec, answers: Vec<Secret>, default_interactive_ms: u64) -> Ve
     }
 }
 
-pub(super) async fn run_job(
-    deck: Deck,
-    job: Job,
-    cancel: watch::Receiver<bool>,
-    mut sink: Option<OutputSink>,
-    answers: Vec<Secret>,
-) {
+pub(super) async fn run_job(deck: Deck, job: Job, cancel: watch::Receiver<bool>, input: super::JobInput) {
+    let super::JobInput { mut sink, answers, stdin } = input;
     if let JobSpec::Transfer { .. } = &job.spec {
         return run_transfer(deck, job, cancel, sink).await;
     }
@@ -113,6 +108,9 @@ pub(super) async fn run_job(
             }
             opts.cancel = Some(cancel.clone());
             opts.interaction = step.interaction.clone();
+            if index == 0 {
+                opts.input = stdin.clone();
+            }
             let mut on_output = |s, d: &[u8]| {
                 if let Some(w) = writer.as_mut() {
                     w.write(d);

@@ -7,13 +7,24 @@ use tokio::sync::broadcast;
 
 use super::{Deck, FOLLOW_EVERY, OutputSink};
 use crate::error::{Error, Result};
-use crate::exec::{ExecOptions, ExecOutput, Stream};
+use crate::exec::{ExecOptions, ExecOutput, Input, Stream};
 use crate::interact::Rule;
 use crate::jobs::{Job, JobEvent, JobId, JobSpec};
 use crate::link::Unreachable;
 use crate::link::wire::Request;
 use crate::secret::Secret;
 use crate::servers::ServerConfig;
+
+/// What a submitter gives a job besides its spec.
+#[derive(Default)]
+pub struct JobInput {
+    /// Sees the output as it arrives (step, stream, bytes).
+    pub sink: Option<OutputSink>,
+    /// Answers to an interactive job's prompts, in order.
+    pub answers: Vec<Secret>,
+    /// The command's stdin, streamed (plain commands only).
+    pub stdin: Option<Input>,
+}
 
 impl Deck {
     /// Runs a command directly through the pool, without a job record (for internal probes and
@@ -63,14 +74,14 @@ impl Deck {
         self.inner.adhoc.lock().expect("lock").insert(name, config);
     }
 
-    /// Accepts a job (durably) and starts running it in this process. `sink` sees its output live.
-    /// Fails at once, with no job recorded, for an unknown alias or an empty command.
+    /// Accepts a job (durably) and starts running it (in the runner, or in this process). `sink` sees
+    /// its output live. Fails at once, with no job recorded, for an unknown alias or an empty command.
     pub fn submit(&self, alias: &str, spec: JobSpec, origin: &str, sink: Option<OutputSink>) -> Result<Job> {
-        self.submit_with_answers(alias, spec, origin, sink, Vec::new())
+        self.submit_with(alias, spec, origin, JobInput { sink, ..JobInput::default() })
     }
 
     /// [`Deck::submit`] for an interactive job: `answers[i]` answers `prompts[i]`. Answers live only in
-    /// this process's memory, never in the job record, logs or results.
+    /// this process's memory (and the runner's), never in the job record, logs or results.
     pub fn submit_with_answers(
         &self,
         alias: &str,
@@ -79,38 +90,41 @@ impl Deck {
         sink: Option<OutputSink>,
         answers: Vec<Secret>,
     ) -> Result<Job> {
+        self.submit_with(alias, spec, origin, JobInput { sink, answers, stdin: None })
+    }
+
+    /// [`Deck::submit`] with everything a submitter may give a job besides its spec.
+    pub fn submit_with(&self, alias: &str, spec: JobSpec, origin: &str, mut input: JobInput) -> Result<Job> {
         self.check_spec(alias, &spec)?;
         if let JobSpec::Interactive { prompts, .. } = &spec {
-            if prompts.len() != answers.len() {
+            if prompts.len() != input.answers.len() {
                 return Err(Error::InvalidArgument("every prompt pattern needs an answer".into()));
             }
             for p in prompts {
                 Rule::new(&p.pattern, Secret::new(""), p.max)?;
             }
         }
-        let (sink, answers) = match &self.inner.link {
-            Some(link) => {
-                let request = Request::Submit {
-                    alias: alias.to_string(),
-                    spec: spec.clone(),
-                    origin: origin.to_string(),
-                    answers: answers.iter().map(|a| a.expose().to_string()).collect(),
-                    adhoc: self.adhoc_of(&[alias]),
-                    follow: true,
-                };
-                match link.submit(request, sink) {
-                    Ok(r) => return r,
-                    // Nothing was accepted: run it here rather than fail.
-                    Err(Unreachable(e)) => {
-                        tracing::warn!(error = %e, "runner unreachable: running the job here");
-                        (None, answers)
-                    }
-                }
+        if input.stdin.is_some() && !matches!(spec, JobSpec::Exec { .. }) {
+            return Err(Error::InvalidArgument("only a plain command reads a streamed stdin".into()));
+        }
+        if let Some(link) = &self.inner.link {
+            let request = Request::Submit {
+                alias: alias.to_string(),
+                spec: spec.clone(),
+                origin: origin.to_string(),
+                answers: input.answers.iter().map(|a| a.expose().to_string()).collect(),
+                adhoc: self.adhoc_of(&[alias]),
+                follow: true,
+                stdin: input.stdin.is_some(),
+            };
+            match link.submit(request, &mut input.sink, &mut input.stdin) {
+                Ok(r) => return r,
+                // Nothing was accepted: run it here rather than fail.
+                Err(Unreachable(e)) => tracing::warn!(error = %e, "runner unreachable: running the job here"),
             }
-            None => (sink, answers),
-        };
+        }
         let job = self.inner.jobs.accept(spec, vec![alias.to_string()], origin, None)?;
-        self.start(job.clone(), sink, answers);
+        self.start(job.clone(), input);
         Ok(job)
     }
 
@@ -127,21 +141,16 @@ impl Deck {
         }
         let alias = orig.targets.first().cloned().unwrap_or_default();
         self.check_spec(&alias, &orig.spec)?;
-        let sink = match &self.inner.link {
-            Some(link) => {
-                let request = Request::Retry { id: id.clone(), origin: origin.to_string(), follow: true };
-                match link.submit(request, sink) {
-                    Ok(r) => return r,
-                    Err(Unreachable(e)) => {
-                        tracing::warn!(error = %e, "runner unreachable: retrying the job here");
-                        None
-                    }
-                }
+        let mut input = JobInput { sink, ..JobInput::default() };
+        if let Some(link) = &self.inner.link {
+            let request = Request::Retry { id: id.clone(), origin: origin.to_string(), follow: true };
+            match link.submit(request, &mut input.sink, &mut input.stdin) {
+                Ok(r) => return r,
+                Err(Unreachable(e)) => tracing::warn!(error = %e, "runner unreachable: retrying the job here"),
             }
-            None => sink,
-        };
+        }
         let job = self.inner.jobs.accept(orig.spec.clone(), orig.targets.clone(), origin, Some(id))?;
-        self.start(job.clone(), sink, Vec::new());
+        self.start(job.clone(), input);
         Ok(job)
     }
 

@@ -22,6 +22,8 @@ const MAX_FRAME: usize = 16 << 20;
 
 const KIND_JSON: u8 = 0;
 const KIND_OUTPUT: u8 = 1;
+const KIND_STDIN: u8 = 2;
+const KIND_EOF: u8 = 3;
 
 /// What a front end asks. Every request names the protocol it speaks.
 #[derive(Debug, Serialize, Deserialize)]
@@ -54,6 +56,9 @@ pub enum Request {
         adhoc: Adhoc,
         /// Stream output and the end.
         follow: bool,
+        /// The command's stdin follows on this connection (stdin frames, then an EOF frame).
+        #[serde(default)]
+        stdin: bool,
     },
     /// Retry a finished job.
     Retry {
@@ -208,6 +213,10 @@ pub enum Frame {
     Json(Vec<u8>),
     /// Output of step `.0` on stream `.1`.
     Output(u32, Stream, Vec<u8>),
+    /// Bytes for the command's stdin.
+    Stdin(Vec<u8>),
+    /// The end of the command's stdin.
+    Eof,
 }
 
 fn header(kind: u8, len: usize) -> [u8; 5] {
@@ -234,6 +243,19 @@ pub fn output_frame(step: usize, stream: Stream, data: &[u8]) -> Vec<u8> {
     v
 }
 
+/// Encodes a stdin frame.
+pub fn stdin_frame(data: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(data.len() + 5);
+    v.extend_from_slice(&header(KIND_STDIN, data.len()));
+    v.extend_from_slice(data);
+    v
+}
+
+/// Encodes the end of stdin.
+pub fn eof_frame() -> Vec<u8> {
+    header(KIND_EOF, 0).to_vec()
+}
+
 fn decode(kind: u8, mut payload: Vec<u8>) -> std::io::Result<Frame> {
     match kind {
         KIND_JSON => Ok(Frame::Json(payload)),
@@ -243,6 +265,8 @@ fn decode(kind: u8, mut payload: Vec<u8>) -> std::io::Result<Frame> {
             payload.drain(..5);
             Ok(Frame::Output(step, stream, payload))
         }
+        KIND_STDIN => Ok(Frame::Stdin(payload)),
+        KIND_EOF => Ok(Frame::Eof),
         _ => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad runner frame")),
     }
 }
@@ -307,6 +331,8 @@ mod tests {
     fn frames_round_trip() {
         let mut buf = output_frame(3, Stream::Stderr, b"\x00bin\xff");
         buf.extend(json_frame(&Reply::Ended { job: None }));
+        buf.extend(stdin_frame(b"in"));
+        buf.extend(eof_frame());
         let mut r = &buf[..];
         match read_frame_blocking(&mut r).unwrap() {
             Some(Frame::Output(3, Stream::Stderr, d)) => assert_eq!(d, b"\x00bin\xff"),
@@ -314,6 +340,8 @@ mod tests {
         }
         let Some(Frame::Json(j)) = read_frame_blocking(&mut r).unwrap() else { panic!() };
         assert!(matches!(parse::<Reply>(&j).unwrap(), Reply::Ended { job: None }));
+        assert!(matches!(read_frame_blocking(&mut r).unwrap(), Some(Frame::Stdin(d)) if d == b"in"));
+        assert!(matches!(read_frame_blocking(&mut r).unwrap(), Some(Frame::Eof)));
         assert!(read_frame_blocking(&mut r).unwrap().is_none());
     }
 

@@ -15,6 +15,8 @@ use tokio::time::Instant;
 
 use super::{Watched, describe};
 use crate::deck::Deck;
+use crate::deck::JobInput;
+use crate::exec::Input;
 use crate::exec::Stream;
 use crate::link::wire::{self, Adhoc, Envelope, Frame, PROTOCOL, Reply, Request, WireError};
 use crate::secret::Secret;
@@ -127,12 +129,27 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
     tracing::debug!(op = describe(&envelope.request), "request");
     let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
     match envelope.request {
-        Request::Submit { alias, spec, origin, answers, adhoc, follow } => {
+        Request::Submit { alias, spec, origin, answers, adhoc, follow, stdin } => {
             learn(&deck, adhoc);
             let sink = follow.then(|| sink(&tx));
             let answers = answers.into_iter().map(Secret::new).collect();
-            let r = deck.submit_with_answers(&alias, spec, &origin, sink, answers);
+            let (stdin_tx, stdin) = match stdin {
+                true => {
+                    let (t, i) = Input::channel(STDIN_DEPTH);
+                    (Some(t), Some(i))
+                }
+                false => (None, None),
+            };
+            let r = deck.submit_with(&alias, spec, &origin, JobInput { sink, answers, stdin });
+            let ok = r.is_ok();
             accepted(&deck, r, follow, tx);
+            if let (Some(stdin_tx), true) = (stdin_tx, ok) {
+                // The connection's read side carries stdin: feed it to the command; the writer only
+                // writes (a front end gone shows as a failed write).
+                tokio::spawn(feed_stdin(rd, stdin_tx));
+                pump(rx, None, wr, None).await;
+                return;
+            }
         }
         Request::Retry { id, origin, follow } => {
             let sink = follow.then(|| sink(&tx));
@@ -157,7 +174,7 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
             let (cancel_tx, cancel) = watch::channel(false);
             let _ = tx.send(wire::json_frame(&Reply::Ready));
             tokio::spawn(exec(deck.clone(), alias, command, timeout_ms, stdin, cancel, tx));
-            pump(rx, rd, wr, Some(cancel_tx)).await;
+            pump(rx, Some(rd), wr, Some(cancel_tx)).await;
             return;
         }
         Request::PoolStats => close_with(tx, &Reply::Pool { stats: deck.pool_stats() }),
@@ -168,7 +185,21 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
             tokio::spawn(nudge(events, tx));
         }
     }
-    pump(rx, rd, wr, None).await;
+    pump(rx, Some(rd), wr, None).await;
+}
+
+/// Stdin chunks of a submitted command in flight at most (256 KiB each from the CLI).
+const STDIN_DEPTH: usize = 16;
+
+/// Reads stdin frames from a front end into a command's input; EOF (or the front end gone) ends it.
+async fn feed_stdin(mut rd: OwnedReadHalf, tx: mpsc::Sender<Vec<u8>>) {
+    while let Ok(Some(frame)) = wire::read_frame(&mut rd).await {
+        match frame {
+            Frame::Stdin(data) if tx.send(data).await.is_err() => return,
+            Frame::Eof => return,
+            _ => {}
+        }
+    }
 }
 
 fn progress(p: &crate::sftp::Progress) -> Reply {
@@ -280,13 +311,24 @@ async fn nudge(mut events: broadcast::Receiver<crate::jobs::JobEvent>, tx: mpsc:
 /// Writes queued frames until every sender is done, or the front end goes away (then `cancel` fires).
 async fn pump(
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
-    mut rd: OwnedReadHalf,
+    rd: Option<OwnedReadHalf>,
     mut wr: OwnedWriteHalf,
     cancel: Option<watch::Sender<bool>>,
 ) {
     use tokio::io::AsyncWriteExt;
     let mut scratch = [0u8; 64];
+    let mut rd = rd;
     loop {
+        let gone = async {
+            match rd.as_mut() {
+                Some(r) => loop {
+                    if matches!(r.read(&mut scratch).await, Ok(0) | Err(_)) {
+                        return;
+                    }
+                },
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             frame = rx.recv() => match frame {
                 Some(f) => {
@@ -296,11 +338,7 @@ async fn pump(
                 }
                 None => return,
             },
-            n = rd.read(&mut scratch) => {
-                if matches!(n, Ok(0) | Err(_)) {
-                    break;
-                }
-            }
+            _ = gone => break,
         }
     }
     if let Some(c) = cancel {
