@@ -194,10 +194,13 @@ const STDIN_DEPTH: usize = 16;
 /// Reads stdin frames from a front end into a command's input; EOF (or the front end gone) ends it.
 async fn feed_stdin(mut rd: OwnedReadHalf, tx: mpsc::Sender<Vec<u8>>) {
     while let Ok(Some(frame)) = wire::read_frame(&mut rd).await {
-        match frame {
-            Frame::Stdin(data) if tx.send(data).await.is_err() => return,
-            Frame::Eof => return,
-            _ => {}
+        let go_on = match frame {
+            Frame::Stdin(data) => tx.send(data).await.is_ok(),
+            Frame::Eof => false,
+            _ => true,
+        };
+        if !go_on {
+            return;
         }
     }
 }
