@@ -39,11 +39,50 @@ pub struct ExecOptions {
     pub cancel: Option<watch::Receiver<bool>>,
     /// Run on a PTY and answer prompts (output is ANSI-stripped; stdout and stderr merge).
     pub interaction: Option<Arc<Mutex<Interaction>>>,
+    /// Run on a PTY the user's terminal drives (raw bytes both ways; with [`LOGIN_SHELL`] as the
+    /// command, the login shell).
+    pub pty: Option<Pty>,
+}
+
+/// The command that opens the login shell instead (ssh without a command): on a terminal, or reading
+/// commands from stdin.
+pub const LOGIN_SHELL: &str = "(login shell)";
+
+/// A terminal's size changes (columns, rows), taken once by the command that starts.
+pub type Resizes = Arc<Mutex<Option<mpsc::Receiver<(u32, u32)>>>>;
+
+/// A PTY for a user's terminal: its type, size, and its size changes.
+#[derive(Debug, Clone)]
+pub struct Pty {
+    /// `TERM`, e.g. `xterm-256color`.
+    pub term: String,
+    /// Columns.
+    pub cols: u32,
+    /// Rows.
+    pub rows: u32,
+    /// New sizes (columns, rows) as the terminal changes; taken by the command that starts.
+    pub resizes: Resizes,
+}
+
+impl Pty {
+    /// A PTY of this type and size, and the sender of its size changes.
+    pub fn new(term: &str, cols: u32, rows: u32) -> (mpsc::Sender<(u32, u32)>, Pty) {
+        let (tx, rx) = mpsc::channel(16);
+        (tx, Pty { term: term.to_string(), cols, rows, resizes: Arc::new(Mutex::new(Some(rx))) })
+    }
 }
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        ExecOptions { timeout: None, capture_limit: 1 << 20, stdin: None, input: None, cancel: None, interaction: None }
+        ExecOptions {
+            timeout: None,
+            capture_limit: 1 << 20,
+            stdin: None,
+            input: None,
+            cancel: None,
+            interaction: None,
+            pty: None,
+        }
     }
 }
 
@@ -80,10 +119,18 @@ pub(crate) async fn run(
     let mut out = ExecOutput::new(opts.capture_limit);
     let lost = |e: russh::Error| Error::ConnectionLost { host: host.to_string(), reason: e.to_string() };
     let interaction = opts.interaction.take();
-    if interaction.is_some() {
+    let pty = opts.pty.take();
+    let mut resizes = pty.as_ref().and_then(|p| p.resizes.lock().expect("lock").take());
+    if let Some(p) = &pty {
+        channel.request_pty(true, &p.term, p.cols, p.rows, 0, 0, &[]).await.map_err(lost)?;
+    } else if interaction.is_some() {
         channel.request_pty(false, "xterm", 200, 50, 0, 0, &[]).await.map_err(lost)?;
     }
-    channel.exec(true, command.as_bytes()).await.map_err(lost)?;
+    if command == LOGIN_SHELL {
+        channel.request_shell(true).await.map_err(lost)?;
+    } else {
+        channel.exec(true, command.as_bytes()).await.map_err(lost)?;
+    }
     if let Some(input) = opts.stdin.take() {
         channel.data(&input[..]).await.map_err(lost)?;
     }
@@ -122,6 +169,15 @@ pub(crate) async fn run(
             msg = channel.wait() => msg,
             _ = sleep_until(deadline) => break Some(Stop::Timeout),
             _ = cancelled(&mut cancel) => break Some(Stop::Cancel),
+            size = next_size(&mut resizes) => {
+                match size {
+                    Some((cols, rows)) => {
+                        let _ = channel.window_change(cols, rows, 0, 0).await;
+                    }
+                    None => resizes = None,
+                }
+                continue;
+            }
         };
         match msg {
             Some(ChannelMsg::Data { data }) if interaction.is_some() => {
@@ -254,6 +310,13 @@ fn signal_name_str(sig: &Sig) -> String {
         Sig::TERM => "TERM".into(),
         Sig::USR1 => "USR1".into(),
         Sig::Custom(s) => s.clone(),
+    }
+}
+
+async fn next_size(rx: &mut Option<mpsc::Receiver<(u32, u32)>>) -> Option<(u32, u32)> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

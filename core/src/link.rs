@@ -6,11 +6,13 @@
 //! and runs there: this process may exit and the job goes on. A direct command ([`Link::exec`]) dies
 //! with the connection that asked for it.
 
+mod socket;
 pub mod wire;
 
+pub use socket::{ask, connect, into_tokio, send_stdin};
+
 use std::os::unix::net::UnixStream as StdStream;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -103,6 +105,7 @@ impl Link {
         request: Request,
         sink: &mut Option<Sink>,
         stdin: &mut Option<crate::exec::Input>,
+        resizes: Option<tokio::sync::mpsc::Receiver<(u32, u32)>>,
     ) -> std::result::Result<Result<Job>, Unreachable> {
         let (s, reply) = self.ask(request)?;
         let job = match reply {
@@ -122,7 +125,7 @@ impl Link {
                 self.inner.following.lock().expect("lock").insert(id.clone(), done.clone());
                 let held = match stdin.and_then(|i| i.take()) {
                     Some(input) => {
-                        tokio::spawn(send_stdin(input, wr, done));
+                        tokio::spawn(send_stdin(input, resizes, wr, done));
                         None
                     }
                     None => Some(wr),
@@ -163,7 +166,7 @@ impl Link {
                     }
                     _ => {}
                 },
-                Ok(Some(Frame::Stdin(_) | Frame::Eof)) => {}
+                Ok(Some(Frame::Stdin(_) | Frame::Eof | Frame::Resize(..))) => {}
                 Ok(None) | Err(_) => break,
             }
         }
@@ -290,7 +293,7 @@ impl Link {
                         other => Err(Error::RunnerUnavailable(format!("unexpected reply {other:?}"))),
                     });
                 }
-                Ok(Some(Frame::Stdin(_) | Frame::Eof)) => {}
+                Ok(Some(Frame::Stdin(_) | Frame::Eof | Frame::Resize(..))) => {}
                 Ok(None) | Err(_) => {
                     return Ok(Err(Error::RunnerUnavailable("the runner went away during the command".into())));
                 }
@@ -323,95 +326,4 @@ impl Link {
             link.inner.attached.store(false, Ordering::SeqCst);
         });
     }
-}
-
-/// Streams a command's stdin to the runner as stdin frames, then the EOF frame; keeps the connection
-/// open until `done`.
-pub async fn send_stdin(
-    mut input: tokio::sync::mpsc::Receiver<Vec<u8>>,
-    mut wr: tokio::net::unix::OwnedWriteHalf,
-    mut done: watch::Receiver<bool>,
-) {
-    use tokio::io::AsyncWriteExt;
-    let mut open = true;
-    loop {
-        tokio::select! {
-            chunk = input.recv(), if open => match chunk {
-                Some(c) => {
-                    if wr.write_all(&wire::stdin_frame(&c)).await.is_err() {
-                        return;
-                    }
-                }
-                None => {
-                    open = false;
-                    if wr.write_all(&wire::eof_frame()).await.is_err() {
-                        return;
-                    }
-                }
-            },
-            _ = async { drop(done.wait_for(|d| *d).await) } => return,
-        }
-    }
-}
-
-/// Connects to the runner at `socket`, starting it with `launcher` when none listens.
-pub fn connect(socket: &Path, launcher: &Launcher) -> std::result::Result<StdStream, Unreachable> {
-    if let Ok(s) = StdStream::connect(socket) {
-        return Ok(s);
-    }
-    tracing::info!(program = %launcher.program.display(), "starting the runner");
-    let mut child = Command::new(&launcher.program)
-        .args(&launcher.args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            Unreachable(Error::RunnerUnavailable(format!("cannot start {}: {e}", launcher.program.display())))
-        })?;
-    let deadline = Instant::now() + START_WAIT;
-    let mut exited = None;
-    loop {
-        if let Ok(s) = StdStream::connect(socket) {
-            // Reap it when it ends, so it never lingers as a zombie of this process.
-            std::thread::spawn(move || child.wait());
-            return Ok(s);
-        }
-        if exited.is_none() {
-            exited = child.try_wait().ok().flatten();
-        }
-        if Instant::now() >= deadline {
-            let why = match exited {
-                Some(st) if !st.success() => format!("it exited ({st}); see the runner log in logs/"),
-                _ => format!("it did not listen on {} within {START_WAIT:?}", socket.display()),
-            };
-            return Err(Unreachable(Error::RunnerUnavailable(why)));
-        }
-        std::thread::sleep(Duration::from_millis(if exited.is_some() { 20 } else { 5 }));
-    }
-}
-
-/// Sends `request` on a fresh connection and reads the first reply. A runner of another version is
-/// [`Unreachable`].
-pub fn ask(mut s: StdStream, request: Request) -> std::result::Result<(StdStream, Reply), Unreachable> {
-    let lost = |e: std::io::Error| Unreachable(Error::RunnerUnavailable(format!("runner connection: {e}")));
-    s.set_read_timeout(Some(REPLY_WAIT)).map_err(lost)?;
-    wire::send_blocking(&mut s, &Envelope { protocol: PROTOCOL.to_string(), request }).map_err(lost)?;
-    let reply = match wire::read_frame_blocking(&mut s).map_err(lost)? {
-        Some(Frame::Json(j)) => wire::parse::<Reply>(&j).map_err(lost)?,
-        _ => return Err(lost(std::io::ErrorKind::UnexpectedEof.into())),
-    };
-    if let Reply::Failed { error } = &reply
-        && error.code == "RUNNER_UNAVAILABLE"
-    {
-        return Err(Unreachable(Error::RunnerUnavailable(error.message.clone())));
-    }
-    Ok((s, reply))
-}
-
-/// A blocking stream made async (read timeout cleared).
-pub fn into_tokio(s: StdStream) -> std::io::Result<UnixStream> {
-    s.set_read_timeout(None)?;
-    s.set_nonblocking(true)?;
-    UnixStream::from_std(s)
 }

@@ -22,6 +22,8 @@ pub enum Command {
     Servers(ServersCommand),
     /// Run a command on a server; its stdout, stderr and exit code become sshdeck's.
     Exec(ExecArgs),
+    /// An interactive login shell on a server (or CMD on a terminal), as `ssh TARGET [CMD]`.
+    Ssh(SshArgs),
     /// Upload files, directories or globs: `sshdeck put ALIAS LOCAL... REMOTE`.
     Put(TransferArgs),
     /// Download files, directories or globs: `sshdeck get ALIAS REMOTE... LOCAL`.
@@ -94,6 +96,38 @@ impl TargetArgs {
     /// As the core takes them.
     pub fn flags(&self) -> sshdeck_core::deck::TargetFlags {
         sshdeck_core::deck::TargetFlags { user: self.login.clone(), port: self.port, key: self.identity.clone() }
+    }
+}
+
+/// `sshdeck ssh TARGET [CMD...]`.
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    /// Target: a registered alias, a Host of ~/.ssh/config, or [user@]host[:port].
+    pub alias: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// A command to run on the terminal instead of the login shell.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+impl SshArgs {
+    /// As `exec -t` takes it (a terminal when stdin is one, as ssh decides).
+    pub fn into_exec(self) -> ExecArgs {
+        use std::io::IsTerminal;
+        let command =
+            if self.command.is_empty() { vec![sshdeck_core::exec::LOGIN_SHELL.to_string()] } else { self.command };
+        ExecArgs {
+            alias: self.alias,
+            timeout: None,
+            target: self.target,
+            json: false,
+            detach: false,
+            detached_child: false,
+            no_stdin: false,
+            tty: std::io::stdin().is_terminal(),
+            command,
+        }
     }
 }
 
@@ -291,6 +325,9 @@ pub struct ExecArgs {
     /// the command.
     #[arg(short = 'n')]
     pub no_stdin: bool,
+    /// Run the command on a terminal (as ssh -t): raw keys in, the screen out, size changes followed.
+    #[arg(short = 't')]
+    pub tty: bool,
     /// The command, after `--`. Several words are joined with spaces, as ssh does.
     #[arg(last = true, required = true, num_args = 1..)]
     pub command: Vec<String>,

@@ -11,7 +11,7 @@ use sshdeck_core::capture::Captured;
 use sshdeck_core::config::{RunnerMode, Settings};
 use sshdeck_core::deck::JobInput;
 use sshdeck_core::deck::quick::{Followed, OneJob, submit_and_follow};
-use sshdeck_core::exec::{Input, Stream};
+use sshdeck_core::exec::{Input, Pty, Stream};
 use sshdeck_core::jobs::{Job, JobId, JobSpec, JobStatus};
 
 use crate::cli::{ExecArgs, RetryArgs};
@@ -19,7 +19,7 @@ use crate::report::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TIMEOUT, parse_duration};
 
 /// What to start: a new command or a retry.
 enum Start<'a> {
-    Exec { alias: &'a str, spec: JobSpec, stdin: Option<Input> },
+    Exec { alias: &'a str, spec: JobSpec, stdin: Option<Input>, pty: Option<Pty> },
     Retry(JobId),
 }
 
@@ -53,14 +53,29 @@ pub async fn exec(deck: &Deck, args: ExecArgs) -> Result<i32> {
         return detached(deck.submit(&alias, spec, "cli", None), args.json);
     }
     let stdin = if args.detached_child { None } else { stdin_input(&args) };
-    run(deck, Start::Exec { alias: &alias, spec, stdin }, args.json, args.detached_child).await
+    let (resizes, pty) = terminal_for(&args);
+    if let Some(tx) = resizes {
+        crate::terminal::follow_resizes(tx);
+    }
+    let _raw = pty.is_some().then(crate::terminal::RawMode::enter);
+    run(deck, Start::Exec { alias: &alias, spec, stdin, pty }, args.json, args.detached_child).await
 }
 
-/// This process's stdin for the command, as ssh gives it: streamed when it is not a terminal and
-/// `-n` was not given. A thread reads it in 256 KiB chunks; at most a few are in flight.
+/// The remote terminal `-t` asks for: this terminal's type and size, and the sender of its changes.
+fn terminal_for(args: &ExecArgs) -> (Option<tokio::sync::mpsc::Sender<(u32, u32)>>, Option<Pty>) {
+    if !args.tty {
+        return (None, None);
+    }
+    let (cols, rows) = crate::terminal::size();
+    let (tx, pty) = Pty::new(&crate::terminal::term(), cols, rows);
+    (Some(tx), Some(pty))
+}
+
+/// This process's stdin for the command, as ssh gives it: streamed when it is not a terminal (or with
+/// `-t`, the terminal's raw keys) and `-n` was not given. A thread reads it in 256 KiB chunks; at most a few are in flight.
 fn stdin_input(args: &ExecArgs) -> Option<Input> {
     use std::io::{IsTerminal, Read};
-    if args.no_stdin || std::io::stdin().is_terminal() {
+    if args.no_stdin || (std::io::stdin().is_terminal() && !args.tty) {
         return None;
     }
     let (tx, input) = Input::channel(8);
@@ -207,8 +222,8 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
     // Listen for Ctrl-C before the command can start, so it never meets the default action.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let submitted = match start {
-        Start::Exec { alias, spec, stdin } => {
-            deck.submit_with(alias, spec, "cli", JobInput { sink, stdin, ..Default::default() })
+        Start::Exec { alias, spec, stdin, pty } => {
+            deck.submit_with(alias, spec, "cli", JobInput { sink, stdin, pty, ..Default::default() })
         }
         Start::Retry(id) => deck.retry(&id, "cli", sink),
     };
@@ -309,7 +324,12 @@ pub fn quick(settings: &Settings, args: &ExecArgs) -> Option<Result<i32>> {
         let interrupt = async move {
             sigint.recv().await;
         };
-        let job = OneJob { expr: &args.alias, flags: &flags, spec, origin: "cli", stdin: stdin_input(args) };
+        let (resizes, pty) = terminal_for(args);
+        if let Some(tx) = resizes {
+            crate::terminal::follow_resizes(tx);
+        }
+        let _raw = pty.is_some().then(crate::terminal::RawMode::enter);
+        let job = OneJob { expr: &args.alias, flags: &flags, spec, origin: "cli", stdin: stdin_input(args), pty };
         let r = submit_and_follow(settings, &launcher, job, &mut sink, interrupt).await;
         anyhow::Ok(r)
     });

@@ -7,6 +7,7 @@ mod exec_cmd;
 mod jobs_cmd;
 mod report;
 mod servers_cmd;
+mod terminal;
 mod transfer_cmd;
 
 use std::io::Write;
@@ -45,6 +46,14 @@ fn main() -> ExitCode {
         Some(Command::Put(a) | Command::Get(a)) => a.json,
         Some(Command::Jobs(cli::JobsCommand::Retry(a))) => a.json,
         _ => false,
+    };
+    // `sshdeck ssh TARGET [CMD]` is `exec -t` with the login shell as the default command.
+    let cli = Cli {
+        command: cli.command.map(|c| match c {
+            Command::Ssh(a) => Command::Exec(a.into_exec()),
+            other => other,
+        }),
+        ..cli
     };
     let code = match run(cli) {
         Ok(code) => code,
@@ -125,6 +134,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Command::Demo
             | Command::McpConfig
             | Command::Runner
+            | Command::Ssh(_)
             | Command::Completions { .. }
             | Command::Man { .. } => {
                 unreachable!("handled before the data dir is opened")

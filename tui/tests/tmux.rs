@@ -183,3 +183,86 @@ fn a_job_started_in_the_console_goes_on_after_quit_and_the_console_says_so() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), want);
     drop(session);
 }
+
+#[test]
+fn ssh_opens_a_login_shell_on_a_terminal_that_follows_resizes_and_returns_its_exit_status() {
+    assert!(Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()), "tmux is needed");
+    let sshd = Sshd::start().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_sshdeck");
+    let cli = |args: &[&str]| {
+        Command::new(bin)
+            .args(args)
+            .env("MCP_DATA_DIR", data.path())
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let port = sshd.port().to_string();
+    let key = sshd.keys().ed25519.display().to_string();
+    assert!(
+        cli(&["servers", "add", "web", "--host", "127.0.0.1", "--port", &port, "--user", sshd.user(), "--key", &key])
+            .status
+            .success()
+    );
+    // -t: the command runs on a terminal even without one here (through the runner or not).
+    for mode in ["shared", "inprocess"] {
+        let out = Command::new(bin)
+            .args(["exec", "-t", "web", "--", "tty"])
+            .env("MCP_DATA_DIR", data.path())
+            .env("RUNNER_MODE", mode)
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).contains("/dev/pts/"), "{mode}: {out:?}");
+    }
+
+    let name = format!("sshdeck-ssh-{}", std::process::id());
+    let session = Session(name.clone());
+    let status = data.path().join("status.txt");
+    let shell = format!(
+        "env MCP_DATA_DIR={} {bin} ssh web; echo \"exit=$?\" > {}; sleep 5",
+        data.path().display(),
+        status.display()
+    );
+    let st = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30", "sh", "-c", &shell])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let keys = |k: &[&str]| Command::new("tmux").args(["send-keys", "-t", &name]).args(k).status().unwrap();
+    // A prompt, then a command typed key by key and its output.
+    wait_for(&name, &|s| s.lines().any(|l| l.trim_end().ends_with('$') || l.trim_end().ends_with('#')), 10);
+    keys(&["-l", "echo hi-$((6*7))"]);
+    keys(&["Enter"]);
+    wait_for(&name, &|s| s.lines().any(|l| l.trim() == "hi-42"), 5);
+    keys(&["-l", "stty size"]);
+    keys(&["Enter"]);
+    wait_for(&name, &|s| s.lines().any(|l| l.trim() == "30 100"), 5);
+    // The window grows: the remote terminal follows.
+    Command::new("tmux").args(["resize-window", "-t", &name, "-x", "120", "-y", "40"]).status().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    keys(&["-l", "stty size"]);
+    keys(&["Enter"]);
+    wait_for(&name, &|s| s.lines().any(|l| l.trim() == "40 120"), 5);
+    keys(&["-l", "exit 3"]);
+    keys(&["Enter"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !status.exists() {
+        assert!(Instant::now() < deadline, "the session did not end: {}", screen(&name));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(std::fs::read_to_string(&status).unwrap().trim(), "exit=3");
+    // Recorded as a job (where, when, exit), its keystrokes and screen never written down.
+    let out = cli(&["jobs", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let job = v["jobs"].as_array().unwrap().iter().find(|j| j["spec"]["command"] == "(login shell)").unwrap().clone();
+    assert_eq!(job["result"]["exit_code"], 3, "{job}");
+    let id = job["id"].as_str().unwrap();
+    let log = data.path().join("jobs").join(format!("{id}.log"));
+    assert!(std::fs::read(&log).map(|b| b.is_empty()).unwrap_or(true), "no output kept");
+    drop(session);
+}

@@ -38,6 +38,8 @@ pub struct OneJob<'a> {
     pub origin: &'a str,
     /// The command's stdin, streamed.
     pub stdin: Option<crate::exec::Input>,
+    /// Run on a PTY the user's terminal drives.
+    pub pty: Option<crate::exec::Pty>,
 }
 
 /// Submits one job on `expr` (an alias, a `~/.ssh/config` Host or `user@host:port`) to the runner and
@@ -51,7 +53,7 @@ pub async fn submit_and_follow(
     sink: &mut (dyn FnMut(usize, Stream, &[u8]) + Send),
     interrupt: impl Future<Output = ()>,
 ) -> std::result::Result<Result<Followed>, Unreachable> {
-    let OneJob { expr, flags, spec, origin, stdin } = job;
+    let OneJob { expr, flags, spec, origin, stdin, pty } = job;
     let prepared = (|| -> Result<_> {
         let data_dir = DataDir::open(&settings.data_dir)?;
         let adhoc = resolve(&Registry::new(&data_dir), expr, flags)?;
@@ -69,7 +71,9 @@ pub async fn submit_and_follow(
         adhoc: adhoc.map(|c| vec![(expr.to_string(), c)]).unwrap_or_default(),
         follow: true,
         stdin: stdin.is_some(),
+        pty: pty.as_ref().map(crate::link::wire::PtySize::of),
     };
+    let resizes = pty.as_ref().and_then(|p| p.resizes.lock().expect("lock").take());
     let (stream, reply) = ask(connect(&socket, launcher)?, request)?;
     let job = match reply {
         Reply::Job { job } => job,
@@ -84,7 +88,7 @@ pub async fn submit_and_follow(
     let (_done_tx, done) = tokio::sync::watch::channel(false);
     let _held = match stdin.and_then(|i| i.take()) {
         Some(input) => {
-            tokio::spawn(crate::link::send_stdin(input, wr, done));
+            tokio::spawn(crate::link::send_stdin(input, resizes, wr, done));
             None
         }
         None => Some(wr),
@@ -100,7 +104,7 @@ pub async fn submit_and_follow(
                         return Ok(Ok(Followed::Ended(done)));
                     }
                 }
-                Ok(Some(Frame::Stdin(_) | Frame::Eof)) => {}
+                Ok(Some(Frame::Stdin(_) | Frame::Eof | Frame::Resize(..))) => {}
                 Ok(None) | Err(_) => return Ok(Ok(Followed::RunnerLost(job))),
             },
             _ = &mut interrupt, if !cancelled => {

@@ -58,7 +58,7 @@ fn plan(spec: &JobSpec, answers: Vec<Secret>, default_interactive_ms: u64) -> Ve
 }
 
 pub(super) async fn run_job(deck: Deck, job: Job, cancel: watch::Receiver<bool>, input: super::JobInput) {
-    let super::JobInput { mut sink, answers, stdin } = input;
+    let super::JobInput { mut sink, answers, stdin, pty } = input;
     if let JobSpec::Transfer { .. } = &job.spec {
         return run_transfer(deck, job, cancel, sink).await;
     }
@@ -72,8 +72,12 @@ pub(super) async fn run_job(deck: Deck, job: Job, cancel: watch::Receiver<bool>,
         JobSpec::Sequence { timeout_ms: Some(ms), .. } if *ms > 0 => Some(Duration::from_millis(*ms)),
         _ => None,
     };
+    // A terminal session's output echoes what is typed (passwords at a prompt that echoes, too):
+    // it is shown to the user and never written down.
+    let keep_output = pty.is_none();
     let mut writer = match OutputWriter::create(jobs.output_path(&id), jobs.limits().output_limit) {
-        Ok(w) => Some(w),
+        Ok(w) if keep_output => Some(w),
+        Ok(_) => None,
         Err(e) => {
             tracing::warn!(job = %id, error = %e, "job output will not be kept");
             None
@@ -110,6 +114,7 @@ pub(super) async fn run_job(deck: Deck, job: Job, cancel: watch::Receiver<bool>,
             opts.interaction = step.interaction.clone();
             if index == 0 {
                 opts.input = stdin.clone();
+                opts.pty = pty.clone();
             }
             let mut on_output = |s, d: &[u8]| {
                 if let Some(w) = writer.as_mut() {

@@ -11,7 +11,7 @@ use crate::exec::{ExecOptions, ExecOutput, Input, Stream};
 use crate::interact::Rule;
 use crate::jobs::{Job, JobEvent, JobId, JobSpec};
 use crate::link::Unreachable;
-use crate::link::wire::Request;
+use crate::link::wire::{PtySize, Request};
 use crate::secret::Secret;
 use crate::servers::ServerConfig;
 
@@ -24,6 +24,8 @@ pub struct JobInput {
     pub answers: Vec<Secret>,
     /// The command's stdin, streamed (plain commands only).
     pub stdin: Option<Input>,
+    /// Run on a PTY the user's terminal drives; its output is not kept (it echoes keystrokes).
+    pub pty: Option<crate::exec::Pty>,
 }
 
 impl Deck {
@@ -90,7 +92,7 @@ impl Deck {
         sink: Option<OutputSink>,
         answers: Vec<Secret>,
     ) -> Result<Job> {
-        self.submit_with(alias, spec, origin, JobInput { sink, answers, stdin: None })
+        self.submit_with(alias, spec, origin, JobInput { sink, answers, ..JobInput::default() })
     }
 
     /// [`Deck::submit`] with everything a submitter may give a job besides its spec.
@@ -104,8 +106,10 @@ impl Deck {
                 Rule::new(&p.pattern, Secret::new(""), p.max)?;
             }
         }
-        if input.stdin.is_some() && !matches!(spec, JobSpec::Exec { .. }) {
-            return Err(Error::InvalidArgument("only a plain command reads a streamed stdin".into()));
+        if (input.stdin.is_some() || input.pty.is_some()) && !matches!(spec, JobSpec::Exec { .. }) {
+            return Err(Error::InvalidArgument(
+                "only a plain command reads a streamed stdin or gets a terminal".into(),
+            ));
         }
         if let Some(link) = &self.inner.link {
             let request = Request::Submit {
@@ -116,8 +120,10 @@ impl Deck {
                 adhoc: self.adhoc_of(&[alias]),
                 follow: true,
                 stdin: input.stdin.is_some(),
+                pty: input.pty.as_ref().map(PtySize::of),
             };
-            match link.submit(request, &mut input.sink, &mut input.stdin) {
+            let resizes = input.pty.as_ref().and_then(|p| p.resizes.lock().expect("lock").take());
+            match link.submit(request, &mut input.sink, &mut input.stdin, resizes) {
                 Ok(r) => return r,
                 // Nothing was accepted: run it here rather than fail.
                 Err(Unreachable(e)) => tracing::warn!(error = %e, "runner unreachable: running the job here"),
@@ -144,7 +150,7 @@ impl Deck {
         let mut input = JobInput { sink, ..JobInput::default() };
         if let Some(link) = &self.inner.link {
             let request = Request::Retry { id: id.clone(), origin: origin.to_string(), follow: true };
-            match link.submit(request, &mut input.sink, &mut input.stdin) {
+            match link.submit(request, &mut input.sink, &mut input.stdin, None) {
                 Ok(r) => return r,
                 Err(Unreachable(e)) => tracing::warn!(error = %e, "runner unreachable: retrying the job here"),
             }

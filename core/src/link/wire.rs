@@ -24,6 +24,7 @@ const KIND_JSON: u8 = 0;
 const KIND_OUTPUT: u8 = 1;
 const KIND_STDIN: u8 = 2;
 const KIND_EOF: u8 = 3;
+const KIND_RESIZE: u8 = 4;
 
 /// What a front end asks. Every request names the protocol it speaks.
 #[derive(Debug, Serialize, Deserialize)]
@@ -59,6 +60,9 @@ pub enum Request {
         /// The command's stdin follows on this connection (stdin frames, then an EOF frame).
         #[serde(default)]
         stdin: bool,
+        /// Run on a PTY of this type and size (size changes follow as resize frames).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pty: Option<PtySize>,
     },
     /// Retry a finished job.
     Retry {
@@ -104,6 +108,24 @@ pub enum Request {
         /// The front end's program name, for the runner's log.
         program: String,
     },
+}
+
+/// A terminal's type and size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PtySize {
+    /// `TERM`.
+    pub term: String,
+    /// Columns.
+    pub cols: u32,
+    /// Rows.
+    pub rows: u32,
+}
+
+impl PtySize {
+    /// The type and size of `p`.
+    pub fn of(p: &crate::exec::Pty) -> Self {
+        PtySize { term: p.term.clone(), cols: p.cols, rows: p.rows }
+    }
 }
 
 /// One answer.
@@ -217,6 +239,8 @@ pub enum Frame {
     Stdin(Vec<u8>),
     /// The end of the command's stdin.
     Eof,
+    /// The terminal's new size (columns, rows).
+    Resize(u32, u32),
 }
 
 fn header(kind: u8, len: usize) -> [u8; 5] {
@@ -251,6 +275,14 @@ pub fn stdin_frame(data: &[u8]) -> Vec<u8> {
     v
 }
 
+/// Encodes a terminal size change.
+pub fn resize_frame(cols: u32, rows: u32) -> Vec<u8> {
+    let mut v = header(KIND_RESIZE, 8).to_vec();
+    v.extend_from_slice(&cols.to_be_bytes());
+    v.extend_from_slice(&rows.to_be_bytes());
+    v
+}
+
 /// Encodes the end of stdin.
 pub fn eof_frame() -> Vec<u8> {
     header(KIND_EOF, 0).to_vec()
@@ -267,6 +299,10 @@ fn decode(kind: u8, mut payload: Vec<u8>) -> std::io::Result<Frame> {
         }
         KIND_STDIN => Ok(Frame::Stdin(payload)),
         KIND_EOF => Ok(Frame::Eof),
+        KIND_RESIZE if payload.len() == 8 => Ok(Frame::Resize(
+            u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]),
+            u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]]),
+        )),
         _ => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad runner frame")),
     }
 }
@@ -333,6 +369,7 @@ mod tests {
         buf.extend(json_frame(&Reply::Ended { job: None }));
         buf.extend(stdin_frame(b"in"));
         buf.extend(eof_frame());
+        buf.extend(resize_frame(120, 40));
         let mut r = &buf[..];
         match read_frame_blocking(&mut r).unwrap() {
             Some(Frame::Output(3, Stream::Stderr, d)) => assert_eq!(d, b"\x00bin\xff"),
@@ -342,6 +379,7 @@ mod tests {
         assert!(matches!(parse::<Reply>(&j).unwrap(), Reply::Ended { job: None }));
         assert!(matches!(read_frame_blocking(&mut r).unwrap(), Some(Frame::Stdin(d)) if d == b"in"));
         assert!(matches!(read_frame_blocking(&mut r).unwrap(), Some(Frame::Eof)));
+        assert!(matches!(read_frame_blocking(&mut r).unwrap(), Some(Frame::Resize(120, 40))));
         assert!(read_frame_blocking(&mut r).unwrap().is_none());
     }
 

@@ -16,8 +16,8 @@ use tokio::time::Instant;
 use super::{Watched, describe};
 use crate::deck::Deck;
 use crate::deck::JobInput;
-use crate::exec::Input;
 use crate::exec::Stream;
+use crate::exec::{Input, Pty};
 use crate::link::wire::{self, Adhoc, Envelope, Frame, PROTOCOL, Reply, Request, WireError};
 use crate::secret::Secret;
 
@@ -129,7 +129,7 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
     tracing::debug!(op = describe(&envelope.request), "request");
     let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
     match envelope.request {
-        Request::Submit { alias, spec, origin, answers, adhoc, follow, stdin } => {
+        Request::Submit { alias, spec, origin, answers, adhoc, follow, stdin, pty } => {
             learn(&deck, adhoc);
             let sink = follow.then(|| sink(&tx));
             let answers = answers.into_iter().map(Secret::new).collect();
@@ -140,13 +140,20 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
                 }
                 false => (None, None),
             };
-            let r = deck.submit_with(&alias, spec, &origin, JobInput { sink, answers, stdin });
+            let (resize_tx, pty) = match pty {
+                Some(p) => {
+                    let (t, p) = Pty::new(&p.term, p.cols, p.rows);
+                    (Some(t), Some(p))
+                }
+                None => (None, None),
+            };
+            let r = deck.submit_with(&alias, spec, &origin, JobInput { sink, answers, stdin, pty });
             let ok = r.is_ok();
             accepted(&deck, r, follow, tx);
             if let (Some(stdin_tx), true) = (stdin_tx, ok) {
-                // The connection's read side carries stdin: feed it to the command; the writer only
-                // writes (a front end gone shows as a failed write).
-                tokio::spawn(feed_stdin(rd, stdin_tx));
+                // The connection's read side carries stdin (and size changes): feed them to the
+                // command; the writer only writes (a front end gone shows as a failed write).
+                tokio::spawn(feed_stdin(rd, stdin_tx, resize_tx));
                 pump(rx, None, wr, None).await;
                 return;
             }
@@ -191,15 +198,28 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
 /// Stdin chunks of a submitted command in flight at most (256 KiB each from the CLI).
 const STDIN_DEPTH: usize = 16;
 
-/// Reads stdin frames from a front end into a command's input; EOF (or the front end gone) ends it.
-async fn feed_stdin(mut rd: OwnedReadHalf, tx: mpsc::Sender<Vec<u8>>) {
+/// Reads stdin frames from a front end into a command's input (EOF ends it), and size changes into
+/// its terminal, until the front end closes its side.
+async fn feed_stdin(mut rd: OwnedReadHalf, tx: mpsc::Sender<Vec<u8>>, resizes: Option<mpsc::Sender<(u32, u32)>>) {
+    let mut tx = Some(tx);
     while let Ok(Some(frame)) = wire::read_frame(&mut rd).await {
-        let go_on = match frame {
-            Frame::Stdin(data) => tx.send(data).await.is_ok(),
-            Frame::Eof => false,
-            _ => true,
-        };
-        if !go_on {
+        match frame {
+            Frame::Stdin(data) => {
+                if let Some(t) = &tx
+                    && t.send(data).await.is_err()
+                {
+                    tx = None;
+                }
+            }
+            Frame::Eof => tx = None,
+            Frame::Resize(cols, rows) => {
+                if let Some(r) = &resizes {
+                    let _ = r.send((cols, rows)).await;
+                }
+            }
+            _ => {}
+        }
+        if tx.is_none() && resizes.is_none() {
             return;
         }
     }
