@@ -210,8 +210,11 @@ pub struct RetryArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ServersCommand {
-    /// Register a server (use --force to replace an existing alias).
+    /// Register a server (use --force to replace an existing alias); connects once and shows the
+    /// host key it learned, as ssh does on first contact (--no-connect skips it).
     Add(AddArgs),
+    /// Change some settings of a registered server; the others are kept.
+    Edit(EditArgs),
     /// List servers (secrets are never shown).
     List {
         /// Print JSON.
@@ -301,6 +304,67 @@ pub struct AddArgs {
     /// Replace the alias if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Register only: do not connect to learn and show the host key.
+    #[arg(long)]
+    pub no_connect: bool,
+}
+
+/// `servers edit ALIAS`: only what is given changes.
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Alias of the server to change.
+    pub alias: String,
+    /// Host name or IP address.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Remote user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// SSH port.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Private key file.
+    #[arg(long = "key", conflicts_with = "no_key")]
+    pub key_path: Option<PathBuf>,
+    /// Forget the key file.
+    #[arg(long)]
+    pub no_key: bool,
+    /// Read a new key passphrase from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+    /// Read a new password from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["password_stdin", "no_password"])]
+    pub password_env: Option<String>,
+    /// Read a new password from the first line of standard input.
+    #[arg(long, conflicts_with = "no_password")]
+    pub password_stdin: bool,
+    /// Forget the password.
+    #[arg(long)]
+    pub no_password: bool,
+    /// Authenticate with the running ssh-agent.
+    #[arg(long, conflicts_with = "no_agent")]
+    pub agent: bool,
+    /// Stop using the ssh-agent.
+    #[arg(long)]
+    pub no_agent: bool,
+    /// Host-key policy: strict, accept-new or off.
+    #[arg(long)]
+    pub host_key_policy: Option<String>,
+    /// Tags (repeatable): replace the server's tags.
+    #[arg(long = "tag", conflicts_with = "no_tags")]
+    pub tags: Vec<String>,
+    /// Remove every tag.
+    #[arg(long)]
+    pub no_tags: bool,
+    /// Bastion(s): registered aliases or [user@]host[:port], comma-separated; "" removes them.
+    #[arg(long)]
+    pub proxy_jump: Option<String>,
+    /// Refuse commands and uploads on this server (reads still work).
+    #[arg(long, conflicts_with = "writable")]
+    pub readonly: bool,
+    /// Allow commands and uploads again.
+    #[arg(long)]
+    pub writable: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,7 +10,7 @@ use sshdeck_core::servers::{
 };
 use sshdeck_core::servers::{expand_tilde, home_dir};
 
-use crate::cli::{AddArgs, ServersCommand};
+use crate::cli::{AddArgs, EditArgs, ServersCommand};
 
 pub async fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
     let mut out = std::io::stdout().lock();
@@ -18,6 +18,7 @@ pub async fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
         ServersCommand::Add(args) => {
             let alias = args.alias.clone();
             let force = args.force;
+            let connect = !args.no_connect;
             let config = config_from(args)?;
             check_jumps(deck, config.proxy_jump.as_deref())?;
             if let Some(k) = &config.key_path
@@ -32,7 +33,13 @@ pub async fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
                 Added::Replaced => "replaced",
             };
             writeln!(out, "{what} {alias}")?;
+            drop(out);
+            if connect {
+                first_contact(deck, &alias).await?;
+            }
+            return Ok(0);
         }
+        ServersCommand::Edit(args) => return edit(deck, args),
         ServersCommand::List { json } => {
             let list: Vec<ServerSummary> = deck.servers()?.iter().map(ServerSummary::from).collect();
             if json {
@@ -96,18 +103,8 @@ pub async fn run(deck: &Deck, cmd: ServersCommand) -> Result<i32> {
 }
 
 fn config_from(a: AddArgs) -> Result<ServerConfig> {
-    let secret_from_env = |var: &str| -> Result<Secret> {
-        let v = std::env::var(var).map_err(|_| {
-            sshdeck_core::Error::InvalidArgument(format!(
-                "environment variable {var} is not set (named by --password-env or --passphrase-env)"
-            ))
-        })?;
-        Ok(Secret::new(v))
-    };
     let password = if a.password_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        Some(Secret::new(line.trim_end_matches(['\n', '\r'])))
+        Some(password_from_stdin()?)
     } else {
         a.password_env.as_deref().map(secret_from_env).transpose()?
     };
@@ -124,6 +121,138 @@ fn config_from(a: AddArgs) -> Result<ServerConfig> {
         proxy_jump: a.proxy_jump,
         ..ServerConfig::new("", "")
     })
+}
+
+/// After `servers add`: connect once (`true` through the pool) and show the host key on record, as ssh
+/// does on first contact. A failure is a warning: the server stays registered.
+async fn first_contact(deck: &Deck, alias: &str) -> Result<()> {
+    let mut opts = deck.exec_options();
+    opts.timeout = Some(std::time::Duration::from_secs(15));
+    let mut out = std::io::stdout().lock();
+    match deck.exec(alias, "true", opts, &mut |_, _| {}).await {
+        Ok(_) => {
+            let server = deck.server(alias)?;
+            for (algorithm, fingerprint, at) in deck.host_keys(alias)? {
+                writeln!(
+                    out,
+                    "host key of {}:{}: {algorithm} {fingerprint} ({at})",
+                    server.config.host, server.config.port
+                )?;
+            }
+            writeln!(out, "connected to {alias} as {}", server.config.user)?;
+        }
+        Err(e) => eprintln!(
+            "warning: {alias} is registered but the first connection failed: error[{}]: {e} \
+             (`sshdeck servers test {alias}` tries again; --no-connect skips this)",
+            e.code()
+        ),
+    }
+    Ok(())
+}
+
+/// `servers edit`: what is given changes, the rest is kept; prints what changed.
+fn edit(deck: &Deck, a: EditArgs) -> Result<i32> {
+    let before = deck.server(&a.alias)?.config;
+    let mut c = before.clone();
+    let mut changes: Vec<String> = Vec::new();
+    if let Some(h) = a.host {
+        note(&mut changes, "host", c.host.clone(), h.clone());
+        c.host = h;
+    }
+    if let Some(u) = a.user {
+        note(&mut changes, "user", c.user.clone(), u.clone());
+        c.user = u;
+    }
+    if let Some(p) = a.port {
+        note(&mut changes, "port", c.port.to_string(), p.to_string());
+        c.port = p;
+    }
+    let shown = |k: &Option<std::path::PathBuf>| k.as_ref().map_or("-".to_string(), |p| p.display().to_string());
+    if let Some(k) = a.key_path {
+        let k = Some(expand_tilde(&k.to_string_lossy()));
+        if let Some(path) = &k
+            && !path.exists()
+        {
+            return Err(
+                sshdeck_core::Error::InvalidArgument(format!("key file {} does not exist", path.display())).into()
+            );
+        }
+        note(&mut changes, "key", shown(&c.key_path), shown(&k));
+        c.key_path = k;
+    }
+    if a.no_key {
+        note(&mut changes, "key", shown(&c.key_path), "-".into());
+        c.key_path = None;
+    }
+    if let Some(var) = &a.passphrase_env {
+        c.passphrase = Some(secret_from_env(var)?);
+        changes.push("passphrase replaced".into());
+    }
+    if let Some(var) = &a.password_env {
+        c.password = Some(secret_from_env(var)?);
+        changes.push("password replaced".into());
+    }
+    if a.password_stdin {
+        c.password = Some(password_from_stdin()?);
+        changes.push("password replaced".into());
+    }
+    if a.no_password && c.password.take().is_some() {
+        changes.push("password removed".into());
+    }
+    if a.agent || a.no_agent {
+        note(&mut changes, "agent", c.agent.to_string(), a.agent.to_string());
+        c.agent = a.agent;
+    }
+    if let Some(p) = &a.host_key_policy {
+        let p = HostKeyPolicy::parse(p)?;
+        note(&mut changes, "host-key-policy", format!("{:?}", c.host_key_policy), format!("{p:?}"));
+        c.host_key_policy = p;
+    }
+    if !a.tags.is_empty() || a.no_tags {
+        let list = |t: &[String]| if t.is_empty() { "-".to_string() } else { t.join(",") };
+        note(&mut changes, "tags", list(&c.tags), list(&a.tags));
+        c.tags = a.tags;
+    }
+    if let Some(j) = a.proxy_jump {
+        let j = Some(j).filter(|j| !j.trim().is_empty());
+        check_jumps(deck, j.as_deref())?;
+        note(&mut changes, "proxy-jump", c.proxy_jump.clone().unwrap_or("-".into()), j.clone().unwrap_or("-".into()));
+        c.proxy_jump = j;
+    }
+    if a.readonly || a.writable {
+        note(&mut changes, "readonly", c.readonly.to_string(), a.readonly.to_string());
+        c.readonly = a.readonly;
+    }
+    let mut out = std::io::stdout().lock();
+    if changes.is_empty() {
+        writeln!(out, "{}: nothing changed", a.alias)?;
+        return Ok(0);
+    }
+    deck.add_server(&a.alias, c, true)?;
+    writeln!(out, "{}: {}", a.alias, changes.join("; "))?;
+    Ok(0)
+}
+
+/// Records `what old -> new` when it changed.
+fn note(changes: &mut Vec<String>, what: &str, old: String, new: String) {
+    if old != new {
+        changes.push(format!("{what} {old} -> {new}"));
+    }
+}
+
+fn secret_from_env(var: &str) -> Result<Secret> {
+    let v = std::env::var(var).map_err(|_| {
+        sshdeck_core::Error::InvalidArgument(format!(
+            "environment variable {var} is not set (named by --password-env or --passphrase-env)"
+        ))
+    })?;
+    Ok(Secret::new(v))
+}
+
+fn password_from_stdin() -> Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(Secret::new(line.trim_end_matches(['\n', '\r'])))
 }
 
 /// `--proxy-jump`: a hop that looks like an alias (no `.`, `@` or `:`) must be a registered one.

@@ -12,8 +12,20 @@ use support::{Cli, text};
 #[test]
 fn servers_add_list_remove() {
     let cli = Cli::new();
-    let out = cli
-        .run(&["servers", "add", "web1", "--host", "10.0.0.5", "--user", "deploy", "--tag", "web", "--port", "2222"]);
+    let out = cli.run(&[
+        "servers",
+        "add",
+        "web1",
+        "--host",
+        "10.0.0.5",
+        "--user",
+        "deploy",
+        "--tag",
+        "web",
+        "--port",
+        "2222",
+        "--no-connect",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = cli.run(&["servers", "list"]);
     let listing = text(&out.stdout);
@@ -500,7 +512,8 @@ fn servers_show_test_and_unknown_jumps() {
         "{}",
         text(&out.stderr)
     );
-    let out = cli.run(&["servers", "add", "inner", "--host", "10.0.0.9", "--user", "u", "--proxy-jump", "t"]);
+    let out =
+        cli.run(&["servers", "add", "inner", "--host", "10.0.0.9", "--user", "u", "--proxy-jump", "t", "--no-connect"]);
     assert!(out.status.success(), "a registered bastion is fine: {}", text(&out.stderr));
 }
 
@@ -584,4 +597,64 @@ fn import_ssh_config_follows_include_and_says_what_it_skipped() {
     assert!(text(&out.stderr).contains("Host *.corp: a pattern"), "{}", text(&out.stderr));
     let listing = text(&cli.run(&["servers", "list"]).stdout);
     assert!(listing.contains("dba@10.1.0.21") && listing.contains("10.1.0.11"), "{listing}");
+}
+
+#[test]
+fn servers_add_shows_the_host_key_it_learned_and_edit_changes_only_what_is_given() {
+    let sshd = Sshd::start().unwrap();
+    let cli = Cli::new();
+    let port = sshd.port().to_string();
+    let key = sshd.keys().ed25519.display().to_string();
+    let out = cli.run(&[
+        "servers",
+        "add",
+        "web",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--user",
+        sshd.user(),
+        "--key",
+        &key,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The fingerprint ssh-keygen gives for the daemon's host key.
+    let pubfile = cli.cwd.path().join("host.pub");
+    std::fs::write(&pubfile, sshd.host_public_key()).unwrap();
+    let kg = std::process::Command::new("ssh-keygen").arg("-lf").arg(&pubfile).output().unwrap();
+    let fp = text(&kg.stdout).split_whitespace().nth(1).unwrap().to_string();
+    assert!(fp.starts_with("SHA256:"), "{}", text(&kg.stdout));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(&format!("host key of 127.0.0.1:{port}: ssh-ed25519 {fp}"))
+            && shown.contains("connected to web"),
+        "{shown}"
+    );
+    // --no-connect: registered, nothing learned or shown.
+    let out =
+        cli.run(&["servers", "add", "later", "--host", "127.0.0.1", "--port", "9", "--user", "u", "--no-connect"]);
+    assert_eq!(text(&out.stdout), "added later\n");
+    // A server that cannot be reached is still registered, with a warning.
+    let out = cli.run(&["servers", "add", "down", "--host", "127.0.0.1", "--port", "9", "--user", "u"]);
+    assert!(out.status.success() && text(&out.stderr).contains("warning: down is registered"), "{}", text(&out.stderr));
+
+    // edit: only what is given changes, and says so.
+    let out = cli.run(&["servers", "edit", "web", "--port", "9", "--tag", "blue", "--readonly"]);
+    assert_eq!(
+        text(&out.stdout),
+        format!("web: port {port} -> 9; tags - -> blue; readonly false -> true\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    let shown = json_of(&cli.run(&["servers", "show", "web", "--json"]));
+    assert_eq!((shown["port"].as_u64(), shown["user"].as_str()), (Some(9), Some(sshd.user())), "{shown}");
+    assert_eq!(shown["keyPath"], key.as_str(), "the key is kept: {shown}");
+    let out = cli.run(&["servers", "edit", "web", "--port", &port, "--writable", "--no-tags"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&cli.run(&["servers", "edit", "web", "--port", &port]).stdout), "web: nothing changed\n");
+    let out = cli.run(&["exec", "web", "--", "echo back"]);
+    assert_eq!(text(&out.stdout), "back\n", "{}", text(&out.stderr));
+    let out = cli.run(&["servers", "edit", "nosuch", "--port", "1"]);
+    assert!(text(&out.stderr).starts_with("error[NOT_FOUND]"), "{}", text(&out.stderr));
 }

@@ -149,4 +149,12 @@ impl Deck {
         lines.sort();
         Ok(lines.split_off(lines.len().saturating_sub(limit)))
     }
+
+    /// The host keys on record for a registered server (algorithm, `SHA256:` fingerprint, file and
+    /// line), as its last connection learned or checked them.
+    pub fn host_keys(&self, alias: &str) -> Result<Vec<(String, String, String)>> {
+        let server = self.inner.registry.get(alias)?;
+        crate::ssh::KnownHosts::new(self.inner.data_dir.known_hosts_file())
+            .keys_for(&server.config.host, server.config.port)
+    }
 }

@@ -99,6 +99,16 @@ impl KnownHosts {
         algos
     }
 
+    /// The keys on record for `host:port` (not revoked): algorithm, `SHA256:` fingerprint and where.
+    pub fn keys_for(&self, host: &str, port: u16) -> Result<Vec<(String, String, String)>> {
+        Ok(self
+            .entries_for(&Self::host_name(host, port))?
+            .into_iter()
+            .filter(|e| !e.revoked)
+            .map(|e| (e.key.algorithm().as_str().to_string(), fingerprint(&e.key), e.location))
+            .collect())
+    }
+
     /// Records `key` for `host:port` in sshdeck's own file (mode 0600, appended under its lock).
     pub fn learn(&self, host: &str, port: u16, key: &PublicKey) -> Result<()> {
         let _lock = FileLock::exclusive(&self.own)?;

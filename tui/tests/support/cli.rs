@@ -30,6 +30,8 @@ impl Cli {
         self.cmd(args).output().unwrap()
     }
 
+    /// Registers `sshd` as `alias` with the client key, without the first connection (tests that look
+    /// at connections and runners start from none).
     pub fn add_key_server(&self, alias: &str, sshd: &Sshd) {
         let port = sshd.port().to_string();
         let key = sshd.keys().ed25519.display().to_string();
@@ -45,6 +47,7 @@ impl Cli {
             sshd.user(),
             "--key",
             &key,
+            "--no-connect",
         ]);
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
