@@ -2,6 +2,7 @@
 //! remote tail output and a tick; drawing never waits on SSH or disk.
 
 pub mod app;
+mod help;
 mod lines;
 pub mod model;
 pub mod ui;
@@ -9,6 +10,8 @@ mod views;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_trust;
 
 use std::time::{Duration, Instant};
 
@@ -111,6 +114,9 @@ async fn run_loop(terminal: &mut ratatui::DefaultTerminal, deck: Deck, readonly:
                 dirty = true;
             }
             _ = tick.tick() => {
+                if app.expire_status(Instant::now()) {
+                    dirty = true;
+                }
                 // Job changes refresh within a tick; otherwise once a second (other processes' heartbeats).
                 if stale || last_refresh.elapsed() >= Duration::from_secs(1) {
                     app.refresh();
@@ -156,7 +162,29 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
             app.status = format!("server {alias} removed");
             app.refresh();
         }),
-        Effect::SaveServer(form) => save_server(app, &form),
+        Effect::SaveServer(form) => {
+            if let Err(e) = save_server(app, &form) {
+                // Keep what was typed; say what is wrong and where.
+                let field = match &e {
+                    sshdeck_core::Error::InvalidArgument(m) if m.starts_with("port") => Some(3),
+                    sshdeck_core::Error::InvalidArgument(m) if m.contains("alias") => Some(0),
+                    sshdeck_core::Error::InvalidArgument(m) if m.contains("host") => Some(1),
+                    sshdeck_core::Error::InvalidArgument(m) if m.contains("user") => Some(2),
+                    _ => None,
+                };
+                let mut form = form;
+                if let Some(i) = field {
+                    form.focus = i;
+                }
+                let why = match &e {
+                    sshdeck_core::Error::InvalidArgument(m) => m.clone(),
+                    other => format!("error[{}]: {other}", other.code()),
+                };
+                form.error = Some((field, why));
+                app.mode = Mode::Server(form);
+            }
+            Ok(())
+        }
         Effect::CheckApi(alias) => {
             let catalog = deck.api_catalog();
             catalog.get(&alias).map(|api| {

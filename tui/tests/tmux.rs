@@ -115,7 +115,7 @@ fn demo_starts_its_own_server_runs_jobs_and_opens_the_console() {
     wait_for(
         &name,
         &|s| {
-            s.contains("Jobs (5)")
+            s.contains("/5)")
                 && s.matches("completed").count() >= 3
                 && s.contains("failed")
                 && s.contains("running")

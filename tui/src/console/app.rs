@@ -10,7 +10,7 @@ pub use super::model::{Effect, Mode, ServerForm, View};
 use super::views;
 use super::views::apis::ApisView;
 pub use super::views::detail::Detail;
-use super::views::jobs::JobsView;
+use super::views::jobs::{JobsView, SortBy};
 use super::views::logs::LogsView;
 pub use super::views::logs::Tail;
 use super::views::pools::PoolsView;
@@ -27,8 +27,14 @@ pub struct App {
     pub pools: PoolsView,
     pub logs: LogsView,
     pub apis: ApisView,
+    /// A one-line message; it clears on the next key and after [`STATUS_FOR`].
     pub status: String,
+    /// The status as last seen and since when.
+    status_seen: Option<(String, std::time::Instant)>,
 }
+
+/// How long a status message stays.
+pub const STATUS_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl App {
     pub fn new(deck: Deck, readonly: bool) -> App {
@@ -44,6 +50,7 @@ impl App {
             logs: LogsView::default(),
             apis: ApisView::default(),
             status: String::new(),
+            status_seen: None,
         }
     }
 
@@ -83,11 +90,32 @@ impl App {
         self.mode = Mode::Confirm { title: title.to_string(), lines, effect, yes: false };
     }
 
+    /// Clears a status message shown for [`STATUS_FOR`] by `now`; returns whether it did.
+    pub fn expire_status(&mut self, now: std::time::Instant) -> bool {
+        if self.status.is_empty() {
+            self.status_seen = None;
+            return false;
+        }
+        match &self.status_seen {
+            Some((seen, since)) if *seen == self.status => {
+                if now.duration_since(*since) >= STATUS_FOR {
+                    self.status.clear();
+                    self.status_seen = None;
+                    return true;
+                }
+            }
+            _ => self.status_seen = Some((self.status.clone(), now)),
+        }
+        false
+    }
+
     /// Handles one key; returns what the loop must do, if anything.
     pub fn on_key(&mut self, key: KeyEvent) -> Option<Effect> {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return Some(Effect::Quit);
         }
+        // A message answers the last action; the next one clears it.
+        self.status.clear();
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Normal => self.normal_key(key),
             Mode::Help | Mode::Error(_) => None,
@@ -237,6 +265,18 @@ impl App {
                 self.view = View::TABS[i].0;
             }
             KeyCode::Esc | KeyCode::Backspace if self.view == View::Detail => self.view = View::Jobs,
+            KeyCode::Esc if self.view == View::Jobs && !self.jobs.filter.is_empty() => {
+                self.jobs.filter.clear();
+                self.refresh();
+            }
+            KeyCode::Char(c @ ('T' | 'S' | 'A' | 'D')) if self.view == View::Jobs => {
+                self.jobs.sort_by(match c {
+                    'S' => SortBy::Status,
+                    'A' => SortBy::Alias,
+                    'D' => SortBy::Duration,
+                    _ => SortBy::Time,
+                });
+            }
             KeyCode::Up | KeyCode::Char('k') => self.move_selection(-1),
             KeyCode::Down | KeyCode::Char('j') => self.move_selection(1),
             KeyCode::Home | KeyCode::Char('g') => self.move_selection(-1_000_000),
@@ -282,7 +322,7 @@ impl App {
         let (sel, len) = match self.view {
             View::Servers => (&mut self.servers.selected, self.servers.list.len()),
             View::Apis => (&mut self.apis.selected, self.apis.list.len()),
-            _ => (&mut self.jobs.selected, self.jobs.list.len()),
+            _ => return self.jobs.move_by(delta),
         };
         if len == 0 {
             return;

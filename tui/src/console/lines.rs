@@ -91,7 +91,11 @@ impl Lines {
 
 /// Draws `l` in `area` with `title` (and an end-of-stream `footer`).
 pub fn draw_lines(f: &mut Frame, l: &Lines, title: &str, footer: Option<&str>, area: Rect) {
-    let follow = if l.following() {
+    let follow = if let Some(why) = footer.filter(|_| l.following()) {
+        // A stream that ended (or never started) is not followed, whatever the scroll position.
+        let failed = why.contains("error") || why.contains("not found") || why.contains("ended:");
+        Span::styled(" ■ ended ", Style::new().fg(if failed { Color::Red } else { Color::Yellow }))
+    } else if l.following() {
         Span::styled(" ● follow ", Style::new().fg(Color::Green))
     } else {
         Span::styled(" ‖ paused (G to follow) ", Style::new().fg(Color::Yellow))
@@ -110,6 +114,8 @@ pub fn draw_lines(f: &mut Frame, l: &Lines, title: &str, footer: Option<&str>, a
     }
     let inner_h = area.height.saturating_sub(2) as usize;
     let end = l.lines.len().saturating_sub(l.scroll);
+    // Every line takes at least one row, so the last `inner_h` lines fill the view; with wrap on they
+    // may take more, and the view is scrolled so the newest line stays on screen.
     let start = end.saturating_sub(inner_h);
     let stamp = |i: usize| {
         let t = l.times.get(i).copied().unwrap_or(0);
@@ -141,6 +147,9 @@ pub fn draw_lines(f: &mut Frame, l: &Lines, title: &str, footer: Option<&str>, a
     let mut p = Paragraph::new(text).block(block);
     if l.wrap {
         p = p.wrap(Wrap { trim: false });
+        let rows = p.line_count(area.width);
+        let over = rows.saturating_sub(area.height as usize);
+        p = p.scroll((over.min(u16::MAX as usize) as u16, 0));
     }
     f.render_widget(p, area);
 }

@@ -45,6 +45,9 @@ pub struct ServerForm {
     pub fields: [String; 6],
     pub focus: usize,
     pub editing: bool,
+    /// Why the last save failed, and the field at fault (when known): the form stays open with what
+    /// was typed.
+    pub error: Option<(Option<usize>, String)>,
 }
 
 impl ServerForm {
@@ -60,6 +63,7 @@ impl std::fmt::Debug for ServerForm {
             .field("password", &if self.fields[Self::PASSWORD].is_empty() { "" } else { "***" })
             .field("focus", &self.focus)
             .field("editing", &self.editing)
+            .field("error", &self.error)
             .finish()
     }
 }

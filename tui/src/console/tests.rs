@@ -14,12 +14,12 @@ use sshdeck_core::servers::ServerConfig;
 use super::app::{App, Effect, Mode, View};
 use super::ui;
 
-fn key(c: KeyCode) -> KeyEvent {
+pub(super) fn key(c: KeyCode) -> KeyEvent {
     KeyEvent::new(c, KeyModifiers::NONE)
 }
 
 /// A deck on a fresh data dir with two servers and jobs in several states (recorded directly, no SSH).
-fn app(data: &Path) -> App {
+pub(super) fn app(data: &Path) -> App {
     let env = HashMap::from([("MCP_DATA_DIR".to_string(), data.display().to_string())]);
     let deck = Deck::open(Settings::load_from(&env, Path::new("/nonexistent")).unwrap(), "test").unwrap();
     deck.add_server(
@@ -54,7 +54,7 @@ fn app(data: &Path) -> App {
     app
 }
 
-fn render(app: &App, w: u16, h: u16) -> String {
+pub(super) fn render(app: &App, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| ui::draw(f, app)).unwrap();
     format!("{}", t.backend())
@@ -203,7 +203,7 @@ async fn log_tail_buffer_search_and_commands() {
     assert!(matches!(app.mode, Mode::Error(_)));
 }
 
-fn type_text(app: &mut App, text: &str) {
+pub(super) fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {
         app.on_key(key(KeyCode::Char(c)));
     }
@@ -253,7 +253,7 @@ async fn server_form_add_edit_remove_and_test() {
     assert_eq!(edited.host, "10.0.0.99");
     assert_eq!(edited.password.unwrap().expose(), "Console-Pw-9", "editing keeps the password");
 
-    // A bad port is an error popup, not a crash.
+    // A bad port keeps the form open with what was typed, says why and marks the port field.
     app.on_key(key(KeyCode::Char('a')));
     type_text(&mut app, "x");
     app.on_key(key(KeyCode::Tab));
@@ -262,7 +262,11 @@ async fn server_form_add_edit_remove_and_test() {
     type_text(&mut app, "abc");
     let effect = app.on_key(key(KeyCode::Enter)).unwrap();
     super::perform(&mut app, effect, &tx, &mut stops);
-    assert!(matches!(&app.mode, Mode::Error(m) if m.contains("port")), "{:?}", app.mode);
+    let Mode::Server(form) = &app.mode else { panic!("{:?}", app.mode) };
+    assert_eq!((form.fields[0].as_str(), form.fields[3].as_str(), form.focus), ("x", "22abc", 3), "{form:?}");
+    assert!(form.error.as_ref().is_some_and(|(f, m)| *f == Some(3) && m.contains("port")), "{form:?}");
+    let screen = render(&app, 80, 16);
+    assert!(screen.contains("22abc") && screen.contains("is not a number"), "{screen}");
     app.on_key(key(KeyCode::Esc));
 
     assert_eq!(app.on_key(key(KeyCode::Char('t'))), Some(Effect::TestServer("web2".into())));
@@ -369,6 +373,8 @@ async fn fleet_view_shows_one_row_per_host_live() {
     app.refresh();
     assert_eq!(app.jobs.total, before + 1, "children are not rows of the jobs table");
     assert_eq!(app.jobs.list[0].id, parent.id);
+    // The selection stays on the job it was on when new ones arrive: go to the top first.
+    app.on_key(key(KeyCode::Char('g')));
     app.on_key(key(KeyCode::Enter));
     snapshot("fleet", render(&app, 90, 16));
     // Live: a host finishing shows on the next refresh.

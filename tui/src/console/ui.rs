@@ -28,14 +28,48 @@ pub fn draw(f: &mut Frame, app: &App) {
         View::Logs => app.logs.draw(f, body),
         View::Apis => app.apis.draw(f, body),
     }
-    let footer_text = match &app.mode {
-        Mode::Filter => format!("/{}", app.jobs.filter),
-        Mode::Command(t) => format!(":{t}"),
-        _ if !app.status.is_empty() => format!("{} · {}", app.status, app.hints()),
-        _ => app.hints(),
-    };
-    f.render_widget(Paragraph::new(footer_text).style(Style::new().fg(Color::DarkGray)), footer);
+    draw_footer(f, app, footer);
     draw_popup(f, app, area);
+}
+
+/// The footer: the filter or command being typed; else the key hints, with a status message on the
+/// left and the hints on the right; `? help · q quit` kept whole at any width (the status is cut first).
+fn draw_footer(f: &mut Frame, app: &App, area: Rect) {
+    let line = match &app.mode {
+        Mode::Filter => Line::from(format!("/{}", app.jobs.filter)),
+        Mode::Command(t) => Line::from(format!(":{t}")),
+        _ => {
+            let width = area.width as usize;
+            let mut hints = app.hints();
+            if hints.chars().count() > width {
+                // Keep the end (help and quit), drop from the start.
+                let keep: String = hints.chars().rev().take(width.saturating_sub(1)).collect();
+                hints = format!("…{}", keep.chars().rev().collect::<String>());
+            }
+            if !app.status.is_empty() && app.status.chars().count() + hints.chars().count() + 3 > width {
+                // Both do not fit: the message and the two keys that always matter.
+                hints = "? help · q quit".to_string();
+            }
+            let room = width.saturating_sub(hints.chars().count() + 3);
+            let status: String = if app.status.chars().count() > room {
+                let cut: String = app.status.chars().take(room.saturating_sub(1)).collect();
+                if cut.is_empty() { String::new() } else { format!("{cut}…") }
+            } else {
+                app.status.clone()
+            };
+            if status.is_empty() {
+                Line::from(hints)
+            } else {
+                let pad = width.saturating_sub(status.chars().count() + hints.chars().count());
+                Line::from(vec![
+                    Span::styled(status, Style::new().fg(Color::Yellow).bold()),
+                    Span::raw(" ".repeat(pad)),
+                    Span::raw(hints),
+                ])
+            }
+        }
+    };
+    f.render_widget(Paragraph::new(line), area);
 }
 
 fn draw_header(f: &mut Frame, app: &App, area: Rect) {
@@ -52,6 +86,35 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(Line::from(spans), area);
 }
 
+/// A confirm dialog: its lines wrapped to the width, and the two buttons always on its last line (the
+/// lines are cut if the screen is too short for all of them, never the buttons).
+fn draw_confirm(f: &mut Frame, area: Rect, title: &str, lines: &[String], yes: bool) {
+    let w = 72.min(area.width);
+    let inner_w = w.saturating_sub(2).max(1) as usize;
+    let wrapped: usize = lines.iter().map(|l| l.chars().count().max(1).div_ceil(inner_w)).sum();
+    let h = (wrapped as u16 + 4).min(area.height);
+    let rect = centered(area, w, h);
+    f.render_widget(Clear, rect);
+    let block = Block::default().borders(Borders::ALL).title(format!(" {title} "));
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    if inner.height == 0 {
+        return;
+    }
+    let [text, buttons] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+    let body: Vec<Line> = lines.iter().map(|l| Line::from(l.clone())).collect();
+    f.render_widget(Paragraph::new(body).wrap(Wrap { trim: false }), text);
+    let (no_s, yes_s) = if yes {
+        (Style::new(), Style::new().reversed().bold())
+    } else {
+        (Style::new().reversed().bold(), Style::new())
+    };
+    f.render_widget(
+        Line::from(vec![Span::styled(" Cancel ", no_s), Span::raw("   "), Span::styled(" Confirm ", yes_s)]),
+        buttons,
+    );
+}
+
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
@@ -60,46 +123,28 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 fn draw_popup(f: &mut Frame, app: &App, area: Rect) {
     let (title, lines, w, h): (String, Vec<Line>, u16, u16) = match &app.mode {
-        Mode::Help => (
-            " Help ".into(),
-            [
-                "1-5 / Tab   switch view (Jobs, Servers, Pools, Logs, APIs)",
-                "j/k ↑/↓     move · g/G top/bottom",
-                "Enter       open a job · Esc back",
-                "/           filter jobs · search output",
-                "n / N       next / previous match",
-                "c           cancel the job (asks first)",
-                "r           retry the job (asks first)",
-                "x           run a command on a server",
-                ":           :jobs :servers :pools :apis :logs ALIAS PATH :q",
-                "G / End     follow output · ↑ pauses",
-                "w           wrap long lines",
-                "q           quit",
-            ]
-            .iter()
-            .map(|s| Line::from(*s))
-            .collect(),
-            60,
-            15,
-        ),
-        Mode::Error(msg) => (" Error ".into(), vec![Line::from(msg.clone()).fg(Color::Red)], 70, 5),
-        Mode::Confirm { title, lines, yes, .. } => {
-            let mut v: Vec<Line> = lines.iter().map(|l| Line::from(l.clone())).collect();
-            v.push(Line::from(""));
-            let (no_s, yes_s) = if *yes {
-                (Style::new(), Style::new().reversed().bold())
-            } else {
-                (Style::new().reversed().bold(), Style::new())
-            };
-            v.push(Line::from(vec![
-                Span::styled(" Cancel ", no_s),
-                Span::raw("   "),
-                Span::styled(" Confirm ", yes_s),
-            ]));
-            (format!(" {title} "), v, 72, lines.len() as u16 + 4)
+        Mode::Help => {
+            let text = super::help::lines(app.view);
+            let inner = 76.min(area.width).saturating_sub(2).max(1) as usize;
+            let h = text.iter().map(|l| l.chars().count().max(1).div_ceil(inner)).sum::<usize>() as u16 + 2;
+            let lines: Vec<Line> = text.into_iter().map(Line::from).collect();
+            (" Help (any key closes) ".into(), lines, 76, h)
         }
+        Mode::Error(msg) => (" Error ".into(), vec![Line::from(msg.clone()).fg(Color::Red)], 70, 5),
+        Mode::Confirm { title, lines, yes, .. } => return draw_confirm(f, area, title, lines, *yes),
         Mode::Run { alias, command, on_command } => {
             let mark = |on: bool| if on { Style::new().reversed() } else { Style::new() };
+            // The field shows the end of what is typed (where the cursor is) when it is too long.
+            let room = (72.min(area.width) as usize).saturating_sub(2 + 8 + 2);
+            let tail = |t: &str| {
+                let n = t.chars().count();
+                if n <= room {
+                    t.to_string()
+                } else {
+                    format!("…{}", t.chars().skip(n + 1 - room).collect::<String>())
+                }
+            };
+            let (alias, command) = (&tail(alias), &tail(command));
             (
                 " Run a command ".into(),
                 vec![
@@ -113,7 +158,12 @@ fn draw_popup(f: &mut Frame, app: &App, area: Rect) {
         Mode::Server(form) => {
             let mut v = Vec::new();
             for (i, label) in super::app::ServerForm::LABELS.iter().enumerate() {
-                let style = if i == form.focus { Style::new().reversed() } else { Style::new() };
+                let bad = form.error.as_ref().is_some_and(|(f, _)| *f == Some(i));
+                let style = match (i == form.focus, bad) {
+                    (_, true) => Style::new().fg(Color::Red).reversed(),
+                    (true, false) => Style::new().reversed(),
+                    (false, false) => Style::new(),
+                };
                 let value = match (i == super::app::ServerForm::PASSWORD, form.fields[i].chars().count()) {
                     (true, 0) if form.editing => "(unchanged)".to_string(),
                     (true, 0) => "(none)".to_string(),
@@ -122,9 +172,16 @@ fn draw_popup(f: &mut Frame, app: &App, area: Rect) {
                 };
                 v.push(Line::from(vec![Span::raw(format!("{label:<9}")), Span::styled(format!("{value} "), style)]));
             }
-            v.push(Line::from("Key passphrases: sshdeck servers add --passphrase-env").fg(Color::DarkGray));
+            let extra = match &form.error {
+                Some((_, msg)) => {
+                    v.push(Line::from(msg.clone()).fg(Color::Red));
+                    2
+                }
+                None => 0,
+            };
+            v.push(Line::from("Key passphrases: sshdeck servers add --passphrase-env"));
             let title = if form.editing { " Edit server " } else { " Add server " };
-            (title.into(), v, 72, 9)
+            (title.into(), v, 72, 9 + extra)
         }
         _ => return,
     };

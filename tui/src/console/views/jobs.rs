@@ -8,18 +8,93 @@ use sshdeck_core::jobs::format_time;
 
 use super::{duration, status_color};
 use sshdeck_core::Deck;
-use sshdeck_core::jobs::{Filter, Job};
+use sshdeck_core::jobs::{Filter, Job, JobId};
 
-/// The Jobs view's state: the listed jobs (filtered), the total on record, the selection, the filter.
+/// How the Jobs view is sorted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    /// Newest first.
+    #[default]
+    Time,
+    /// By status.
+    Status,
+    /// By alias.
+    Alias,
+    /// Longest first.
+    Duration,
+}
+
+impl SortBy {
+    fn name(self) -> &'static str {
+        match self {
+            SortBy::Time => "time",
+            SortBy::Status => "status",
+            SortBy::Alias => "alias",
+            SortBy::Duration => "duration",
+        }
+    }
+}
+
+/// The Jobs view's state: the listed jobs (filtered, sorted), the total on record, the selection
+/// (by job id, so it stays on the same job whatever arrives, leaves or moves), the filter.
 #[derive(Debug, Default)]
 pub struct JobsView {
     pub list: Vec<Job>,
     pub total: usize,
     pub selected: usize,
+    /// The selected job's id: the selection follows it across refreshes, filters and sorts.
+    pub selected_id: Option<JobId>,
     pub filter: String,
+    pub sort: SortBy,
+    /// Sort order reversed.
+    pub reverse: bool,
 }
 
 impl JobsView {
+    /// Moves the selection by `delta` rows (clamped) and remembers the job it lands on.
+    pub fn move_by(&mut self, delta: i64) {
+        if self.list.is_empty() {
+            return;
+        }
+        self.selected = (self.selected as i64 + delta).clamp(0, self.list.len() as i64 - 1) as usize;
+        self.selected_id = self.list.get(self.selected).map(|j| j.id.clone());
+    }
+
+    /// Sorts by `by`; the same key again reverses the order.
+    pub fn sort_by(&mut self, by: SortBy) {
+        if self.sort == by {
+            self.reverse = !self.reverse;
+        } else {
+            (self.sort, self.reverse) = (by, false);
+        }
+        self.apply_sort();
+        self.follow_selection();
+    }
+
+    fn apply_sort(&mut self) {
+        let took = |j: &Job| j.finished_at.unwrap_or(u64::MAX).saturating_sub(j.started_at.unwrap_or(j.created_at));
+        match self.sort {
+            // The store lists newest first, in the order jobs were accepted.
+            SortBy::Time => {}
+            SortBy::Status => self.list.sort_by(|a, b| a.status.as_str().cmp(b.status.as_str())),
+            SortBy::Alias => self.list.sort_by(|a, b| a.targets.cmp(&b.targets)),
+            SortBy::Duration => self.list.sort_by_key(|j| std::cmp::Reverse(took(j))),
+        }
+        if self.reverse {
+            self.list.reverse();
+        }
+    }
+
+    /// Puts the selection back on the remembered job; if it is gone, on the row where it was.
+    fn follow_selection(&mut self) {
+        if let Some(i) = self.selected_id.as_ref().and_then(|id| self.list.iter().position(|j| &j.id == id)) {
+            self.selected = i;
+        } else {
+            self.selected = self.selected.min(self.list.len().saturating_sub(1));
+            self.selected_id = self.list.get(self.selected).map(|j| j.id.clone());
+        }
+    }
+
     /// Reads the top-level jobs again (per-host children of fan-outs show in their parent's detail).
     pub fn refresh(&mut self, deck: &Deck) -> sshdeck_core::Result<()> {
         let page = deck.jobs_page(&Filter { limit: 100_000, top_level: true, ..Default::default() })?;
@@ -36,7 +111,8 @@ impl JobsView {
             })
             .collect();
         self.total = page.total;
-        self.selected = self.selected.min(self.list.len().saturating_sub(1));
+        self.apply_sort();
+        self.follow_selection();
         Ok(())
     }
 
@@ -47,10 +123,17 @@ impl JobsView {
 
     /// Draws the table (only the rows on screen).
     pub fn draw(&self, f: &mut Frame, area: Rect) {
-        let title = if self.filter.is_empty() {
-            format!(" Jobs ({}) ", self.total)
+        let position = if self.list.is_empty() { 0 } else { self.selected + 1 };
+        let sorted = match (self.sort, self.reverse) {
+            (SortBy::Time, false) => String::new(),
+            (by, rev) => format!(", by {}{}", by.name(), if rev { " ↑" } else { "" }),
+        };
+        let title = if self.list.is_empty() && self.filter.is_empty() {
+            format!(" Jobs ({}{sorted}) ", self.total)
+        } else if self.filter.is_empty() {
+            format!(" Jobs ({position}/{}{sorted}) ", self.total)
         } else {
-            format!(" Jobs ({} of {}, filter \"{}\") ", self.list.len(), self.total, self.filter)
+            format!(" Jobs ({position}/{} of {}, filter \"{}\"{sorted}) ", self.list.len(), self.total, self.filter)
         };
         let block = Block::default().borders(Borders::ALL).title(title);
         if self.list.is_empty() {

@@ -69,7 +69,7 @@ impl ServersView {
             KeyCode::Char('e') if !readonly => Outcome::mode(selected.map(|s| {
                 let key = s.key_path.as_ref().map(|k| k.display().to_string()).unwrap_or_default();
                 let fields = [s.alias.clone(), s.host.clone(), s.user.clone(), s.port.to_string(), key, String::new()];
-                Mode::Server(ServerForm { fields, focus: 1, editing: true })
+                Mode::Server(ServerForm { fields, focus: 1, editing: true, error: None })
             })),
             KeyCode::Char('d') if !readonly => Outcome::mode(selected.map(|s| {
                 let lines = vec![

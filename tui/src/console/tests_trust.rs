@@ -1,0 +1,122 @@
+//! Key flows an operator must be able to trust: the selection stays on its job, dialogs keep their
+//! buttons, messages go away, filters clear, long input stays visible.
+
+use ratatui::crossterm::event::KeyCode;
+use sshdeck_core::jobs::{JobSpec, JobStatus};
+
+use super::app::{Effect, Mode, STATUS_FOR};
+use super::tests::{app, key, render, type_text};
+
+fn selected_command(app: &super::app::App) -> String {
+    app.jobs.selected_job().map(|j| j.spec.summary()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_selection_stays_on_its_job_across_new_jobs_sorts_and_filters() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    // Rows, newest first: deploy (running), restart (failed), uptime (completed). Select the failed job.
+    app.on_key(key(KeyCode::Char('j')));
+    assert_eq!(selected_command(&app), "systemctl restart nginx");
+    let id = app.jobs.selected_job().unwrap().id.clone();
+    // A new job arrives at the top: the selection stays on the same job, one row lower.
+    let jobs = app.deck.jobs().clone();
+    jobs.accept(
+        JobSpec::Exec { command: "new one".into(), timeout_ms: None, read: false },
+        vec!["db".into()],
+        "t",
+        None,
+    )
+    .unwrap();
+    app.refresh();
+    assert_eq!((app.jobs.selected_job().unwrap().id.clone(), app.jobs.selected), (id.clone(), 2));
+    // Sorted by status, then by alias, then back: still the same job; the header says the order.
+    for k in ['S', 'A', 'T'] {
+        app.on_key(key(KeyCode::Char(k)));
+        assert_eq!(app.jobs.selected_job().unwrap().id, id, "after {k}");
+    }
+    app.on_key(key(KeyCode::Char('S')));
+    assert!(render(&app, 100, 10).contains("by status"), "{}", render(&app, 100, 10));
+    // A filter that keeps it, then Esc clears the filter: still on it.
+    app.on_key(key(KeyCode::Char('/')));
+    type_text(&mut app, "nginx");
+    app.on_key(key(KeyCode::Enter));
+    assert_eq!((app.jobs.list.len(), app.jobs.selected_job().unwrap().id.clone()), (1, id.clone()));
+    app.on_key(key(KeyCode::Esc));
+    assert!(app.jobs.filter.is_empty());
+    assert_eq!(app.jobs.selected_job().unwrap().id, id);
+    // The action names the job it acts on.
+    app.on_key(key(KeyCode::Char('r')));
+    let Mode::Confirm { lines, effect, .. } = &app.mode else { panic!("{:?}", app.mode) };
+    assert!(lines[0].contains(id.as_str()) && *effect == Effect::Retry(id.clone()), "{lines:?}");
+    // The position shows in the title.
+    app.mode = Mode::Normal;
+    let pos = app.jobs.selected + 1;
+    assert!(render(&app, 100, 10).contains(&format!("Jobs ({pos}/4")), "{}", render(&app, 100, 10));
+    assert_eq!(jobs.get(&id).unwrap().status, JobStatus::Failed);
+}
+
+#[tokio::test]
+async fn a_confirm_dialog_keeps_both_buttons_when_its_command_wraps() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    app.on_key(key(KeyCode::Char('x')));
+    let long = "for i in $(seq 1 100); do echo step $i; sleep 1; done; echo all steps are done now; exit 7";
+    type_text(&mut app, long);
+    // The field shows the end of the text being typed.
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("done now; exit 7"), "{screen}");
+    app.on_key(key(KeyCode::Enter));
+    assert!(matches!(app.mode, Mode::Confirm { .. }));
+    for (w, h) in [(80, 24), (40, 12), (30, 9)] {
+        let screen = render(&app, w, h);
+        assert!(screen.contains("Cancel") && screen.contains("Confirm"), "{w}x{h}:\n{screen}");
+    }
+}
+
+#[tokio::test]
+async fn status_messages_clear_on_the_next_key_or_after_a_few_seconds_and_hints_stay_visible() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    app.status = "testing demo: job 4n4p7 started on a server whose name is rather long indeed".into();
+    let screen = render(&app, 80, 10);
+    let footer = screen.lines().last().unwrap().to_string();
+    assert!(footer.contains("? help · q quit") && footer.contains("testing demo"), "{footer}");
+    let t0 = std::time::Instant::now();
+    assert!(!app.expire_status(t0), "first seen");
+    assert!(!app.expire_status(t0 + STATUS_FOR / 2));
+    assert!(app.expire_status(t0 + STATUS_FOR + std::time::Duration::from_millis(1)));
+    assert!(app.status.is_empty());
+    app.status = "cancel requested".into();
+    app.on_key(key(KeyCode::Char('j')));
+    assert!(app.status.is_empty(), "the next key clears it");
+}
+
+#[tokio::test]
+async fn a_wrapped_log_keeps_its_newest_line_in_view_and_a_failed_stream_is_not_followed() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    app.on_key(key(KeyCode::Char('4')));
+    let mut output = super::app::Lines { wrap: true, ..Default::default() };
+    for i in 1..=25 {
+        output.push_line(format!("line {i:02} {}", "x".repeat(90)));
+    }
+    app.logs.tails.push(super::app::Tail {
+        id: 1,
+        alias: "web1".into(),
+        path: "/var/log/app.log".into(),
+        output,
+        ended: None,
+    });
+    let screen = render(&app, 60, 14);
+    assert!(screen.contains("line 25") && screen.contains("● follow"), "{screen}");
+    assert!(!screen.contains("line 20"), "only what fits: {screen}");
+    // More arrives: still the newest.
+    app.logs.tails[0].output.push_line("line 26 the newest".into());
+    let screen = render(&app, 60, 14);
+    assert!(screen.contains("line 26 the newest"), "{screen}");
+    // A stream that failed says so, and never "follow".
+    app.logs.tails[0].ended = Some("stream ended: server not found: nosuch".into());
+    let screen = render(&app, 60, 14);
+    assert!(screen.contains("ended") && !screen.contains("● follow"), "{screen}");
+}
