@@ -114,12 +114,7 @@ fn demo_starts_its_own_server_runs_jobs_and_opens_the_console() {
     // The demo's jobs: three that complete, one that fails, one that runs on.
     wait_for(
         &name,
-        &|s| {
-            s.contains("/5)")
-                && s.matches("completed").count() >= 3
-                && s.contains("failed")
-                && s.contains("running")
-        },
+        &|s| s.contains("/5)") && s.matches("completed").count() >= 3 && s.contains("failed") && s.contains("running"),
         20,
     );
     quit(&name);

@@ -222,6 +222,33 @@ impl App {
     }
 
     fn normal_key(&mut self, key: KeyEvent) -> Option<Effect> {
+        // A fan-out's detail: its host rows first.
+        if self.view == View::Detail
+            && let Some(d) = self.detail.as_mut()
+            && let Some(open) = d.fleet_key(key)
+        {
+            if let Some(host) = open {
+                let parent = d.job.clone();
+                let mut child = Detail::open(&self.deck, host);
+                child.back = Some(parent);
+                self.detail = Some(child);
+                self.refresh();
+            }
+            return None;
+        }
+        // Esc from a host's job goes back to its fan-out.
+        if self.view == View::Detail
+            && matches!(key.code, KeyCode::Esc | KeyCode::Backspace)
+            && let Some(parent) = self.detail.as_mut().and_then(|d| d.back.take())
+        {
+            let host = self.detail.as_ref().map(|d| d.job.id.clone());
+            let mut back = Detail::open(&self.deck, parent);
+            self.detail = None;
+            back.refresh(&self.deck);
+            back.host = back.hosts.iter().position(|h| Some(&h.id) == host.as_ref()).unwrap_or(0);
+            self.detail = Some(back);
+            return None;
+        }
         // Views that scroll lines take their keys first.
         let lines = match self.view {
             View::Detail => self.detail.as_mut().map(|d| &mut d.output),
@@ -380,6 +407,9 @@ impl App {
             (Mode::Server(_), _) => "Tab/↑/↓ field · Enter save · Esc cancel".into(),
             (Mode::Help | Mode::Error(_), _) => "any key closes".into(),
             (_, View::Jobs) => views::jobs::hints(self.readonly),
+            (_, View::Detail) if self.detail.as_ref().is_some_and(|d| !d.hosts.is_empty()) => {
+                views::detail::fleet_hints(self.readonly)
+            }
             (_, View::Detail) => views::detail::hints(self.readonly),
             (_, View::Servers) => views::servers::hints(self.readonly),
             (_, View::Pools) => views::pools::hints(),

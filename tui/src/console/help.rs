@@ -16,6 +16,7 @@ pub fn view_keys(view: View) -> &'static [(&'static str, &'static str)] {
             ("x", "run a command (on the job's server)"),
         ],
         View::Detail => &[
+            ("j/k Enter", "a fan-out: choose a host, open its job (Esc comes back)"),
             ("↑/↓ PgUp/PgDn", "scroll · g top · G/End follow"),
             ("/ n N", "search · next · previous match"),
             ("w t", "wrap long lines · show arrival times"),

@@ -120,3 +120,53 @@ async fn a_wrapped_log_keeps_its_newest_line_in_view_and_a_failed_stream_is_not_
     let screen = render(&app, 60, 14);
     assert!(screen.contains("ended") && !screen.contains("● follow"), "{screen}");
 }
+
+#[tokio::test]
+async fn a_fan_out_opens_one_host_with_its_output_and_shows_grouped_outputs() {
+    use sshdeck_core::fleet::{FleetSummary, OutputGroup};
+    use sshdeck_core::jobs::JobResult;
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    let jobs = app.deck.jobs().clone();
+    let spec = JobSpec::Exec { command: "cat /etc/motd".into(), timeout_ms: None, read: false };
+    let (parent, children) = jobs.accept_fleet(spec, vec!["web1".into(), "db".into()], "test").unwrap();
+    jobs.start(&parent.id, 1).unwrap();
+    for (c, text) in children.iter().zip(["hello from web1\n", "hello from db\n"]) {
+        jobs.start(&c.id, 1).unwrap();
+        std::fs::write(jobs.output_path(&c.id), text).unwrap();
+        jobs.finish(&c.id, JobStatus::Completed, JobResult { exit_code: Some(0), ..Default::default() }).unwrap();
+    }
+    let group = |a: &str, out: &str| OutputGroup {
+        aliases: vec![a.into()],
+        status: "completed".into(),
+        exit_code: Some(0),
+        output: out.into(),
+        output_bytes: out.len() as u64,
+        ..Default::default()
+    };
+    let summary = FleetSummary {
+        total: 2,
+        ok: 2,
+        groups: vec![group("web1", "hello from web1\n"), group("db", "hello from db\n")],
+        ..Default::default()
+    };
+    jobs.finish(&parent.id, JobStatus::Completed, JobResult { fleet: Some(summary), ..Default::default() }).unwrap();
+    app.refresh();
+    app.on_key(key(KeyCode::Char('g')));
+    app.on_key(key(KeyCode::Enter));
+    let screen = render(&app, 100, 30);
+    assert!(
+        screen.contains("grouped") && screen.contains("hello from db") && screen.contains("web1 (1 host)"),
+        "{screen}"
+    );
+    // The second host, opened: its own job and output; Esc comes back to the fan-out on that host.
+    app.on_key(key(KeyCode::Char('j')));
+    app.on_key(key(KeyCode::Enter));
+    let d = app.detail.as_ref().unwrap();
+    assert_eq!(d.job.id, children[1].id);
+    let screen = render(&app, 100, 30);
+    assert!(screen.contains("hello from db") && !screen.contains("hello from web1"), "{screen}");
+    app.on_key(key(KeyCode::Esc));
+    let d = app.detail.as_ref().unwrap();
+    assert_eq!((d.job.id.clone(), d.host), (parent.id.clone(), 1));
+}

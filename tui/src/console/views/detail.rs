@@ -18,13 +18,35 @@ pub struct Detail {
     pub follower: OutputFollower,
     /// For a fan-out job: its per-host children, live (the fleet view).
     pub hosts: Vec<Job>,
+    /// The selected host row of a fan-out.
+    pub host: usize,
+    /// The fan-out this host's job was opened from (`Esc` goes back to it).
+    pub back: Option<Job>,
 }
 
 impl Detail {
     /// Opens `job`: its output followed from the start.
     pub fn open(deck: &Deck, job: Job) -> Detail {
         let follower = deck.follow_output(&job.id, 0);
-        Detail { job, output: Lines::default(), follower, hosts: Vec::new() }
+        Detail { job, output: Lines::default(), follower, hosts: Vec::new(), host: 0, back: None }
+    }
+
+    /// A fan-out's keys: move among its hosts; `Enter` gives the host job to open. `None`: not used.
+    pub fn fleet_key(&mut self, key: ratatui::crossterm::event::KeyEvent) -> Option<Option<Job>> {
+        use ratatui::crossterm::event::KeyCode;
+        if self.hosts.is_empty() {
+            return None;
+        }
+        let last = self.hosts.len() - 1;
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.host = self.host.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.host = (self.host + 1).min(last),
+            KeyCode::Home | KeyCode::Char('g') => self.host = 0,
+            KeyCode::End | KeyCode::Char('G') => self.host = last,
+            KeyCode::Enter => return Some(self.hosts.get(self.host).cloned()),
+            _ => return None,
+        }
+        Some(None)
     }
 
     /// The job's record, its new output, and for a fan-out its hosts.
@@ -34,6 +56,7 @@ impl Detail {
         }
         if self.job.targets.len() > 1 {
             self.hosts = deck.fleet_children(&self.job);
+            self.host = self.host.min(self.hosts.len().saturating_sub(1));
         }
         let bytes = self.follower.poll();
         self.output.push_bytes(&bytes);
@@ -73,13 +96,47 @@ impl Detail {
         if d.hosts.is_empty() {
             draw_lines(f, &d.output, " Output ", None, out);
         } else {
-            draw_fleet(f, &d.hosts, out);
+            let groups = j.result.as_ref().and_then(|r| r.fleet.as_ref()).map(|s| s.groups.as_slice()).unwrap_or(&[]);
+            if groups.is_empty() {
+                draw_fleet(f, &d.hosts, d.host, out);
+            } else {
+                let table_h = (d.hosts.len() as u16 + 3).min(out.height / 2).max(4);
+                let [table, grouped] = Layout::vertical([Constraint::Length(table_h), Constraint::Min(1)]).areas(out);
+                draw_fleet(f, &d.hosts, d.host, table);
+                draw_groups(f, groups, grouped);
+            }
         }
     }
 }
 
-/// The fleet view of a fan-out: one row per host, live.
-fn draw_fleet(f: &mut Frame, hosts: &[Job], area: Rect) {
+/// A finished fan-out's outputs, hosts with identical output together (as the MCP result groups them).
+fn draw_groups(f: &mut Frame, groups: &[sshdeck_core::fleet::OutputGroup], area: Rect) {
+    let mut lines = Vec::new();
+    for g in groups {
+        let mut head = format!(
+            "── {} ({} host{}) · {}",
+            g.aliases.join(", "),
+            g.aliases.len(),
+            if g.aliases.len() == 1 { "" } else { "s" },
+            g.status
+        );
+        if let Some(c) = g.exit_code {
+            head.push_str(&format!(" · exit {c}"));
+        }
+        if let Some(c) = &g.error_code {
+            head.push_str(&format!(" · {c}"));
+        }
+        lines.push(Line::from(head).bold());
+        lines.extend(g.output.lines().map(|l| Line::from(l.to_string())));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" Output, grouped: {} group(s) · Enter opens a host ", groups.len()));
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The fleet view of a fan-out: one row per host, live; the selected one opens with `Enter`.
+fn draw_fleet(f: &mut Frame, hosts: &[Job], selected: usize, area: Rect) {
     let count = |s: JobStatus| hosts.iter().filter(|h| h.status == s).count();
     let done = hosts.iter().filter(|h| h.status.is_terminal()).count();
     let title = format!(
@@ -110,7 +167,14 @@ fn draw_fleet(f: &mut Frame, hosts: &[Job], area: Rect) {
     ];
     let header = Row::new(["HOST", "STATUS", "EXIT", "DURATION", "ERROR"]);
     let table = super::list_table(rows, widths, header, Block::default().borders(Borders::ALL).title(title));
-    f.render_widget(table, area);
+    let mut state = ratatui::widgets::TableState::default().with_selected(Some(selected));
+    f.render_stateful_widget(table, area, &mut state);
+}
+
+/// Key hints of a fan-out's detail.
+pub fn fleet_hints(readonly: bool) -> String {
+    let w = if readonly { "" } else { " · c cancel all · r retry" };
+    format!("j/k host · Enter open the host's job{w} · Esc back")
 }
 
 /// Key hints.
