@@ -60,6 +60,11 @@ impl App {
             self.status = format!("cannot read jobs: {e}");
         }
         self.servers.refresh(&self.deck);
+        self.jobs.empty_hint = match (self.readonly, self.servers.list.is_empty()) {
+            (true, _) => "No jobs yet (read-only: jobs started elsewhere show here).",
+            (false, true) => "No jobs yet. Add a server first: 2, then a; then x runs a command.",
+            (false, false) => "No jobs yet. Press x to run a command.",
+        };
         self.pools.refresh(&self.deck);
         self.apis.refresh(&self.deck);
         if let Some(d) = self.detail.as_mut() {
@@ -338,7 +343,11 @@ impl App {
                 }
                 .or_else(|| self.servers.list.first().map(|s| s.alias.clone()))
                 .unwrap_or_default();
-                self.mode = Mode::Run { alias, command: String::new(), on_command: true };
+                if self.servers.list.is_empty() {
+                    self.status = "no server yet: press 2, then a to add one".into();
+                } else {
+                    self.mode = Mode::Run { alias, command: String::new(), on_command: true };
+                }
             }
             _ => {}
         }

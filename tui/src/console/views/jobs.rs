@@ -48,6 +48,8 @@ pub struct JobsView {
     pub sort: SortBy,
     /// Sort order reversed.
     pub reverse: bool,
+    /// What the empty table says to do first (set by the app: it knows the servers and read-only).
+    pub empty_hint: &'static str,
 }
 
 impl JobsView {
@@ -137,8 +139,10 @@ impl JobsView {
         };
         let block = Block::default().borders(Borders::ALL).title(title);
         if self.list.is_empty() {
-            let msg =
-                if self.total == 0 { "No jobs yet. Press x to run a command." } else { "No job matches the filter." };
+            let msg = match self.total {
+                0 => self.empty_hint,
+                _ => "No job matches the filter (Esc clears it).",
+            };
             f.render_widget(Paragraph::new(msg).block(block), area);
             return;
         }

@@ -41,8 +41,16 @@ impl PoolsView {
                 rows.push(Row::new(vec![format!("{} {}", p.owner.program, p.owner.pid), "(no connections)".into()]));
             }
         }
+        // The process column fits its longest name and pid (`sshdeck-runner 123456`), never cut.
+        let process_w = self
+            .processes
+            .iter()
+            .map(|p| p.owner.program.chars().count() + 1 + p.owner.pid.to_string().len())
+            .max()
+            .unwrap_or(7)
+            .max(7) as u16;
         let widths = [
-            Constraint::Length(18),
+            Constraint::Length(process_w),
             Constraint::Min(10),
             Constraint::Length(6),
             Constraint::Length(8),

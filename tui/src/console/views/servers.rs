@@ -36,7 +36,10 @@ impl ServersView {
     pub fn draw(&self, f: &mut Frame, area: Rect) {
         let block = Block::default().borders(Borders::ALL).title(format!(" Servers ({}) ", self.list.len()));
         if self.list.is_empty() {
-            f.render_widget(Paragraph::new("No servers. Add one with `sshdeck servers add`.").block(block), area);
+            f.render_widget(
+                Paragraph::new("No servers yet. Press a to add one (or run `sshdeck servers add`).").block(block),
+                area,
+            );
             return;
         }
         let rows: Vec<Row> = self.list.iter().map(|s| Row::new(s.columns())).collect();
