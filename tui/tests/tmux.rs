@@ -261,3 +261,82 @@ fn ssh_opens_a_login_shell_on_a_terminal_that_follows_resizes_and_returns_its_ex
     assert!(std::fs::read(&log).map(|b| b.is_empty()).unwrap_or(true), "no output kept");
     drop(session);
 }
+
+#[test]
+fn a_fan_out_from_the_console_opens_one_host_and_a_job_is_cancelled_with_the_dialog() {
+    assert!(Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()), "tmux is needed");
+    let sshd = Sshd::start().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_sshdeck");
+    let cli = |args: &[&str]| {
+        Command::new(bin)
+            .args(args)
+            .env("MCP_DATA_DIR", data.path())
+            .env_remove("SSH_AUTH_SOCK")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let port = sshd.port().to_string();
+    let key = sshd.keys().ed25519.display().to_string();
+    for alias in ["web1", "web2"] {
+        let out = cli(&[
+            "servers",
+            "add",
+            alias,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--user",
+            sshd.user(),
+            "--key",
+            &key,
+            "--tag",
+            "web",
+            "--no-connect",
+        ]);
+        assert!(out.status.success(), "{out:?}");
+    }
+    let name = format!("sshdeck-fleet-{}", std::process::id());
+    let session = Session(name.clone());
+    let console = format!("env MCP_DATA_DIR={} {bin}", data.path().display());
+    let st = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &name, "-x", "160", "-y", "40", &console])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    wait_for(&name, &|s| s.contains("No jobs yet"), 10);
+    let keys = |k: &[&str]| Command::new("tmux").args(["send-keys", "-t", &name]).args(k).status().unwrap();
+    // x: the form starts on the command; Tab to the server field, replace it with tag:web.
+    keys(&["x", "Tab"]);
+    for _ in 0..8 {
+        keys(&["BSpace"]);
+    }
+    keys(&["-l", "tag:web"]);
+    keys(&["Tab"]);
+    keys(&["-l", "echo fan-$((2+3)) from $(hostname)"]);
+    keys(&["Enter"]);
+    keys(&["y"]);
+    // The fan-out's row in the table (its targets joined), finished.
+    wait_for(&name, &|s| s.lines().any(|l| l.contains("completed") && l.contains("web1,web2")), 10);
+    keys(&["g", "Enter"]);
+    wait_for(&name, &|s| s.contains("Hosts: 2/2 done") && s.contains("grouped"), 10);
+    keys(&["j", "Enter"]);
+    wait_for(&name, &|s| s.contains("fan-5 from") && s.contains("target  web2"), 10);
+    keys(&["Escape"]);
+    wait_for(&name, &|s| s.contains("Hosts: 2/2 done"), 5);
+    keys(&["Escape"]);
+
+    // A long job, cancelled through the dialog (Cancel is the default: move to Confirm first).
+    keys(&["x"]);
+    keys(&["-l", "sleep 33.1"]);
+    keys(&["Enter", "y"]);
+    wait_for(&name, &|s| s.lines().any(|l| l.contains("sleep 33.1") && l.contains("running")), 10);
+    keys(&["g", "c"]);
+    wait_for(&name, &|s| s.contains("Cancel this job?") && s.contains("Confirm"), 5);
+    keys(&["Right", "Enter"]);
+    wait_for(&name, &|s| s.lines().any(|l| l.contains("sleep 33.1") && l.contains("cancelled")), 10);
+    quit(&name);
+    drop(session);
+}
