@@ -40,8 +40,16 @@ pub fn tail_command(source: &str) -> String {
 }
 
 pub async fn run(deck: Deck, readonly: bool) -> Result<()> {
+    use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
     let mut terminal = ratatui::init();
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), EnableMouseCapture);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        previous(info);
+    }));
     let result = run_loop(&mut terminal, deck, readonly).await;
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     result
 }
@@ -84,6 +92,14 @@ async fn run_loop(terminal: &mut ratatui::DefaultTerminal, deck: Deck, readonly:
                 match ev {
                     Event::Key(k) if k.kind == KeyEventKind::Press => {
                         if let Some(effect) = app.on_key(k) {
+                            if effect == Effect::Quit {
+                                break;
+                            }
+                            perform(&mut app, effect, &tail_tx, &mut stops);
+                        }
+                    }
+                    Event::Mouse(m) => {
+                        if let Some(effect) = app.on_mouse(m) {
                             if effect == Effect::Quit {
                                 break;
                             }

@@ -1,7 +1,7 @@
 //! Console state and key handling. Keys change only view state and return an [`Effect`] for the loop
 //! to perform; data is pulled from the deck by [`App::refresh`], never while drawing.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use sshdeck_core::Deck;
 use sshdeck_core::jobs::{Job, JobStatus};
 
@@ -352,6 +352,40 @@ impl App {
             _ => {}
         }
         None
+    }
+
+    /// A mouse event: the wheel scrolls (the selection, or the output shown), a click selects a row
+    /// (a click on the selected row opens it, as `Enter`).
+    pub fn on_mouse(&mut self, ev: MouseEvent) -> Option<Effect> {
+        let (code, row) = match ev.kind {
+            MouseEventKind::ScrollDown => (KeyCode::Down, None),
+            MouseEventKind::ScrollUp => (KeyCode::Up, None),
+            MouseEventKind::Down(MouseButton::Left) => (KeyCode::Null, Some(ev.row)),
+            _ => return None,
+        };
+        if self.mode != Mode::Normal {
+            return None;
+        }
+        match row {
+            None => self.on_key(KeyEvent::new(code, KeyModifiers::NONE)),
+            Some(r) if self.view == View::Jobs => {
+                let i = self.jobs.row_at(r)?;
+                if i == self.jobs.selected {
+                    return self.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+                }
+                self.jobs.select(i);
+                None
+            }
+            Some(r) if self.view == View::Servers => {
+                // Servers: border and header above the first row, under the one-line header.
+                let i = (r as usize).checked_sub(3)?;
+                if i < self.servers.list.len() {
+                    self.servers.selected = i;
+                }
+                None
+            }
+            Some(_) => None,
+        }
     }
 
     fn move_selection(&mut self, delta: i64) {

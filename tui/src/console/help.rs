@@ -47,6 +47,7 @@ pub const GLOBAL_KEYS: &[(&str, &str)] = &[
     ("1-5 / Tab", "switch view (Jobs, Servers, Pools, Logs, APIs)"),
     (":", ":jobs :servers :pools :apis :logs ALIAS PATH :q"),
     ("?", "this help"),
+    ("mouse", "click selects a row (again: opens it) · wheel scrolls"),
     ("q / Ctrl-C", "quit (jobs go on in the runner)"),
 ];
 

@@ -170,3 +170,27 @@ async fn a_fan_out_opens_one_host_with_its_output_and_shows_grouped_outputs() {
     let d = app.detail.as_ref().unwrap();
     assert_eq!((d.job.id.clone(), d.host), (parent.id.clone(), 1));
 }
+
+#[tokio::test]
+async fn a_click_selects_a_row_a_second_click_opens_it_and_the_wheel_scrolls() {
+    use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mouse = |kind, row| MouseEvent { kind, column: 20, row, modifiers: KeyModifiers::NONE };
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    render(&app, 100, 12);
+    // Screen rows: 0 tabs, 1 border, 2 column names, 3 first job, 4 second.
+    app.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 4));
+    assert_eq!(selected_command(&app), "systemctl restart nginx");
+    app.on_mouse(mouse(MouseEventKind::ScrollDown, 4));
+    assert_eq!(selected_command(&app), "uptime");
+    app.on_mouse(mouse(MouseEventKind::ScrollUp, 4));
+    render(&app, 100, 12);
+    app.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 4));
+    assert!(app.view == super::app::View::Detail, "a click on the selected row opens it");
+    // Clicks below the rows select nothing.
+    let data2 = tempfile::tempdir().unwrap();
+    let mut other = super::tests::app(data2.path());
+    render(&other, 100, 12);
+    other.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 9));
+    assert_eq!(other.jobs.selected, 0);
+}

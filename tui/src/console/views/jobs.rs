@@ -50,6 +50,8 @@ pub struct JobsView {
     pub reverse: bool,
     /// What the empty table says to do first (set by the app: it knows the servers and read-only).
     pub empty_hint: &'static str,
+    /// Where the table was drawn last and its first row shown (to map a click to a job).
+    pub drawn: std::cell::Cell<(Rect, usize)>,
 }
 
 impl JobsView {
@@ -60,6 +62,22 @@ impl JobsView {
         }
         self.selected = (self.selected as i64 + delta).clamp(0, self.list.len() as i64 - 1) as usize;
         self.selected_id = self.list.get(self.selected).map(|j| j.id.clone());
+    }
+
+    /// The job row at screen position `row` (a click), if any: below the border and the header.
+    pub fn row_at(&self, row: u16) -> Option<usize> {
+        let (area, offset) = self.drawn.get();
+        let first = area.y + 2;
+        let last = area.y + area.height.saturating_sub(1);
+        (row >= first && row < last).then(|| offset + (row - first) as usize).filter(|i| *i < self.list.len())
+    }
+
+    /// Selects row `i` and remembers its job.
+    pub fn select(&mut self, i: usize) {
+        if i < self.list.len() {
+            self.selected = i;
+            self.selected_id = Some(self.list[i].id.clone());
+        }
     }
 
     /// Sorts by `by`; the same key again reverses the order.
@@ -151,6 +169,7 @@ impl JobsView {
         // Only the rows on screen are built, so a journal of 10,000 jobs draws as fast as one of ten.
         let visible = area.height.saturating_sub(3) as usize;
         let offset = self.selected.saturating_sub(visible.saturating_sub(1));
+        self.drawn.set((area, offset));
         let rows: Vec<Row> = self
             .list
             .iter()

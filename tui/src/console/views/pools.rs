@@ -41,14 +41,15 @@ impl PoolsView {
                 rows.push(Row::new(vec![format!("{} {}", p.owner.program, p.owner.pid), "(no connections)".into()]));
             }
         }
-        // The process column fits its longest name and pid (`sshdeck-runner 123456`), never cut.
+        // The process column fits its longest name and pid, and at least the runner's with the
+        // largest pid (`sshdeck-runner 4194304`): never cut, and the same width from run to run.
         let process_w = self
             .processes
             .iter()
             .map(|p| p.owner.program.chars().count() + 1 + p.owner.pid.to_string().len())
             .max()
-            .unwrap_or(7)
-            .max(7) as u16;
+            .unwrap_or(0)
+            .max("sshdeck-runner 4194304".len()) as u16;
         let widths = [
             Constraint::Length(process_w),
             Constraint::Min(10),
