@@ -60,7 +60,7 @@ pub(super) fn render(app: &App, w: u16, h: u16) -> String {
     format!("{}", t.backend())
 }
 
-fn snapshot(name: &str, screen: String) {
+pub(super) fn snapshot(name: &str, screen: String) {
     insta::with_settings!({filters => vec![
         (r"\b[0-9a-hjkmnp-tv-z]{13}\b", "[JOBID]"),
         (r"\d\d:\d\d:\d\d", "[TIME]"),

@@ -194,3 +194,62 @@ async fn a_click_selects_a_row_a_second_click_opens_it_and_the_wheel_scrolls() {
     other.on_mouse(mouse(MouseEventKind::Down(MouseButton::Left), 9));
     assert_eq!(other.jobs.selected, 0);
 }
+
+#[tokio::test]
+async fn every_view_and_dialog_at_80x24_and_200x50() {
+    use super::app::View;
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    app.logs.tails.push(super::app::Tail {
+        id: 1,
+        alias: "web1".into(),
+        path: "/var/log/syslog".into(),
+        output: super::app::Lines::default(),
+        ended: None,
+    });
+    app.logs.tails[0].output.push_line("Dec  1 10:00:00 web1 nginx[42]: started".into());
+    let mut shots: Vec<(String, String)> = Vec::new();
+    for (w, h) in [(80u16, 24u16), (200, 50)] {
+        for (name, view) in [
+            ("jobs", View::Jobs),
+            ("servers", View::Servers),
+            ("pools", View::Pools),
+            ("logs", View::Logs),
+            ("apis", View::Apis),
+        ] {
+            app.mode = Mode::Normal;
+            app.view = view;
+            shots.push((format!("{name}_{w}x{h}"), render(&app, w, h)));
+        }
+        app.view = View::Jobs;
+        app.on_key(key(KeyCode::Enter));
+        shots.push((format!("detail_{w}x{h}"), render(&app, w, h)));
+        app.on_key(key(KeyCode::Char('c')));
+        shots.push((format!("confirm_{w}x{h}"), render(&app, w, h)));
+        app.mode = Mode::Normal;
+        app.on_key(key(KeyCode::Char('?')));
+        shots.push((format!("help_{w}x{h}"), render(&app, w, h)));
+        app.mode = Mode::Normal;
+        app.view = View::Jobs;
+        app.on_key(key(KeyCode::Char('x')));
+        shots.push((format!("run_{w}x{h}"), render(&app, w, h)));
+        app.mode = Mode::Normal;
+        app.view = View::Servers;
+        app.on_key(key(KeyCode::Char('a')));
+        shots.push((format!("server_form_{w}x{h}"), render(&app, w, h)));
+        app.mode = Mode::Normal;
+    }
+    // Empty states.
+    let empty = tempfile::tempdir().unwrap();
+    let env = std::collections::HashMap::from([("MCP_DATA_DIR".to_string(), empty.path().display().to_string())]);
+    let settings = sshdeck_core::config::Settings::load_from(&env, std::path::Path::new("/nonexistent")).unwrap();
+    let mut bare = super::app::App::new(sshdeck_core::Deck::open(settings, "test").unwrap(), false);
+    bare.refresh();
+    for (name, view) in [("jobs", View::Jobs), ("servers", View::Servers), ("logs", View::Logs), ("apis", View::Apis)] {
+        bare.view = view;
+        shots.push((format!("empty_{name}_80x24"), render(&bare, 80, 24)));
+    }
+    for (name, screen) in shots {
+        super::tests::snapshot(&format!("sizes_{name}"), screen);
+    }
+}
