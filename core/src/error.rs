@@ -259,6 +259,16 @@ pub enum Error {
         /// The start of the output.
         excerpt: String,
     },
+    /// A file changed since its hash was taken: the write was refused.
+    #[error("{path} changed: its sha256 is {actual:?}, not the expected {expected:?}; read it again, then retry")]
+    HashMismatch {
+        /// The file.
+        path: String,
+        /// The hash the caller expected.
+        expected: String,
+        /// Its hash now (empty: it does not exist).
+        actual: String,
+    },
     /// An error that happened in the data dir's runner, as it reported it.
     #[error("{message}")]
     Relayed {
@@ -310,6 +320,7 @@ const CODES: &[&str] = &[
     "COMMAND_FAILED",
     "UNEXPECTED_OUTPUT",
     "RUNNER_UNAVAILABLE",
+    "HASH_MISMATCH",
 ];
 
 impl Error {
@@ -344,6 +355,7 @@ impl Error {
             Error::RemoteFailed { .. } => "COMMAND_FAILED",
             Error::UnexpectedOutput { .. } => "UNEXPECTED_OUTPUT",
             Error::RunnerUnavailable(_) => "RUNNER_UNAVAILABLE",
+            Error::HashMismatch { .. } => "HASH_MISMATCH",
             Error::Relayed { code, .. } => CODES.iter().find(|c| **c == code).copied().unwrap_or("INTERNAL"),
         }
     }

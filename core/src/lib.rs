@@ -9,6 +9,7 @@ pub mod data_dir;
 pub mod deck;
 pub mod error;
 pub mod exec;
+pub mod files;
 pub mod fleet;
 pub mod interact;
 pub mod jobs;

@@ -2,6 +2,7 @@
 //! no `$ref` (some clients reject it), and each shape written once here. Every output schema accepts
 //! the shared `error` object, so a failed call's structured content conforms too.
 
+mod files;
 mod ops;
 
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use rmcp::model::JsonObject;
 use serde_json::{Value, json};
 
+pub use files::*;
 pub use ops::*;
 
 fn object(v: Value) -> Arc<JsonObject> {

@@ -41,6 +41,7 @@ impl Sshdeck {
                 + Self::fleet_router()
                 + Self::jobs_router()
                 + Self::service_router()
+                + Self::files_router()
                 + Self::toolsets_router(),
             reminders: Arc::default(),
             listed: Arc::new(Mutex::new(listed)),

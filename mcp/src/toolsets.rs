@@ -72,6 +72,11 @@ pub const TOOLSETS: &[Toolset] = &[
         about: "the API health-check catalog: add, list, remove, check (from here or from a server)",
         tools: &["api_add", "api_list", "api_remove", "api_check"],
     },
+    Toolset {
+        name: "files",
+        about: "read, write and edit a server's files safely: sha256-guarded, atomic, with diffs",
+        tools: &["file_read", "file_write", "file_edit"],
+    },
 ];
 
 /// What `MCP_TOOLSETS=default` lists.

@@ -1,0 +1,116 @@
+//! file_read, file_write and file_edit over real stdio against a real sshd: hashes, atomic writes
+//! that keep the mode, the hash guard, dry-run diffs, binary content, local sources, backups.
+
+#[path = "support/client.rs"]
+mod client;
+
+use std::os::unix::fs::PermissionsExt;
+
+use serde_json::{Value, json};
+use sshdeck_testkit::Sshd;
+
+use client::Client;
+
+fn sha256(data: &[u8]) -> String {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), data).unwrap();
+    let out = std::process::Command::new("sha256sum").arg(f.path()).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+}
+
+fn sc(r: &Value) -> &Value {
+    &r["structuredContent"]
+}
+
+#[test]
+fn remote_files_are_read_with_their_hash_and_changed_atomically_under_its_guard() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    let r = c.call(
+        "server_add",
+        json!({"alias": "web", "host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(),
+               "keyPath": sshd.keys().ed25519.display().to_string()}),
+    );
+    assert_eq!(r["isError"], false, "{r}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let path = dir.path().join("etc/app.conf");
+    let remote = |p: &std::path::Path| json!({"type": "remote", "alias": "web", "path": p.display().to_string()});
+
+    // A new file, its parent created.
+    let body = "port=80\nname=web\n";
+    let r = c.call("file_write", json!({"source": remote(&path), "content": body}));
+    assert_eq!(
+        (sc(&r)["written"].as_bool(), sc(&r)["sha256"].as_str()),
+        (Some(true), Some(sha256(body.as_bytes()).as_str())),
+        "{r}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), body);
+
+    let r = c.call("file_read", json!({"source": remote(&path)}));
+    let hash = sc(&r)["sha256"].as_str().unwrap().to_string();
+    assert_eq!(
+        (sc(&r)["content"].as_str(), sc(&r)["size"].as_u64(), sc(&r)["totalLines"].as_u64()),
+        (Some(body), Some(17), Some(2))
+    );
+    let r = c.call("file_read", json!({"source": remote(&path), "offset": 2, "limit": 1}));
+    assert_eq!(sc(&r)["content"], "name=web\n");
+
+    // An edit keeps the file's mode, and is guarded by the hash read.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let r = c.call(
+        "file_edit",
+        json!({"source": remote(&path), "oldString": "port=80", "newString": "port=8080", "expectedHash": hash}),
+    );
+    assert_eq!((sc(&r)["written"].as_bool(), sc(&r)["replacements"].as_u64()), (Some(true), Some(1)), "{r}");
+    assert!(sc(&r)["diff"].as_str().unwrap().contains("-port=80\n+port=8080\n"), "{r}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "port=8080\nname=web\n");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640, "mode kept");
+    assert!(!dir.path().join("etc/.app.conf.sshdeck.tmp").exists(), "no temporary file left");
+
+    // The old hash is stale now: refused, with the current one; nothing changes.
+    let now = sha256(b"port=8080\nname=web\n");
+    let r = c.call(
+        "file_edit",
+        json!({"source": remote(&path), "oldString": "web", "newString": "api", "expectedHash": hash}),
+    );
+    assert_eq!((r["isError"].as_bool(), sc(&r)["error"]["code"].as_str()), (Some(true), Some("HASH_MISMATCH")), "{r}");
+    assert_eq!(sc(&r)["currentHash"], now.as_str());
+    let r = c.call("file_write", json!({"source": remote(&path), "content": "x", "expectedHash": hash}));
+    assert_eq!(sc(&r)["error"]["code"], "HASH_MISMATCH", "{r}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "port=8080\nname=web\n");
+
+    // A dry run shows the diff and writes nothing; an ambiguous or missing oldString is refused.
+    let r =
+        c.call("file_edit", json!({"source": remote(&path), "oldString": "8080", "newString": "9090", "dryRun": true}));
+    assert_eq!(sc(&r)["written"], false);
+    assert!(sc(&r)["diff"].as_str().unwrap().contains("+port=9090"), "{r}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "port=8080\nname=web\n");
+    let r = c.call("file_edit", json!({"source": remote(&path), "oldString": "=", "newString": ":"}));
+    assert_eq!(sc(&r)["error"]["code"], "INVALID_ARGUMENT", "{r}");
+    let r = c.call("file_edit", json!({"source": remote(&path), "oldString": "absent", "newString": ":"}));
+    assert_eq!(sc(&r)["error"]["code"], "NOT_FOUND", "{r}");
+
+    // A backup keeps the old content in the data dir.
+    let r = c.call("file_edit", json!({"source": remote(&path), "newContent": "replaced\n", "backup": true}));
+    let backup = sc(&r)["backup"].as_str().unwrap().to_string();
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), "port=8080\nname=web\n");
+    assert_eq!(std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // Binary content comes back base64; a missing file is NOT_FOUND.
+    let bin = dir.path().join("blob.bin");
+    std::fs::write(&bin, [0u8, 1, 2, 255, 0, 10]).unwrap();
+    let r = c.call("file_read", json!({"source": remote(&bin)}));
+    assert_eq!((sc(&r)["encoding"].as_str(), sc(&r)["content"].as_str()), (Some("base64"), Some("AAEC/wAK")), "{r}");
+    let r = c.call("file_read", json!({"source": remote(&dir.path().join("nope"))}));
+    assert_eq!(sc(&r)["error"]["code"], "NOT_FOUND", "{r}");
+
+    // The same on this machine.
+    let local = json!({"type": "local", "path": dir.path().join("local/x.txt").display().to_string()});
+    let r = c.call("file_write", json!({"source": local, "content": "a\nb\n"}));
+    assert_eq!(sc(&r)["written"], true, "{r}");
+    let r = c.call("file_edit", json!({"source": local, "oldString": "b", "newString": "c"}));
+    assert_eq!(sc(&r)["written"], true, "{r}");
+    let r = c.call("file_read", json!({"source": local}));
+    assert_eq!(sc(&r)["content"], "a\nc\n");
+}
