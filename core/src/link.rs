@@ -249,10 +249,25 @@ impl Link {
         if let Reply::Failed { error } = reply {
             return Ok(Err(error.into_error(alias, out)));
         }
-        let mut s = match into_tokio(s) {
-            Ok(s) => s,
+        let (mut s, mut wr) = match into_tokio(s) {
+            Ok(s) => s.into_split(),
             Err(e) => return Ok(Err(Error::RunnerUnavailable(e.to_string()))),
         };
+        // stdin goes as frames while output is read; the write half stays open until the end (its
+        // closing would kill the command).
+        let stdin = opts.stdin.take();
+        let _writer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            if let Some(data) = stdin {
+                for chunk in data.chunks(256 * 1024) {
+                    if wr.write_all(&wire::stdin_frame(chunk)).await.is_err() {
+                        return wr;
+                    }
+                }
+                let _ = wr.write_all(&wire::eof_frame()).await;
+            }
+            wr
+        });
         let started = Instant::now();
         let mut cancel = opts.cancel.take();
         loop {

@@ -105,6 +105,18 @@ fn remote_files_are_read_with_their_hash_and_changed_atomically_under_its_guard(
     let r = c.call("file_read", json!({"source": remote(&dir.path().join("nope"))}));
     assert_eq!(sc(&r)["error"]["code"], "NOT_FOUND", "{r}");
 
+    // A large file goes through whole (3 MiB, streamed to the runner's command in frames).
+    let big: String = (0..200_000).map(|i| format!("line {i:07}\n")).collect();
+    let large = dir.path().join("large.txt");
+    let r = c.call("file_write", json!({"source": remote(&large), "content": big}));
+    assert_eq!(sc(&r)["written"], true, "{}", sc(&r));
+    assert_eq!(std::fs::read_to_string(&large).unwrap(), big);
+    let r = c.call("file_read", json!({"source": remote(&large), "offset": 199_999, "limit": 2}));
+    assert_eq!(
+        (sc(&r)["content"].as_str(), sc(&r)["sha256"].as_str()),
+        (Some("line 0199998\nline 0199999\n"), Some(sha256(big.as_bytes()).as_str()))
+    );
+
     // The same on this machine.
     let local = json!({"type": "local", "path": dir.path().join("local/x.txt").display().to_string()});
     let r = c.call("file_write", json!({"source": local, "content": "a\nb\n"}));

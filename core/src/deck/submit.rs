@@ -48,7 +48,7 @@ impl Deck {
                 alias: alias.to_string(),
                 command: command.to_string(),
                 timeout_ms: opts.timeout.map(|t| t.as_millis() as u64),
-                stdin: opts.stdin.clone(),
+                stdin: opts.stdin.is_some(),
                 adhoc: self.adhoc_of(&[alias]),
             };
             match link.exec(request, alias, opts.clone(), on_output).await {

@@ -96,8 +96,9 @@ pub enum Request {
         command: String,
         /// Timeout in milliseconds (absent: none).
         timeout_ms: Option<u64>,
-        /// Bytes for the command's stdin.
-        stdin: Option<Vec<u8>>,
+        /// The command's stdin follows on this connection (stdin frames, then an EOF frame).
+        #[serde(default)]
+        stdin: bool,
         /// Settings of an ad-hoc target.
         adhoc: Adhoc,
     },

@@ -153,7 +153,7 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
             if let (Some(stdin_tx), true) = (stdin_tx, ok) {
                 // The connection's read side carries stdin (and size changes): feed them to the
                 // command; the writer only writes (a front end gone shows as a failed write).
-                tokio::spawn(feed_stdin(rd, stdin_tx, resize_tx));
+                tokio::spawn(feed_stdin(rd, stdin_tx, resize_tx, false));
                 pump(rx, None, wr, None).await;
                 return;
             }
@@ -180,8 +180,20 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
             learn(&deck, adhoc);
             let (cancel_tx, cancel) = watch::channel(false);
             let _ = tx.send(wire::json_frame(&Reply::Ready));
-            tokio::spawn(exec(deck.clone(), alias, command, timeout_ms, stdin, cancel, tx));
-            pump(rx, Some(rd), wr, Some(cancel_tx)).await;
+            if stdin {
+                // The read side carries stdin, then stays open while the front end waits: its
+                // closing kills the command.
+                let (input_tx, input) = Input::channel(STDIN_DEPTH);
+                tokio::spawn(exec(deck.clone(), alias, command, timeout_ms, Some(input), cancel, tx));
+                tokio::spawn(async move {
+                    feed_stdin(rd, input_tx, None, true).await;
+                    let _ = cancel_tx.send(true);
+                });
+                pump(rx, None, wr, None).await;
+            } else {
+                tokio::spawn(exec(deck.clone(), alias, command, timeout_ms, None, cancel, tx));
+                pump(rx, Some(rd), wr, Some(cancel_tx)).await;
+            }
             return;
         }
         Request::PoolStats => close_with(tx, &Reply::Pool { stats: deck.pool_stats() }),
@@ -199,8 +211,13 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
 const STDIN_DEPTH: usize = 16;
 
 /// Reads stdin frames from a front end into a command's input (EOF ends it), and size changes into
-/// its terminal, until the front end closes its side.
-async fn feed_stdin(mut rd: OwnedReadHalf, tx: mpsc::Sender<Vec<u8>>, resizes: Option<mpsc::Sender<(u32, u32)>>) {
+/// its terminal; with `until_closed`, returns only when the front end closes its side.
+async fn feed_stdin(
+    mut rd: OwnedReadHalf,
+    tx: mpsc::Sender<Vec<u8>>,
+    resizes: Option<mpsc::Sender<(u32, u32)>>,
+    until_closed: bool,
+) {
     let mut tx = Some(tx);
     while let Ok(Some(frame)) = wire::read_frame(&mut rd).await {
         match frame {
@@ -219,7 +236,7 @@ async fn feed_stdin(mut rd: OwnedReadHalf, tx: mpsc::Sender<Vec<u8>>, resizes: O
             }
             _ => {}
         }
-        if tx.is_none() && resizes.is_none() {
+        if tx.is_none() && resizes.is_none() && !until_closed {
             return;
         }
     }
@@ -291,7 +308,7 @@ async fn exec(
     alias: String,
     command: String,
     timeout_ms: Option<u64>,
-    stdin: Option<Vec<u8>>,
+    stdin: Option<Input>,
     cancel: watch::Receiver<bool>,
     tx: mpsc::UnboundedSender<Vec<u8>>,
 ) {
@@ -299,7 +316,7 @@ async fn exec(
     opts.timeout = timeout_ms.map(Duration::from_millis);
     // The front end keeps its own capture of what is streamed to it.
     opts.capture_limit = 1024;
-    opts.stdin = stdin;
+    opts.input = stdin;
     opts.cancel = Some(cancel);
     let out_tx = tx.clone();
     let mut on_output = move |stream: Stream, data: &[u8]| {
