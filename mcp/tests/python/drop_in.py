@@ -345,6 +345,23 @@ def sha(p):
     return hashlib.sha256(Path(p).read_bytes()).hexdigest()
 
 
+async def files_are_edited_under_their_hash():
+    """file_read / file_edit / file_write as an agent uses them: read, edit with the hash, a stale hash refused."""
+    path = SCRATCH / "files" / "nginx.conf"  # its directory made by sshdeck, as the server's user
+    src = {"type": "remote", "alias": "web", "path": str(path)}
+    async with client(servers=WEB) as c:
+        r = await c.call("file_write", {"source": src, "content": "listen 80;\nserver_name a;\n"})
+        assert sc(r)["written"] is True, r
+        r = await c.call("file_read", {"source": src})
+        first = sc(r)["sha256"]
+        assert sc(r)["content"] == "listen 80;\nserver_name a;\n" and sc(r)["totalLines"] == 2, r
+        r = await c.call("file_edit", {"source": src, "oldString": "listen 80", "newString": "listen 8080", "expectedHash": first})
+        assert sc(r)["written"] is True and "+listen 8080;" in sc(r)["diff"], r
+        r = await c.call("file_edit", {"source": src, "oldString": "a;", "newString": "b;", "expectedHash": first})
+        assert code(r) == "HASH_MISMATCH" and sc(r)["currentHash"] != first, r
+        assert path.read_text() == "listen 8080;\nserver_name a;\n"
+
+
 async def transfers_refuse_existing_files_and_copy_between_servers():
     servers = {"a": server_entry(), "b": server_entry()}
     src_dir = SCRATCH / "s2s"
@@ -433,6 +450,7 @@ SCENARIOS = [
     long_calls_give_a_result_the_client_accepts,
     cut_output_says_where_the_rest_is,
     transfers_refuse_existing_files_and_copy_between_servers,
+    files_are_edited_under_their_hash,
     toolsets_keep_the_listing_small,
     every_result_matches_its_schema_on_failure_paths,
 ]
