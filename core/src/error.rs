@@ -259,6 +259,20 @@ pub enum Error {
         /// The start of the output.
         excerpt: String,
     },
+    /// The text an edit replaces is not in the file.
+    #[error("oldString not found in {path}")]
+    OldStringNotFound {
+        /// The file.
+        path: String,
+    },
+    /// The text an edit replaces occurs more than once and `replaceAll` was not asked.
+    #[error("oldString occurs {count} times in {path}: give more context to make it unique, or replaceAll: true")]
+    MultipleMatches {
+        /// The file.
+        path: String,
+        /// How many times.
+        count: usize,
+    },
     /// A file changed since its hash was taken: the write was refused.
     #[error("{path} changed: its sha256 is {actual:?}, not the expected {expected:?}; read it again, then retry")]
     HashMismatch {
@@ -321,6 +335,8 @@ const CODES: &[&str] = &[
     "UNEXPECTED_OUTPUT",
     "RUNNER_UNAVAILABLE",
     "HASH_MISMATCH",
+    "OLDSTRING_NOT_FOUND",
+    "MULTIPLE_MATCHES",
 ];
 
 impl Error {
@@ -356,6 +372,8 @@ impl Error {
             Error::UnexpectedOutput { .. } => "UNEXPECTED_OUTPUT",
             Error::RunnerUnavailable(_) => "RUNNER_UNAVAILABLE",
             Error::HashMismatch { .. } => "HASH_MISMATCH",
+            Error::OldStringNotFound { .. } => "OLDSTRING_NOT_FOUND",
+            Error::MultipleMatches { .. } => "MULTIPLE_MATCHES",
             Error::Relayed { code, .. } => CODES.iter().find(|c| **c == code).copied().unwrap_or("INTERNAL"),
         }
     }

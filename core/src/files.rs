@@ -277,29 +277,51 @@ fn write_local(p: &Path, data: &[u8], opts: &WriteOptions) -> Result<String> {
     Ok(sha256_hex(data))
 }
 
-/// Replaces `old` by `new` in `text`: once (it must occur exactly once) or everywhere. Returns the
-/// new text and the number of replacements.
-pub fn replace(text: &str, old: &str, new: &str, all: bool) -> Result<(String, usize)> {
+/// Replaces `old` by `new` in the text of `path`: once (it must occur exactly once) or everywhere.
+/// Returns the new text and the number of replacements.
+pub fn replace(path: &str, text: &str, old: &str, new: &str, all: bool) -> Result<(String, usize)> {
     if old.is_empty() {
         return Err(Error::InvalidArgument("oldString is empty".into()));
     }
     let n = text.matches(old).count();
     match (n, all) {
-        (0, _) => Err(Error::NotFound { what: "oldString in the file", name: old.chars().take(80).collect() }),
+        (0, _) => Err(Error::OldStringNotFound { path: path.to_string() }),
         (1, _) | (_, true) => Ok((text.replace(old, new), n)),
-        (n, false) => Err(Error::InvalidArgument(format!(
-            "oldString occurs {n} times: give more context to make it unique, or replaceAll: true"
-        ))),
+        (count, false) => Err(Error::MultipleMatches { path: path.to_string(), count }),
     }
 }
 
 /// A unified diff of two texts (3 lines of context), headed `a/PATH` and `b/PATH`.
 pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
-    similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string()
+    diff_texts(&format!("a/{path}"), &format!("b/{path}"), old, new, usize::MAX).text
+}
+
+/// A bounded unified diff and its counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diff {
+    /// The unified diff (cut at the bound, with a marker).
+    pub text: String,
+    /// Lines added.
+    pub added: usize,
+    /// Lines removed.
+    pub removed: usize,
+    /// Whether the text was cut.
+    pub cut: bool,
+}
+
+/// A unified diff of `old` (named `name1`) and `new` (`name2`), at most `max` bytes of it.
+pub fn diff_texts(name1: &str, name2: &str, old: &str, new: &str, max: usize) -> Diff {
+    let mut text =
+        similar::TextDiff::from_lines(old, new).unified_diff().context_radius(3).header(name1, name2).to_string();
+    let added = text.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++")).count();
+    let removed = text.lines().filter(|l| l.starts_with('-') && !l.starts_with("---")).count();
+    let cut = text.len() > max;
+    if cut {
+        let end = (0..=max).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        text.truncate(end);
+        text.push_str(&format!("\n[... diff cut at {max} bytes ...]\n"));
+    }
+    Diff { text, added, removed, cut }
 }
 
 #[cfg(test)]
@@ -308,10 +330,11 @@ mod tests {
 
     #[test]
     fn replace_once_everywhere_or_refuse() {
-        assert_eq!(replace("a b a", "b", "c", false).unwrap(), ("a c a".to_string(), 1));
-        assert_eq!(replace("a b a", "a", "x", true).unwrap(), ("x b x".to_string(), 2));
-        assert_eq!(replace("a b a", "a", "x", false).unwrap_err().code(), "INVALID_ARGUMENT");
-        assert_eq!(replace("a b a", "z", "x", false).unwrap_err().code(), "NOT_FOUND");
+        assert_eq!(replace("f", "a b a", "b", "c", false).unwrap(), ("a c a".to_string(), 1));
+        assert_eq!(replace("f", "a b a", "a", "x", true).unwrap(), ("x b x".to_string(), 2));
+        let e = replace("f", "a b a", "a", "x", false).unwrap_err();
+        assert!(e.code() == "MULTIPLE_MATCHES" && e.to_string().contains("2 times"), "{e}");
+        assert_eq!(replace("f", "a b a", "z", "x", false).unwrap_err().code(), "OLDSTRING_NOT_FOUND");
     }
 
     #[test]

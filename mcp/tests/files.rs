@@ -87,9 +87,13 @@ fn remote_files_are_read_with_their_hash_and_changed_atomically_under_its_guard(
     assert!(sc(&r)["diff"].as_str().unwrap().contains("+port=9090"), "{r}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "port=8080\nname=web\n");
     let r = c.call("file_edit", json!({"source": remote(&path), "oldString": "=", "newString": ":"}));
-    assert_eq!(sc(&r)["error"]["code"], "INVALID_ARGUMENT", "{r}");
+    assert_eq!(
+        (sc(&r)["error"]["code"].as_str(), sc(&r)["matches"].as_u64()),
+        (Some("MULTIPLE_MATCHES"), Some(2)),
+        "{r}"
+    );
     let r = c.call("file_edit", json!({"source": remote(&path), "oldString": "absent", "newString": ":"}));
-    assert_eq!(sc(&r)["error"]["code"], "NOT_FOUND", "{r}");
+    assert_eq!(sc(&r)["error"]["code"], "OLDSTRING_NOT_FOUND", "{r}");
 
     // A backup keeps the old content in the data dir.
     let r = c.call("file_edit", json!({"source": remote(&path), "newContent": "replaced\n", "backup": true}));
@@ -116,6 +120,21 @@ fn remote_files_are_read_with_their_hash_and_changed_atomically_under_its_guard(
         (sc(&r)["content"].as_str(), sc(&r)["sha256"].as_str()),
         (Some("line 0199998\nline 0199999\n"), Some(sha256(big.as_bytes()).as_str()))
     );
+
+    // diff_files: a remote file against a local one, and a file against itself.
+    let copy = dir.path().join("copy.conf");
+    std::fs::write(&copy, "replaced\nadded\n").unwrap();
+    let localc = json!({"type": "local", "path": copy.display().to_string()});
+    let r = c.call("diff_files", json!({"source1": remote(&path), "source2": localc}));
+    assert_eq!(
+        (sc(&r)["identical"].as_bool(), sc(&r)["added"].as_u64(), sc(&r)["removed"].as_u64()),
+        (Some(false), Some(1), Some(0)),
+        "{r}"
+    );
+    assert!(sc(&r)["diff"].as_str().unwrap().contains("+added"), "{r}");
+    let r = c.call("diff_files", json!({"source1": remote(&path), "source2": remote(&path)}));
+    assert_eq!(sc(&r)["identical"], true, "{r}");
+    assert_eq!(sc(&r)["sha256_1"], sc(&r)["sha256_2"]);
 
     // The same on this machine.
     let local = json!({"type": "local", "path": dir.path().join("local/x.txt").display().to_string()});

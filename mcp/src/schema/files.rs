@@ -60,5 +60,15 @@ pub fn file_change_out() -> Arc<JsonObject> {
     output(json!({"path": {"type": "string"}, "written": {"type": "boolean"}, "dryRun": {"type": "boolean"},
         "sha256Before": {"type": "string"}, "sha256": {"type": "string"}, "size": {"type": "integer"},
         "replacements": {"type": "integer"}, "diff": {"type": "string"}, "backup": {"type": "string"},
-        "currentHash": {"type": "string"}}))
+        "currentHash": {"type": "string"}, "matches": {"type": "integer"}}))
+}
+
+pub fn diff_files_in() -> Arc<JsonObject> {
+    input(json!({"source1": source(), "source2": source()}), &["source1", "source2"])
+}
+
+pub fn diff_files_out() -> Arc<JsonObject> {
+    output(json!({"identical": {"type": "boolean"}, "sha256_1": {"type": "string"}, "sha256_2": {"type": "string"},
+        "size1": {"type": "integer"}, "size2": {"type": "integer"}, "added": {"type": "integer"},
+        "removed": {"type": "integer"}, "diff": {"type": "string"}, "truncated": {"type": "boolean"}}))
 }

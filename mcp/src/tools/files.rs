@@ -59,6 +59,16 @@ pub struct ReadParams {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffParams {
+    source1: SourceParam,
+    source2: SourceParam,
+}
+
+/// Bytes of diff a result carries at most.
+const DIFF_MAX: usize = 64 * 1024;
+
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WriteParams {
     source: SourceParam,
@@ -108,8 +118,10 @@ fn base64(encoding: &Option<String>) -> Result<bool, Error> {
 /// A refused write: the error, and the file's hash now when it changed under the caller.
 fn refused(e: &Error) -> CallToolResult {
     let mut v = json!({"error": {"code": e.code(), "message": e.to_string()}});
-    if let Error::HashMismatch { actual, .. } = e {
-        v["currentHash"] = json!(actual);
+    match e {
+        Error::HashMismatch { actual, .. } => v["currentHash"] = json!(actual),
+        Error::MultipleMatches { count, .. } => v["matches"] = json!(count),
+        _ => {}
     }
     render::failed(v, format!("error[{}]: {e}", e.code()))
 }
@@ -246,6 +258,46 @@ impl Sshdeck {
     }
 
     #[tool(
+        description = "Unified diff between two files, each remote (any server) or local; identical files say so with both hashes.",
+        input_schema = schema::diff_files_in(),
+        output_schema = schema::diff_files_out(),
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    async fn diff_files(&self, Parameters(p): Parameters<DiffParams>) -> Result<CallToolResult, ErrorData> {
+        let prepared = (|| Ok::<_, Error>((p.source1.source()?, p.source2.source()?)))();
+        let (a, b) = match prepared {
+            Ok(x) => x,
+            Err(e) => return Ok(render::error(&e)),
+        };
+        let (ra, rb) =
+            tokio::join!(files::read(&self.deck, &a, READ_MAX_BYTES), files::read(&self.deck, &b, READ_MAX_BYTES));
+        let (ra, rb) = match (ra, rb) {
+            (Ok(x), Ok(y)) => (x, y),
+            (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
+        };
+        let (n1, n2) = (p.source1.shown(), p.source2.shown());
+        let mut v = json!({"identical": ra.sha256 == rb.sha256, "sha256_1": ra.sha256, "sha256_2": rb.sha256,
+            "size1": ra.size, "size2": rb.size});
+        if ra.sha256 == rb.sha256 {
+            v["diff"] = json!("");
+            return Ok(render::ok(v, format!("identical: {n1} and {n2} (sha256 {})", ra.sha256)));
+        }
+        if !is_text(&ra.content) || !is_text(&rb.content) {
+            v["diff"] = json!("(binary content: no diff)");
+            return Ok(render::ok(v, format!("{n1} and {n2} differ (binary)")));
+        }
+        let (ta, tb) = (String::from_utf8_lossy(&ra.content), String::from_utf8_lossy(&rb.content));
+        let d = files::diff_texts(&n1, &n2, &ta, &tb, DIFF_MAX);
+        let (diff, added, removed) = (d.text, d.added, d.removed);
+        let cut = d.cut || ra.truncated || rb.truncated;
+        v["diff"] = json!(diff);
+        v["added"] = json!(added);
+        v["removed"] = json!(removed);
+        v["truncated"] = json!(cut);
+        Ok(render::ok(v, format!("{n1} vs {n2}: +{added} -{removed}\n{diff}")))
+    }
+
+    #[tool(
         description = "Write a whole file (remote or local) atomically: a temporary file renamed into place, its mode and owner kept; expectedHash refuses the write if the file changed; dryRun returns the diff.",
         input_schema = schema::file_write_in(),
         output_schema = schema::file_change_out(),
@@ -331,9 +383,9 @@ impl Sshdeck {
                     let e = Error::InvalidArgument("the file is not UTF-8 text: use newContent with base64".into());
                     return Ok(render::error(&e));
                 };
-                match files::replace(text, old_s, new_s, p.replace_all) {
+                match files::replace(&p.source.shown(), text, old_s, new_s, p.replace_all) {
                     Ok((t, n)) => (t.into_bytes(), n),
-                    Err(e) => return Ok(render::error(&e)),
+                    Err(e) => return Ok(refused(&e)),
                 }
             }
             _ => {
