@@ -42,6 +42,7 @@ impl Sshdeck {
                 + Self::jobs_router()
                 + Self::service_router()
                 + Self::files_router()
+                + Self::diffs_router()
                 + Self::toolsets_router(),
             reminders: Arc::default(),
             listed: Arc::new(Mutex::new(listed)),

@@ -2,6 +2,7 @@
 
 pub mod apis;
 pub mod common;
+pub mod diffs;
 pub mod files;
 pub mod fleet;
 pub mod guard;

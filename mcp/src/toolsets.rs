@@ -75,7 +75,7 @@ pub const TOOLSETS: &[Toolset] = &[
     Toolset {
         name: "files",
         about: "read, write and edit a server's files safely: sha256-guarded, atomic, with diffs",
-        tools: &["file_read", "file_write", "file_edit", "diff_files"],
+        tools: &["file_read", "file_write", "file_edit", "diff_files", "compare_all_sources"],
     },
 ];
 

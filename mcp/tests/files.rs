@@ -145,3 +145,37 @@ fn remote_files_are_read_with_their_hash_and_changed_atomically_under_its_guard(
     let r = c.call("file_read", json!({"source": local}));
     assert_eq!(sc(&r)["content"], "a\nc\n");
 }
+
+#[test]
+fn compare_all_sources_groups_by_hash_with_the_majority_as_reference() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    for alias in ["web1", "web2", "web3"] {
+        let r = c.call(
+            "server_add",
+            json!({"alias": alias, "host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(), "tags": ["web"],
+                   "keyPath": sshd.keys().ed25519.display().to_string()}),
+        );
+        assert_eq!(r["isError"], false, "{r}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [("a.conf", "x=1\ny=2\n"), ("b.conf", "x=1\ny=2\n"), ("c.conf", "x=1\ny=3\n")] {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let at = |alias: &str, name: &str| json!({"type": "remote", "alias": alias, "path": dir.path().join(name).display().to_string()});
+    let r = c.call(
+        "compare_all_sources",
+        json!({"sources": [at("web1", "a.conf"), at("web2", "c.conf"), at("web3", "b.conf"), at("web1", "missing.conf")]}),
+    );
+    let s = sc(&r);
+    assert_eq!((s["total"].as_u64(), s["identical"].as_bool()), (Some(4), Some(false)), "{r}");
+    let groups = s["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{r}");
+    assert_eq!((groups[0]["count"].as_u64(), groups[0]["reference"].as_bool()), (Some(2), Some(true)));
+    assert_eq!(groups[0]["sha256"], sha256(b"x=1\ny=2\n").as_str());
+    assert!(groups[1]["diff"].as_str().unwrap().contains("-y=2\n+y=3\n"), "{r}");
+    assert_eq!(s["errors"][0]["code"], "NOT_FOUND", "{r}");
+    // A fleet target on one path: every host's copy, here all the same.
+    let r = c.call("compare_all_sources", json!({"sources": [at("tag:web", "a.conf")]}));
+    assert_eq!((sc(&r)["total"].as_u64(), sc(&r)["identical"].as_bool()), (Some(3), Some(true)), "{r}");
+}

@@ -72,3 +72,18 @@ pub fn diff_files_out() -> Arc<JsonObject> {
         "size1": {"type": "integer"}, "size2": {"type": "integer"}, "added": {"type": "integer"},
         "removed": {"type": "integer"}, "diff": {"type": "string"}, "truncated": {"type": "boolean"}}))
 }
+
+pub fn compare_in() -> Arc<JsonObject> {
+    input(
+        json!({"sources": {"type": "array", "items": source(), "minItems": 1,
+                "description": "Files to compare; a remote source's alias may be a fleet target (\"group:web\", \"tag:x\", \"a,b\", \"all\")"},
+            "includeContent": boolean("Include each group's content (bounded)"),
+            "includeDiff": boolean("Include each divergent group's diff from the majority (default true)")}),
+        &["sources"],
+    )
+}
+
+pub fn compare_out() -> Arc<JsonObject> {
+    output(json!({"total": {"type": "integer"}, "identical": {"type": "boolean"},
+        "groups": {"type": "array", "items": {"type": "object"}}, "errors": {"type": "array", "items": {"type": "object"}}}))
+}

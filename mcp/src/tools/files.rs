@@ -22,14 +22,14 @@ pub struct SourceParam {
     kind: String,
     path: String,
     #[serde(default)]
-    alias: Option<String>,
+    pub(super) alias: Option<String>,
     #[serde(default)]
     #[allow(dead_code)] // Node's display label: accepted, not used
     label: Option<String>,
 }
 
 impl SourceParam {
-    fn source(&self) -> Result<Source, Error> {
+    pub(super) fn source(&self) -> Result<Source, Error> {
         match (self.kind.as_str(), &self.alias) {
             ("local", _) => Ok(Source::Local(self.path.clone())),
             ("remote", Some(a)) if !a.is_empty() => Ok(Source::Remote { alias: a.clone(), path: self.path.clone() }),
@@ -38,7 +38,7 @@ impl SourceParam {
         }
     }
 
-    fn shown(&self) -> String {
+    pub(super) fn shown(&self) -> String {
         match &self.alias {
             Some(a) if self.kind == "remote" => format!("{a}:{}", self.path),
             _ => self.path.clone(),
@@ -58,15 +58,8 @@ pub struct ReadParams {
     limit: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiffParams {
-    source1: SourceParam,
-    source2: SourceParam,
-}
-
 /// Bytes of diff a result carries at most.
-const DIFF_MAX: usize = 64 * 1024;
+pub(super) const DIFF_MAX: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -204,7 +197,7 @@ struct Change {
     extra: Value,
 }
 
-fn is_text(b: &[u8]) -> bool {
+pub(super) fn is_text(b: &[u8]) -> bool {
     !files::is_binary(b) && std::str::from_utf8(b).is_ok()
 }
 
@@ -255,46 +248,6 @@ impl Sshdeck {
         let note =
             if r.truncated { format!(" (first {} bytes of {})", r.content.len(), r.size) } else { String::new() };
         Ok(render::ok(v, format!("{} sha256 {}{note}\n{part}", p.source.shown(), r.sha256)))
-    }
-
-    #[tool(
-        description = "Unified diff between two files, each remote (any server) or local; identical files say so with both hashes.",
-        input_schema = schema::diff_files_in(),
-        output_schema = schema::diff_files_out(),
-        annotations(read_only_hint = true, open_world_hint = true)
-    )]
-    async fn diff_files(&self, Parameters(p): Parameters<DiffParams>) -> Result<CallToolResult, ErrorData> {
-        let prepared = (|| Ok::<_, Error>((p.source1.source()?, p.source2.source()?)))();
-        let (a, b) = match prepared {
-            Ok(x) => x,
-            Err(e) => return Ok(render::error(&e)),
-        };
-        let (ra, rb) =
-            tokio::join!(files::read(&self.deck, &a, READ_MAX_BYTES), files::read(&self.deck, &b, READ_MAX_BYTES));
-        let (ra, rb) = match (ra, rb) {
-            (Ok(x), Ok(y)) => (x, y),
-            (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
-        };
-        let (n1, n2) = (p.source1.shown(), p.source2.shown());
-        let mut v = json!({"identical": ra.sha256 == rb.sha256, "sha256_1": ra.sha256, "sha256_2": rb.sha256,
-            "size1": ra.size, "size2": rb.size});
-        if ra.sha256 == rb.sha256 {
-            v["diff"] = json!("");
-            return Ok(render::ok(v, format!("identical: {n1} and {n2} (sha256 {})", ra.sha256)));
-        }
-        if !is_text(&ra.content) || !is_text(&rb.content) {
-            v["diff"] = json!("(binary content: no diff)");
-            return Ok(render::ok(v, format!("{n1} and {n2} differ (binary)")));
-        }
-        let (ta, tb) = (String::from_utf8_lossy(&ra.content), String::from_utf8_lossy(&rb.content));
-        let d = files::diff_texts(&n1, &n2, &ta, &tb, DIFF_MAX);
-        let (diff, added, removed) = (d.text, d.added, d.removed);
-        let cut = d.cut || ra.truncated || rb.truncated;
-        v["diff"] = json!(diff);
-        v["added"] = json!(added);
-        v["removed"] = json!(removed);
-        v["truncated"] = json!(cut);
-        Ok(render::ok(v, format!("{n1} vs {n2}: +{added} -{removed}\n{diff}")))
     }
 
     #[tool(

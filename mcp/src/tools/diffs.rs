@@ -1,0 +1,164 @@
+//! diff_files and compare_all_sources: files on several sources side by side, by hash, with bounded
+//! unified diffs.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::{ErrorData, tool, tool_router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sshdeck_core::Error;
+use sshdeck_core::files::{self, READ_MAX_BYTES, Source};
+
+use super::files::{DIFF_MAX, SourceParam, is_text};
+use crate::render;
+use crate::schema;
+use crate::server::Sshdeck;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffParams {
+    source1: SourceParam,
+    source2: SourceParam,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CompareParams {
+    sources: Vec<SourceParam>,
+    #[serde(default)]
+    include_content: bool,
+    #[serde(default)]
+    include_diff: Option<bool>,
+}
+
+/// Files compare_all_sources reads at once.
+const COMPARE_CONCURRENCY: usize = 32;
+
+#[tool_router(router = diffs_router, vis = "pub")]
+impl Sshdeck {
+    #[tool(
+        description = "Unified diff between two files, each remote (any server) or local; identical files say so with both hashes.",
+        input_schema = schema::diff_files_in(),
+        output_schema = schema::diff_files_out(),
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    async fn diff_files(&self, Parameters(p): Parameters<DiffParams>) -> Result<CallToolResult, ErrorData> {
+        let prepared = (|| Ok::<_, Error>((p.source1.source()?, p.source2.source()?)))();
+        let (a, b) = match prepared {
+            Ok(x) => x,
+            Err(e) => return Ok(render::error(&e)),
+        };
+        let (ra, rb) =
+            tokio::join!(files::read(&self.deck, &a, READ_MAX_BYTES), files::read(&self.deck, &b, READ_MAX_BYTES));
+        let (ra, rb) = match (ra, rb) {
+            (Ok(x), Ok(y)) => (x, y),
+            (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
+        };
+        let (n1, n2) = (p.source1.shown(), p.source2.shown());
+        let mut v = json!({"identical": ra.sha256 == rb.sha256, "sha256_1": ra.sha256, "sha256_2": rb.sha256,
+            "size1": ra.size, "size2": rb.size});
+        if ra.sha256 == rb.sha256 {
+            v["diff"] = json!("");
+            return Ok(render::ok(v, format!("identical: {n1} and {n2} (sha256 {})", ra.sha256)));
+        }
+        if !is_text(&ra.content) || !is_text(&rb.content) {
+            v["diff"] = json!("(binary content: no diff)");
+            return Ok(render::ok(v, format!("{n1} and {n2} differ (binary)")));
+        }
+        let (ta, tb) = (String::from_utf8_lossy(&ra.content), String::from_utf8_lossy(&rb.content));
+        let d = files::diff_texts(&n1, &n2, &ta, &tb, DIFF_MAX);
+        let (diff, added, removed) = (d.text, d.added, d.removed);
+        let cut = d.cut || ra.truncated || rb.truncated;
+        v["diff"] = json!(diff);
+        v["added"] = json!(added);
+        v["removed"] = json!(removed);
+        v["truncated"] = json!(cut);
+        Ok(render::ok(v, format!("{n1} vs {n2}: +{added} -{removed}\n{diff}")))
+    }
+
+    #[tool(
+        description = "The same file on many sources (servers or local; a remote alias may be a fleet target such as group:web) grouped by sha256: the majority is the reference, each divergent group comes with its diff from it.",
+        input_schema = schema::compare_in(),
+        output_schema = schema::compare_out(),
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    async fn compare_all_sources(&self, Parameters(p): Parameters<CompareParams>) -> Result<CallToolResult, ErrorData> {
+        use futures_util::StreamExt;
+        // Expand fleet targets into one source per host.
+        let mut sources: Vec<(String, Source)> = Vec::new();
+        for sp in &p.sources {
+            let src = match sp.source() {
+                Ok(s) => s,
+                Err(e) => return Ok(render::error(&e)),
+            };
+            match (&src, sp.alias.as_deref()) {
+                (Source::Remote { path, .. }, Some(a)) if sshdeck_core::fleet::is_fleet(&[a.to_string()]) => {
+                    let hosts = match self.deck.resolve_targets(&[a.to_string()]) {
+                        Ok(h) => h,
+                        Err(e) => return Ok(render::error(&e)),
+                    };
+                    for h in hosts {
+                        sources.push((format!("{h}:{path}"), Source::Remote { alias: h, path: path.clone() }));
+                    }
+                }
+                _ => sources.push((sp.shown(), src)),
+            }
+        }
+        let reads: Vec<(String, Result<files::FileRead, Error>)> = futures_util::stream::iter(sources)
+            .map(|(name, src)| async move { (name, files::read(&self.deck, &src, READ_MAX_BYTES).await) })
+            .buffered(COMPARE_CONCURRENCY)
+            .collect()
+            .await;
+        let mut groups: Vec<(String, Vec<String>, files::FileRead)> = Vec::new();
+        let mut errors = Vec::new();
+        for (name, r) in reads {
+            match r {
+                Ok(f) => match groups.iter_mut().find(|g| g.0 == f.sha256) {
+                    Some(g) => g.1.push(name),
+                    None => groups.push((f.sha256.clone(), vec![name], f)),
+                },
+                Err(e) => errors.push(json!({"source": name, "code": e.code(), "message": e.to_string()})),
+            }
+        }
+        // The majority first (ties: the first listed); it is the reference the others are diffed from.
+        groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
+        let total = groups.iter().map(|g| g.1.len()).sum::<usize>() + errors.len();
+        let reference = groups.first().map(|g| String::from_utf8_lossy(&g.2.content).into_owned());
+        let mut text = String::new();
+        let out: Vec<Value> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, (hash, names, f))| {
+                text.push_str(&format!("{} × {} {}\n", names.len(), &hash[..12], names.join(", ")));
+                let mut g = json!({"sha256": hash, "count": names.len(), "sources": names, "reference": i == 0, "size": f.size});
+                if p.include_content && is_text(&f.content) {
+                    let c = String::from_utf8_lossy(&f.content);
+                    g["content"] = json!(c.chars().take(DIFF_MAX).collect::<String>());
+                }
+                if i > 0 && p.include_diff.unwrap_or(true) && is_text(&f.content) {
+                    let r = reference.as_deref().unwrap_or_default();
+                    let d = files::diff_texts("reference", &names[0], r, &String::from_utf8_lossy(&f.content), DIFF_MAX);
+                    g["diff"] = json!(d.text);
+                    g["added"] = json!(d.added);
+                    g["removed"] = json!(d.removed);
+                }
+                g
+            })
+            .collect();
+        for e in &errors {
+            text.push_str(&format!(
+                "error {}: {}\n",
+                e["source"].as_str().unwrap_or(""),
+                e["code"].as_str().unwrap_or("")
+            ));
+        }
+        let identical = out.len() == 1 && errors.is_empty();
+        let v = json!({"total": total, "identical": identical, "groups": out, "errors": errors});
+        let head = if identical {
+            format!("all {total} identical\n")
+        } else {
+            format!("{} versions among {total}\n", groups.len())
+        };
+        Ok(render::ok(v, head + &text))
+    }
+}
