@@ -2,6 +2,7 @@
 //! remote tail output and a tick; drawing never waits on SSH or disk.
 
 pub mod app;
+mod clock;
 mod help;
 mod lines;
 pub mod model;

@@ -9,7 +9,6 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
-use sshdeck_core::jobs::format_time;
 
 /// Lines kept by a log tail or a job's output view.
 pub const MAX_LINES: usize = 5000;
@@ -119,7 +118,7 @@ pub fn draw_lines(f: &mut Frame, l: &Lines, title: &str, footer: Option<&str>, a
     let start = end.saturating_sub(inner_h);
     let stamp = |i: usize| {
         let t = l.times.get(i).copied().unwrap_or(0);
-        format!("{} ", &format_time(t)[11..19])
+        format!("{} ", crate::console::clock::time(t))
     };
     let text: Vec<Line> = (start..end)
         .map(|i| (i, &l.lines[i]))

@@ -20,6 +20,7 @@ pub(super) fn key(c: KeyCode) -> KeyEvent {
 
 /// A deck on a fresh data dir with two servers and jobs in several states (recorded directly, no SSH).
 pub(super) fn app(data: &Path) -> App {
+    super::clock::use_utc();
     let env = HashMap::from([("MCP_DATA_DIR".to_string(), data.display().to_string())]);
     let deck = Deck::open(Settings::load_from(&env, Path::new("/nonexistent")).unwrap(), "test").unwrap();
     deck.add_server(
@@ -55,6 +56,7 @@ pub(super) fn app(data: &Path) -> App {
 }
 
 pub(super) fn render(app: &App, w: u16, h: u16) -> String {
+    super::clock::use_utc();
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| ui::draw(f, app)).unwrap();
     format!("{}", t.backend())

@@ -83,6 +83,14 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
     if app.readonly {
         spans.push(Span::styled("  read-only", Style::new().fg(Color::Yellow)));
     }
+    // Which zone the times are in, at the right.
+    let zone = format!("times {} ", super::clock::zone_name());
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let pad = (area.width as usize).saturating_sub(used + zone.chars().count());
+    if pad > 0 {
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.push(Span::styled(zone, Style::new().fg(Color::Gray)));
+    }
     f.render_widget(Line::from(spans), area);
 }
 

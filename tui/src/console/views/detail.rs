@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row};
-use sshdeck_core::jobs::{Job, JobStatus, OutputFollower, format_time};
+use sshdeck_core::jobs::{Job, JobStatus, OutputFollower};
 
 use super::{duration, status_color};
 use crate::console::lines::{Lines, draw_lines};
@@ -77,7 +77,7 @@ impl Detail {
             ]),
             Line::from(format!("target  {}", j.targets.join(", "))),
             Line::from(format!("command {}", j.spec.summary())),
-            Line::from(format!("created {}  duration {}", format_time(j.created_at), duration(j))),
+            Line::from(format!("created {}  duration {}", crate::console::clock::date_time(j.created_at), duration(j))),
         ];
         if let Some(r) = &j.result {
             let mut s = String::new();

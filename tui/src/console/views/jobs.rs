@@ -4,7 +4,6 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, TableState};
-use sshdeck_core::jobs::format_time;
 
 use super::{duration, status_color};
 use sshdeck_core::Deck;
@@ -183,7 +182,7 @@ impl JobsView {
                 ];
                 if wide {
                     cells.insert(0, Cell::from(j.id.to_string()));
-                    cells.push(Cell::from(format_time(j.created_at)[11..19].to_string()));
+                    cells.push(Cell::from(crate::console::clock::time(j.created_at)));
                     cells.push(Cell::from(duration(j)));
                 }
                 Row::new(cells)
