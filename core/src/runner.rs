@@ -79,8 +79,7 @@ impl Watched {
     }
 }
 
-/// What a request does to the runner's idea of being busy: a direct command or an attached front end
-/// counts as a client; a followed job as a job.
+/// A request's name, for the runner's log (never its arguments, which may hold answers).
 fn describe(r: &Request) -> &'static str {
     match r {
         Request::Submit { .. } => "submit",

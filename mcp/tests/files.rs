@@ -6,7 +6,7 @@ mod client;
 
 use std::os::unix::fs::PermissionsExt;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sshdeck_testkit::Sshd;
 
 use client::Client;
@@ -18,20 +18,13 @@ fn sha256(data: &[u8]) -> String {
     String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
 }
 
-fn sc(r: &Value) -> &Value {
-    &r["structuredContent"]
-}
+use client::structured as sc;
 
 #[test]
 fn remote_files_are_read_with_their_hash_and_changed_atomically_under_its_guard() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    let r = c.call(
-        "server_add",
-        json!({"alias": "web", "host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(),
-               "keyPath": sshd.keys().ed25519.display().to_string()}),
-    );
-    assert_eq!(r["isError"], false, "{r}");
+    c.add_server(&sshd, "web");
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let path = dir.path().join("etc/app.conf");

@@ -14,20 +14,7 @@ use serde_json::{Value, json};
 use sshdeck_testkit::Sshd;
 use sshdeck_testkit::procs::established_to;
 
-use client::Client;
-
-fn add_server(c: &mut Client, sshd: &Sshd, alias: &str) {
-    let r = c.call(
-        "server_add",
-        json!({"alias": alias, "host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(),
-               "keyPath": sshd.keys().ed25519.display().to_string()}),
-    );
-    assert_eq!(r["isError"], false, "{r}");
-}
-
-fn structured(r: &Value) -> &Value {
-    &r["structuredContent"]
-}
+use client::{Client, structured};
 
 /// The `sshdeck` binary built beside this crate's (the workspace's test command builds both).
 fn cli_binary() -> PathBuf {
@@ -64,7 +51,7 @@ fn jobs_outlive_their_mcp_client_and_every_front_end_shares_one_pool() {
 
     // One client is killed, another goes away cleanly (its stdin closes): their jobs go on.
     let mut killed = Client::start(&env);
-    add_server(&mut killed, &sshd, "web");
+    killed.add_server(&sshd, "web");
     let first = start_counting(&mut killed, "k");
     drop(killed);
     let mut leaving = Client::start(&env);
@@ -121,7 +108,7 @@ fn jobs_outlive_their_mcp_client_and_every_front_end_shares_one_pool() {
 fn a_transfer_reports_its_progress_through_the_runner() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     // 2,000 small files: a transfer bound by round trips, not by the cipher, so it lasts past the
     // first progress tick on any machine.
     let local = tempfile::tempdir().unwrap();

@@ -8,20 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sshdeck_testkit::Sshd;
 
-use client::Client;
-
-fn add_server(c: &mut Client, sshd: &Sshd, alias: &str) {
-    let r = c.call(
-        "server_add",
-        json!({"alias": alias, "host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(),
-               "keyPath": sshd.keys().ed25519.display().to_string()}),
-    );
-    assert_eq!(r["isError"], false, "{r}");
-}
-
-fn structured(r: &Value) -> &Value {
-    &r["structuredContent"]
-}
+use client::{Client, structured};
 
 /// Shell injection attempts that would create `marker` if any ran.
 fn injection_payloads(marker: &std::path::Path) -> Vec<String> {
@@ -139,7 +126,7 @@ fn toolsets_list_more_tools_on_request_and_every_tool_stays_callable() {
 fn every_tool_against_a_real_server() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     let r =
         c.call("server_add", json!({"alias": "pw", "host": "127.0.0.1", "user": "x", "password": "Sekret-Walrus-55"}));
     assert_eq!(structured(&r)["action"], "created");
@@ -215,7 +202,7 @@ fn every_tool_against_a_real_server() {
 fn long_jobs_go_to_the_background_and_remind() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[("MCP_SYNC_TIMEOUT_S", "1")]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     let r = c.call("task_exec", json!({"alias": "web", "cmd": "sleep 2.5; echo done", "rappel": 1}));
     // Answered while the job still runs: the sync wait ended first.
     let s = structured(&r);
@@ -237,7 +224,7 @@ fn long_jobs_go_to_the_background_and_remind() {
 fn cancellation_kills_the_command_and_progress_is_reported() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
 
     // Progress: a job that prints over time, with a progress token.
     let r = c.call_with_meta(
@@ -268,7 +255,7 @@ fn cancellation_kills_the_command_and_progress_is_reported() {
 fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     let r = c.request("tools/call", json!({"name": "no_such_tool", "arguments": {}}));
     assert!(r["error"]["message"].as_str().unwrap().contains("no_such_tool") || r["error"].is_object(), "{r}");
     let r = c.call("task_exec", json!({"alias": "web"}));
@@ -336,7 +323,7 @@ fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
 fn read_only_mode_and_command_policy_refuse_centrally() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     std::fs::write(c.data_dir().join("policy.toml"), "deny = ['\\brm\\s+-rf\\b']\n").unwrap();
     let r = c.call("task_exec", json!({"alias": "web", "cmd": "rm -rf /tmp/nothing"}));
     assert_eq!(structured(&r)["error"]["code"], "POLICY_DENIED");
@@ -361,7 +348,7 @@ fn read_only_mode_and_command_policy_refuse_centrally() {
 fn sequences_report_each_step() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     let r = c.call(
         "task_exec_sequence",
         json!({"alias": "web", "commands": ["echo one", {"command": "echo two >&2; exit 4"}, "echo three"]}),
@@ -395,7 +382,7 @@ fn sequences_report_each_step() {
 fn interactive_answers_prompts_and_never_shows_answers() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     let cmd = r#"read -p "Proceed? [Y/n] " a; echo "a:$a"; read -p "Name: " n; echo "name:$n"; read -s -p "Password: " p; echo; echo "len:${#p}""#;
     let r = c.call(
         "task_exec_interactive",
@@ -472,7 +459,7 @@ fn interactive_answers_prompts_and_never_shows_answers() {
 fn resources_and_prompts() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     c.call("server_add", json!({"alias": "pw", "host": "h", "user": "u", "password": "Res-Secret-31"}));
     let r = c.call("task_exec", json!({"alias": "web", "cmd": "echo out; echo err >&2"}));
     let id = structured(&r)["id"].as_str().unwrap().to_string();
@@ -515,7 +502,7 @@ fn mcp_tasks_map_onto_jobs() {
     let sshd = Sshd::start().unwrap();
     let caps = json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
     let mut c = Client::start_with(&[("MCP_SYNC_TIMEOUT_S", "1")], caps);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     let quick = c.call("task_exec", json!({"alias": "web", "cmd": "echo quick"}));
     assert_eq!(structured(&quick)["stdout"], "quick\n", "a job done in time is answered inline");
 
@@ -558,7 +545,7 @@ fn mcp_tasks_map_onto_jobs() {
 fn transfers_up_and_down() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     let local = tempfile::tempdir().unwrap();
     std::fs::write(local.path().join("a.txt"), "alpha").unwrap();
     std::fs::write(local.path().join("b.log"), "beta").unwrap();
@@ -602,7 +589,7 @@ fn transfers_up_and_down() {
 fn log_tools_report_errors_and_execute_no_injected_code() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     let log = sshd.scratch().join("app.log");
     std::fs::write(&log, "one\ntwo\nthree\nfour\nfive\n").unwrap();
     let r = c.call("tail_file", json!({"alias": "web", "filepath": log, "lines": 2}));
@@ -638,7 +625,7 @@ fn ops_tools_return_structure() {
     let sshd = Sshd::start().unwrap();
     let http = sshdeck_testkit::http::HttpServer::start(&[]).unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
 
     let r = c.call("get_system_resources", json!({"alias": "web"}));
     let s = structured(&r);
@@ -689,7 +676,7 @@ fn ops_tools_return_structure() {
 fn ops_tools_execute_no_injected_code() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     let marker = sshd.scratch().join("injected");
     let payloads = injection_payloads(&marker);
     for p in &payloads {
@@ -718,7 +705,7 @@ fn api_catalog_checks_each_auth_method_and_never_shows_a_secret() {
     let basic = "Basic b3BzOnB3LVNFQ1JFVDM="; // ops:pw-SECRET3
     let http = sshdeck_testkit::http::HttpServer::start(&["Bearer tok-SECRET1", "k-SECRET2", basic]).unwrap();
     let mut c = Client::start(&[]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     let url = http.url();
     let refused = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -986,7 +973,7 @@ fn api_check_over_https_reports_certificate_expiry_and_tls_failures() {
     // Trusting the certificate (SSL_CERT_FILE, as with any rustls-native-certs program): UP, and the
     // expiry read from the certificate.
     let mut c = Client::start(&[("SSL_CERT_FILE", ca.as_str())]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     c.call("api_add", json!({"alias": "tls", "url": url}));
     let r = c.call("api_check", json!({"alias": "tls"}));
     let s = structured(&r);
@@ -1018,7 +1005,7 @@ fn api_check_over_https_reports_certificate_expiry_and_tls_failures() {
 fn a_67_mb_output_is_paged_through_and_its_cut_is_marked() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[("MCP_SYNC_TIMEOUT_S", "60")]);
-    add_server(&mut c, &sshd, "web");
+    c.add_server(&sshd, "web");
     let r =
         c.call("task_exec", json!({"alias": "web", "cmd": "head -c 70000000 /dev/zero | tr '\\0' x", "timeout": 120}));
     let s = structured(&r);

@@ -5,6 +5,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sshdeck_testkit::Sshd;
+use support::Cli;
+
+#[path = "support/cli.rs"]
+mod support;
 
 struct Session(String);
 
@@ -31,6 +35,11 @@ fn wait_for(session: &str, what: &dyn Fn(&str) -> bool, secs: u64) -> String {
     }
 }
 
+/// Types `keys` into the session (tmux `send-keys` arguments: key names, or `-l` and literal text).
+fn send_keys(session: &str, keys: &[&str]) {
+    assert!(Command::new("tmux").args(["send-keys", "-t", session]).args(keys).status().unwrap().success());
+}
+
 /// Presses `q` and waits for the program (and so the session) to end.
 fn quit(session: &str) {
     Command::new("tmux").args(["send-keys", "-t", session, "q"]).status().unwrap();
@@ -53,24 +62,9 @@ fn a_job_from_another_process_appears_and_completes_on_screen() {
         "tmux is needed for this test (apt-get install tmux)"
     );
     let sshd = Sshd::start().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_sshdeck");
-    let cli = |args: &[&str]| {
-        Command::new(bin)
-            .args(args)
-            .env("MCP_DATA_DIR", data.path())
-            .env_remove("SSH_AUTH_SOCK")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
-    let port = sshd.port().to_string();
-    let key = sshd.keys().ed25519.display().to_string();
-    assert!(
-        cli(&["servers", "add", "web", "--host", "127.0.0.1", "--port", &port, "--user", sshd.user(), "--key", &key])
-            .status
-            .success()
-    );
+    let (cli, bin) = (Cli::new(), env!("CARGO_BIN_EXE_sshdeck"));
+    let data = &cli.data;
+    cli.add_key_server("web", &sshd);
 
     let name = format!("sshdeck-e2e-{}", std::process::id());
     let session = Session(name.clone());
@@ -82,7 +76,7 @@ fn a_job_from_another_process_appears_and_completes_on_screen() {
     assert!(st.success());
     wait_for(&name, &|s| s.contains("No jobs yet"), 10);
 
-    let out = cli(&["exec", "web", "--detach", "--", "sleep 1.5; echo from-e2e"]);
+    let out = cli.run(&["exec", "web", "--detach", "--", "sleep 1.5; echo from-e2e"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let row = |s: &str, status: &str| s.lines().any(|l| l.contains(&id) && l.contains(status));
@@ -125,24 +119,9 @@ fn demo_starts_its_own_server_runs_jobs_and_opens_the_console() {
 fn a_job_started_in_the_console_goes_on_after_quit_and_the_console_says_so() {
     assert!(Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()), "tmux is needed");
     let sshd = Sshd::start().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_sshdeck");
-    let cli = |args: &[&str]| {
-        Command::new(bin)
-            .args(args)
-            .env("MCP_DATA_DIR", data.path())
-            .env_remove("SSH_AUTH_SOCK")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
-    let port = sshd.port().to_string();
-    let key = sshd.keys().ed25519.display().to_string();
-    assert!(
-        cli(&["servers", "add", "web", "--host", "127.0.0.1", "--port", &port, "--user", sshd.user(), "--key", &key])
-            .status
-            .success()
-    );
+    let (cli, bin) = (Cli::new(), env!("CARGO_BIN_EXE_sshdeck"));
+    let data = &cli.data;
+    cli.add_key_server("web", &sshd);
     let name = format!("sshdeck-goes-on-{}", std::process::id());
     let session = Session(name.clone());
     let said = data.path().join("console-stderr.txt");
@@ -153,7 +132,7 @@ fn a_job_started_in_the_console_goes_on_after_quit_and_the_console_says_so() {
         .unwrap();
     assert!(st.success());
     wait_for(&name, &|s| s.contains("No jobs yet"), 10);
-    let keys = |k: &[&str]| Command::new("tmux").args(["send-keys", "-t", &name]).args(k).status().unwrap();
+    let keys = |k: &[&str]| send_keys(&name, k);
     keys(&["x"]);
     keys(&["-l", "for i in 1 2 3 4 5 6 7 8; do echo c$i; sleep 0.25; done"]);
     keys(&["Enter"]);
@@ -166,10 +145,10 @@ fn a_job_started_in_the_console_goes_on_after_quit_and_the_console_says_so() {
     // The job completes with its whole output, though the console that started it is gone.
     let deadline = Instant::now() + Duration::from_secs(10);
     let out = loop {
-        let out = cli(&["jobs", "list", "--json", "--status", "completed"]);
+        let out = cli.run(&["jobs", "list", "--json", "--status", "completed"]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         if let Some(id) = v["jobs"][0]["id"].as_str() {
-            break cli(&["jobs", "logs", id]);
+            break cli.run(&["jobs", "logs", id]);
         }
         assert!(Instant::now() < deadline, "the job did not complete: {v}");
         std::thread::sleep(Duration::from_millis(100));
@@ -183,34 +162,12 @@ fn a_job_started_in_the_console_goes_on_after_quit_and_the_console_says_so() {
 fn ssh_opens_a_login_shell_on_a_terminal_that_follows_resizes_and_returns_its_exit_status() {
     assert!(Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()), "tmux is needed");
     let sshd = Sshd::start().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_sshdeck");
-    let cli = |args: &[&str]| {
-        Command::new(bin)
-            .args(args)
-            .env("MCP_DATA_DIR", data.path())
-            .env_remove("SSH_AUTH_SOCK")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
-    let port = sshd.port().to_string();
-    let key = sshd.keys().ed25519.display().to_string();
-    assert!(
-        cli(&["servers", "add", "web", "--host", "127.0.0.1", "--port", &port, "--user", sshd.user(), "--key", &key])
-            .status
-            .success()
-    );
+    let (cli, bin) = (Cli::new(), env!("CARGO_BIN_EXE_sshdeck"));
+    let data = &cli.data;
+    cli.add_key_server("web", &sshd);
     // -t: the command runs on a terminal even without one here (through the runner or not).
     for mode in ["shared", "inprocess"] {
-        let out = Command::new(bin)
-            .args(["exec", "-t", "web", "--", "tty"])
-            .env("MCP_DATA_DIR", data.path())
-            .env("RUNNER_MODE", mode)
-            .env_remove("SSH_AUTH_SOCK")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = cli.cmd(&["exec", "-t", "web", "--", "tty"]).env("RUNNER_MODE", mode).output().unwrap();
         assert!(String::from_utf8_lossy(&out.stdout).contains("/dev/pts/"), "{mode}: {out:?}");
     }
 
@@ -227,7 +184,7 @@ fn ssh_opens_a_login_shell_on_a_terminal_that_follows_resizes_and_returns_its_ex
         .status()
         .unwrap();
     assert!(st.success());
-    let keys = |k: &[&str]| Command::new("tmux").args(["send-keys", "-t", &name]).args(k).status().unwrap();
+    let keys = |k: &[&str]| send_keys(&name, k);
     // A prompt, then a command typed key by key and its output.
     wait_for(&name, &|s| s.lines().any(|l| l.trim_end().ends_with('$') || l.trim_end().ends_with('#')), 10);
     keys(&["-l", "echo hi-$((6*7))"]);
@@ -252,7 +209,7 @@ fn ssh_opens_a_login_shell_on_a_terminal_that_follows_resizes_and_returns_its_ex
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(std::fs::read_to_string(&status).unwrap().trim(), "exit=3");
     // Recorded as a job (where, when, exit), its keystrokes and screen never written down.
-    let out = cli(&["jobs", "list", "--json"]);
+    let out = cli.run(&["jobs", "list", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let job = v["jobs"].as_array().unwrap().iter().find(|j| j["spec"]["command"] == "(login shell)").unwrap().clone();
     assert_eq!(job["result"]["exit_code"], 3, "{job}");
@@ -266,36 +223,11 @@ fn ssh_opens_a_login_shell_on_a_terminal_that_follows_resizes_and_returns_its_ex
 fn a_fan_out_from_the_console_opens_one_host_and_a_job_is_cancelled_with_the_dialog() {
     assert!(Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()), "tmux is needed");
     let sshd = Sshd::start().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_sshdeck");
-    let cli = |args: &[&str]| {
-        Command::new(bin)
-            .args(args)
-            .env("MCP_DATA_DIR", data.path())
-            .env_remove("SSH_AUTH_SOCK")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
-    let port = sshd.port().to_string();
-    let key = sshd.keys().ed25519.display().to_string();
+    let (cli, bin) = (Cli::new(), env!("CARGO_BIN_EXE_sshdeck"));
+    let data = &cli.data;
     for alias in ["web1", "web2"] {
-        let out = cli(&[
-            "servers",
-            "add",
-            alias,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--user",
-            sshd.user(),
-            "--key",
-            &key,
-            "--tag",
-            "web",
-            "--no-connect",
-        ]);
+        cli.add_key_server(alias, &sshd);
+        let out = cli.run(&["servers", "edit", alias, "--tag", "web"]);
         assert!(out.status.success(), "{out:?}");
     }
     let name = format!("sshdeck-fleet-{}", std::process::id());
@@ -307,7 +239,7 @@ fn a_fan_out_from_the_console_opens_one_host_and_a_job_is_cancelled_with_the_dia
         .unwrap();
     assert!(st.success());
     wait_for(&name, &|s| s.contains("No jobs yet"), 10);
-    let keys = |k: &[&str]| Command::new("tmux").args(["send-keys", "-t", &name]).args(k).status().unwrap();
+    let keys = |k: &[&str]| send_keys(&name, k);
     // x: the form starts on the command; Tab to the server field, replace it with tag:web.
     keys(&["x", "Tab"]);
     for _ in 0..8 {

@@ -308,11 +308,13 @@ fn decode(kind: u8, mut payload: Vec<u8>) -> std::io::Result<Frame> {
     }
 }
 
-fn check_len(len: usize) -> std::io::Result<()> {
+/// The payload length a frame header announces, refused past [`MAX_FRAME`].
+fn payload_len(h: &[u8; 5]) -> std::io::Result<usize> {
+    let len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
     if len > MAX_FRAME {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "runner frame too large"));
     }
-    Ok(())
+    Ok(len)
 }
 
 /// Reads one frame; `None` at a clean end of stream.
@@ -323,9 +325,7 @@ pub async fn read_frame(r: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Opt
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
-    check_len(len)?;
-    let mut payload = vec![0u8; len];
+    let mut payload = vec![0u8; payload_len(&h)?];
     r.read_exact(&mut payload).await?;
     decode(h[4], payload).map(Some)
 }
@@ -338,9 +338,7 @@ pub fn read_frame_blocking(r: &mut impl Read) -> std::io::Result<Option<Frame>> 
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
-    check_len(len)?;
-    let mut payload = vec![0u8; len];
+    let mut payload = vec![0u8; payload_len(&h)?];
     r.read_exact(&mut payload)?;
     decode(h[4], payload).map(Some)
 }

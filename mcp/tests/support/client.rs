@@ -118,6 +118,16 @@ impl Client {
         r["result"].clone()
     }
 
+    /// Registers `sshd` as `alias` with the client key (`server_add`), asserting it worked.
+    pub fn add_server(&mut self, sshd: &sshdeck_testkit::Sshd, alias: &str) {
+        let r = self.call(
+            "server_add",
+            json!({"alias": alias, "host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(),
+                   "keyPath": sshd.keys().ed25519.display().to_string()}),
+        );
+        assert_eq!(r["isError"], false, "{r}");
+    }
+
     /// Closes the server's stdin, as a client that goes away does, and waits for it to exit.
     pub fn hang_up(mut self) -> std::process::ExitStatus {
         self.stdin.take();
@@ -138,6 +148,11 @@ impl Drop for Client {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A tool result's structured content.
+pub fn structured(r: &Value) -> &Value {
+    &r["structuredContent"]
 }
 
 /// Every tool's outputSchema, from a server run with every toolset listed.
