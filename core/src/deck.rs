@@ -4,6 +4,7 @@
 mod adhoc;
 mod checks;
 mod fleet;
+pub mod live;
 pub mod quick;
 mod run;
 mod submit;
@@ -62,6 +63,7 @@ struct Inner {
 }
 
 pub use adhoc::TargetFlags;
+pub use live::Live;
 pub use submit::JobInput;
 
 impl Deck {

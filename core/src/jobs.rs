@@ -19,6 +19,7 @@ pub mod model;
 pub mod output;
 #[cfg(not(feature = "test-support"))]
 pub(crate) mod output;
+pub mod report;
 #[cfg(feature = "test-support")]
 pub mod runtime;
 #[cfg(not(feature = "test-support"))]
@@ -37,9 +38,11 @@ use crate::error::{Error, Result};
 use crate::pool::PoolStats;
 use journal::{Cursor, Event, Journal, ReadOutcome};
 pub use model::{
-    Job, JobId, JobKind, JobResult, JobSpec, JobStatus, Owner, PromptRule, Step, StepResult, format_time, now_ms,
+    Ending, Job, JobId, JobKind, JobResult, JobSpec, JobStatus, Owner, PromptRule, Step, StepResult, format_time,
+    now_ms,
 };
 pub use output::OutputFollower;
+pub use report::{ErrorReport, JobReport, StepReport};
 /// A live sshdeck process on the data dir: who it is, when it last beat, its pool.
 pub use runtime::Heartbeat as ProcessInfo;
 use runtime::Runtime;

@@ -27,9 +27,11 @@ use crate::link::wire::Request;
 pub const PROGRAM: &str = "sshdeck-runner";
 
 /// Runs the runner in this process until it leaves: detaches into its own session, takes the
-/// election lock (returning at once when another runner holds it), logs to `logs/sshdeck-runner.*`,
-/// serves the socket. The binaries call it for their hidden runner argument.
-pub fn main(settings: Settings) -> Result<()> {
+/// election lock (returning at once when another runner holds it), has the binary start its logging
+/// (`start_logging(settings, logs dir)`, whose guard lives as long as the runner; the binaries log to
+/// `logs/sshdeck-runner.*` with [`crate::logging::init`] and [`PROGRAM`]), serves the socket. The
+/// binaries call it for their hidden runner argument.
+pub fn main<G>(settings: Settings, start_logging: impl FnOnce(&Settings, PathBuf) -> Result<G>) -> Result<()> {
     // A new session: no terminal, and the front end's Ctrl-C or hang-up never reaches it.
     let _ = nix::unistd::setsid();
     let data_dir = DataDir::open(&settings.data_dir)?;
@@ -38,7 +40,7 @@ pub fn main(settings: Settings) -> Result<()> {
     let Some(_lock) = FileLock::try_exclusive(&runtime_dir.join("runner"))? else {
         return Ok(()); // another runner serves this data dir
     };
-    let _log = crate::logging::init(&settings, data_dir.logs_dir()?, PROGRAM)?;
+    let _log = start_logging(&settings, data_dir.logs_dir()?)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -36,7 +36,8 @@ fn main() -> Result<()> {
             return Ok(());
         }
         Some("--runner") => {
-            sshdeck_core::runner::main(Settings::load()?)?;
+            use sshdeck_core::runner;
+            runner::main(Settings::load()?, |s, logs| sshdeck_core::logging::init(s, logs, runner::PROGRAM))?;
             return Ok(());
         }
         Some(other) => anyhow::bail!("unknown argument {other:?} (see sshdeck-mcp --help)"),

@@ -4,7 +4,7 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
 use sshdeck_core::Error;
 use sshdeck_core::capture::Captured;
-use sshdeck_core::jobs::{Job, JobStatus, format_time};
+use sshdeck_core::jobs::{Job, JobReport, JobStatus, StepReport};
 
 /// A successful result.
 pub fn ok(value: Value, text: impl Into<String>) -> CallToolResult {
@@ -32,92 +32,20 @@ pub struct Inline<'a> {
     pub stderr: &'a Captured,
 }
 
-/// One job as tool output; `inline` adds its captured streams.
+/// One job as tool output (the core's [`JobReport`], which the CLI's `--json` prints too); `inline`
+/// adds its captured streams.
 pub fn job(j: &Job, inline: Option<Inline<'_>>) -> Map<String, Value> {
-    let mut m = Map::new();
-    let mut put = |k: &str, v: Value| {
-        m.insert(k.to_string(), v);
-    };
-    put("id", json!(j.id));
-    put("status", json!(j.status));
-    put("alias", json!(j.targets.join(",")));
-    put("command", json!(j.spec.summary()));
-    put("attempt", json!(j.attempt));
-    put("createdAt", json!(format_time(j.created_at)));
-    if let Some(t) = j.finished_at {
-        put("finishedAt", json!(format_time(t)));
+    let report = JobReport::of(j);
+    match inline {
+        Some(i) => report.with_output(i.stdout, i.stderr),
+        None => report,
     }
-    if let Some(r) = &j.retry_of {
-        put("retryOf", json!(r));
-    }
-    if let Some(r) = &j.retried_by {
-        put("retriedBy", json!(r));
-    }
-    if let Some(r) = &j.result {
-        if let Some(c) = r.exit_code {
-            put("exitCode", json!(c));
-        }
-        if let Some(s) = &r.exit_signal {
-            put("signal", json!(s));
-        }
-        put("durationMs", json!(r.duration_ms));
-        put("timedOut", json!(j.status == JobStatus::TimedOut));
-        if let (Some(code), Some(msg)) = (&r.error_code, &r.error_message) {
-            put("error", json!({"code": code, "message": msg}));
-        }
-        put("truncated", json!(r.truncated));
-        if let Some(t) = &r.transfer {
-            put("transfer", json!(t));
-        }
-        if let Some(f) = &r.fleet {
-            put("fleet", json!(f));
-        }
-    }
-    if let Some(i) = inline {
-        let rest = rest_of_output(&j.id);
-        put("stdout", json!(i.stdout.text_noting(&rest)));
-        put("stderr", json!(i.stderr.text_noting(&rest)));
-        put("truncated", json!(i.stdout.truncated() || i.stderr.truncated()));
-    }
-    m
-}
-
-/// Where the whole output of a job can be read, for truncation markers.
-pub fn rest_of_output(id: &sshdeck_core::jobs::JobId) -> String {
-    format!(
-        "the whole output (up to JOB_OUTPUT_LIMIT_BYTES) is at sshdeck://jobs/{id}/output, or page it with task_status {{\"id\": \"{id}\", \"output_offset\": 0}}"
-    )
+    .into_map()
 }
 
 /// Per-step results of a sequence, with each step's captured output when this process ran it.
 pub fn steps(j: &Job, outputs: &[(Captured, Captured)]) -> Value {
-    let steps = j.result.as_ref().map(|r| r.steps.as_slice()).unwrap_or_default();
-    Value::Array(
-        steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let mut m = Map::new();
-                m.insert("command".into(), json!(s.command));
-                if let Some(c) = s.exit_code {
-                    m.insert("exitCode".into(), json!(c));
-                }
-                if let Some(sig) = &s.exit_signal {
-                    m.insert("signal".into(), json!(sig));
-                }
-                m.insert("durationMs".into(), json!(s.duration_ms));
-                if let Some((out, err)) = outputs.get(i) {
-                    let rest = rest_of_output(&j.id);
-                    m.insert("stdout".into(), json!(out.text_noting(&rest)));
-                    m.insert("stderr".into(), json!(err.text_noting(&rest)));
-                }
-                if let (Some(c), Some(msg)) = (&s.error_code, &s.error_message) {
-                    m.insert("error".into(), json!({"code": c, "message": msg}));
-                }
-                Value::Object(m)
-            })
-            .collect(),
-    )
+    json!(StepReport::all(j, outputs))
 }
 
 /// A short text rendering of [`job`]'s map.

@@ -5,9 +5,8 @@ use rmcp::model::{
     GetPromptResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, Prompt, PromptArgument,
     PromptMessage, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
 };
-use serde_json::json;
 use sshdeck_core::Deck;
-use sshdeck_core::jobs::{Filter, JobId};
+use sshdeck_core::jobs::{Filter, JobId, JobReport};
 use sshdeck_core::servers::ServerSummary;
 
 /// Largest page of output one resource read returns.
@@ -86,7 +85,7 @@ pub fn read(deck: &Deck, uri: &str) -> Result<ReadResourceResult, ErrorData> {
         }
         ResourceContents::text(text, uri).with_mime_type("text/plain")
     } else {
-        let text = serde_json::to_string_pretty(&json!(job)).expect("serializes");
+        let text = serde_json::to_string_pretty(&JobReport::of(&job)).expect("serializes");
         ResourceContents::text(text, uri).with_mime_type("application/json")
     };
     Ok(ReadResourceResult::new(vec![contents]))

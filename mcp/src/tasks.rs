@@ -41,7 +41,7 @@ pub fn get(deck: &Deck, task_id: &str, answer: impl Fn(&Job) -> CallToolResult) 
         JobStatus::Pending | JobStatus::Running => TaskPayload::Working,
         JobStatus::Cancelled => TaskPayload::Cancelled,
         JobStatus::Crashed => {
-            let message = job.result.as_ref().and_then(|r| r.error_message.clone()).unwrap_or_default();
+            let message = job.result.as_ref().and_then(|r| r.end.error_message.clone()).unwrap_or_default();
             let error = serde_json::json!({"code": -32603, "message": format!("job crashed: {message}")});
             TaskPayload::Failed { error: error.as_object().cloned().unwrap_or_default() }
         }

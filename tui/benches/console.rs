@@ -13,7 +13,7 @@ use sshdeck_console::console::app::{App, Tail, View};
 use sshdeck_console::console::ui;
 use sshdeck_core::Deck;
 use sshdeck_core::config::Settings;
-use sshdeck_core::jobs::{JobResult, JobSpec, JobStatus};
+use sshdeck_core::jobs::{Ending, JobResult, JobSpec, JobStatus};
 
 fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -36,7 +36,11 @@ fn main() -> anyhow::Result<()> {
         deck.jobs().finish(
             &j.id,
             status,
-            JobResult { exit_code: Some(u32::from(i % 10 == 0)), duration_ms: 1200, ..Default::default() },
+            JobResult::ended(Ending {
+                exit_code: Some(u32::from(i % 10 == 0)),
+                duration_ms: 1200,
+                ..Default::default()
+            }),
         )?;
     }
     println!("10,000 jobs recorded in {:.1}s", t.elapsed().as_secs_f64());

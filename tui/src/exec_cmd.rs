@@ -2,17 +2,16 @@
 //! with `--detach`, left to the runner, or with `RUNNER_MODE=inprocess` to a background sshdeck).
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use serde_json::json;
 use sshdeck_core::Deck;
 use sshdeck_core::capture::Captured;
 use sshdeck_core::config::{RunnerMode, Settings};
-use sshdeck_core::deck::JobInput;
 use sshdeck_core::deck::quick::{Followed, OneJob, submit_and_follow};
+use sshdeck_core::deck::{JobInput, Live};
 use sshdeck_core::exec::{Input, Pty, Stream};
-use sshdeck_core::jobs::{Job, JobId, JobSpec, JobStatus};
+use sshdeck_core::jobs::{Job, JobId, JobReport, JobSpec, JobStatus};
 
 use crate::cli::{ExecArgs, RetryArgs};
 use crate::report::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TIMEOUT, parse_duration};
@@ -139,12 +138,12 @@ async fn fan_out(deck: &Deck, targets: &str, spec: JobSpec, json: bool) -> Resul
             for c in deck.fleet_children(&parent_now).iter().filter(|c| c.status.is_terminal()) {
                 if reported.insert(c.id.clone()) {
                     let r = c.result.clone().unwrap_or_default();
-                    let how = match (r.exit_code, r.error_code) {
+                    let how = match (r.end.exit_code, r.end.error_code) {
                         (Some(code), _) => format!("exit {code}"),
                         (None, Some(e)) => e,
                         _ => String::new(),
                     };
-                    let secs = r.duration_ms as f64 / 1000.0;
+                    let secs = r.end.duration_ms as f64 / 1000.0;
                     writeln!(out, "{:width$}  {:<10} {how:<18} {secs:.2}s", c.targets[0], c.status.as_str())?;
                 }
             }
@@ -156,7 +155,7 @@ async fn fan_out(deck: &Deck, targets: &str, spec: JobSpec, json: bool) -> Resul
     let summary = done.result.as_ref().and_then(|r| r.fleet.clone()).unwrap_or_default();
     if json {
         let hosts: Vec<_> = deck.fleet_children(&done);
-        writeln!(out, "{}", serde_json::to_string_pretty(&json!({"job": done, "hosts": hosts}))?)?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&JobReport::of(&done).with_hosts(&hosts))?)?;
     } else {
         writeln!(
             out,
@@ -196,28 +195,13 @@ pub async fn retry(deck: &Deck, args: RetryArgs) -> Result<i32> {
 }
 
 async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) -> Result<i32> {
-    let capture = Arc::new(Mutex::new((
-        Captured::new(deck.settings().capture_limit),
-        Captured::new(deck.settings().capture_limit),
-    )));
+    let capture = Live::new(deck.settings().capture_limit);
     let sink: Option<sshdeck_core::OutputSink> = if detached_child {
         None
+    } else if json {
+        Some(capture.sink())
     } else {
-        let capture = capture.clone();
-        Some(Box::new(move |_step: usize, s: Stream, data: &[u8]| {
-            if json {
-                let mut c = capture.lock().expect("lock");
-                match s {
-                    Stream::Stdout => c.0.push(data),
-                    Stream::Stderr => c.1.push(data),
-                }
-                return;
-            }
-            let _ = match s {
-                Stream::Stdout => std::io::stdout().write_all(data).and_then(|_| std::io::stdout().flush()),
-                Stream::Stderr => std::io::stderr().write_all(data),
-            };
-        }))
+        Some(Box::new(|_step: usize, s: Stream, data: &[u8]| print_output(s, data)))
     };
     // Listen for Ctrl-C before the command can start, so it never meets the default action.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -243,8 +227,16 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
     });
     let done = deck.wait(&job.id, None).await?;
     ctrl_c.abort();
-    let c = capture.lock().expect("lock");
-    conclude(&done, json, &c.0, &c.1)
+    let (stdout, stderr) = capture.first();
+    conclude(&done, json, &stdout, &stderr)
+}
+
+/// Output of a command followed on the terminal, as it arrives.
+fn print_output(s: Stream, data: &[u8]) {
+    let _ = match s {
+        Stream::Stdout => std::io::stdout().write_all(data).and_then(|_| std::io::stdout().flush()),
+        Stream::Stderr => std::io::stderr().write_all(data),
+    };
 }
 
 /// Ends `exec` for a finished job: with `--json` one object with the captured output; else an error
@@ -252,25 +244,12 @@ async fn run(deck: &Deck, start: Start<'_>, json: bool, detached_child: bool) ->
 fn conclude(done: &Job, json: bool, stdout: &Captured, stderr: &Captured) -> Result<i32> {
     let code = exit_status(done);
     if json {
-        let r = done.result.clone().unwrap_or_default();
-        let v = json!({
-            "ok": done.status == JobStatus::Completed,
-            "id": done.id,
-            "alias": done.targets.first(),
-            "status": done.status,
-            "attempt": done.attempt,
-            "exit_code": r.exit_code,
-            "exit_signal": r.exit_signal,
-            "duration_ms": r.duration_ms,
-            "stdout": stdout.text(),
-            "stderr": stderr.text(),
-            "stdout_truncated": stdout.truncated(),
-            "stderr_truncated": stderr.truncated(),
-            "error": r.error_code.as_ref().map(|code| json!({"code": code, "message": r.error_message})),
-        });
-        writeln!(std::io::stdout(), "{v}")?;
+        // The job as the MCP tools show it, with its output and whether it succeeded.
+        let mut v = JobReport::of(done).with_output(stdout, stderr).into_map();
+        v.insert("ok".into(), json!(done.status == JobStatus::Completed));
+        writeln!(std::io::stdout(), "{}", serde_json::Value::Object(v))?;
     } else if let Some(r) = &done.result
-        && let (Some(code), Some(msg)) = (&r.error_code, &r.error_message)
+        && let (Some(code), Some(msg)) = (&r.end.error_code, &r.end.error_message)
     {
         writeln!(std::io::stderr(), "error[{code}]: {msg} (job {})", done.id)?;
     }
@@ -302,20 +281,14 @@ pub fn quick(settings: &Settings, args: &ExecArgs) -> Option<Result<i32>> {
         Err(e) => return Some(Err(e)),
     };
     let limit = settings.capture_limit;
-    let (mut out, mut err) = (Captured::new(limit), Captured::new(limit));
+    let capture = Live::new(limit);
     let json = args.json;
-    let mut sink = |_step: usize, s: Stream, data: &[u8]| {
+    let mut sink = |step: usize, s: Stream, data: &[u8]| {
         if json {
-            match s {
-                Stream::Stdout => out.push(data),
-                Stream::Stderr => err.push(data),
-            }
-            return;
+            capture.push(step, s, data);
+        } else {
+            print_output(s, data);
         }
-        let _ = match s {
-            Stream::Stdout => std::io::stdout().write_all(data).and_then(|_| std::io::stdout().flush()),
-            Stream::Stderr => std::io::stderr().write_all(data),
-        };
     };
     let flags = args.target.flags();
     let followed = rt.block_on(async {
@@ -352,7 +325,8 @@ pub fn quick(settings: &Settings, args: &ExecArgs) -> Option<Result<i32>> {
             }
         }
     };
-    Some(conclude(&done, json, &out, &err))
+    let (stdout, stderr) = capture.first();
+    Some(conclude(&done, json, &stdout, &stderr))
 }
 /// The exit status a finished job gives `sshdeck exec`.
 fn exit_status(job: &Job) -> i32 {
@@ -360,7 +334,7 @@ fn exit_status(job: &Job) -> i32 {
     match job.status {
         JobStatus::TimedOut => EXIT_TIMEOUT,
         JobStatus::Cancelled => EXIT_INTERRUPTED,
-        _ => match (r.exit_code, &r.exit_signal) {
+        _ => match (r.end.exit_code, &r.end.exit_signal) {
             (Some(code), _) => i32::try_from(code).unwrap_or(EXIT_ERROR).min(255),
             (None, Some(sig)) => 128 + signal_number(sig),
             (None, None) => EXIT_ERROR,

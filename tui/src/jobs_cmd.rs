@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::json;
 use sshdeck_core::Deck;
-use sshdeck_core::jobs::{Filter, Job, JobKind, JobStatus, format_time};
+use sshdeck_core::jobs::{Filter, Job, JobKind, JobReport, JobStatus, format_time};
 
 use crate::cli::{JobsCommand, ListArgs};
 
@@ -28,7 +28,10 @@ pub async fn run(deck: &Deck, cmd: JobsCommand) -> Result<i32> {
             // A fan-out: every host's job, with how to read its output.
             let hosts = if job.targets.len() > 1 { deck.fleet_children(&job) } else { Vec::new() };
             if json {
-                writeln!(out, "{}", json!({"job": job, "output_tail": tail, "hosts": hosts}))?;
+                // The job as the MCP tools show it, the end of its output, and a fan-out's hosts.
+                let mut v = JobReport::of(&job).with_hosts(&hosts).into_map();
+                v.insert("outputTail".into(), json!(tail));
+                writeln!(out, "{}", serde_json::Value::Object(v))?;
             } else {
                 show(&job, &tail, &mut out)?;
                 show_hosts(&hosts, &mut out)?;
@@ -104,7 +107,9 @@ fn list(deck: &Deck, a: ListArgs, out: &mut impl Write) -> Result<()> {
     };
     let page = deck.jobs_page(&filter)?;
     if a.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&page)?)?;
+        let jobs: Vec<JobReport> = page.jobs.iter().map(JobReport::of).collect();
+        let v = json!({"total": page.total, "offset": page.offset, "jobs": jobs});
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
     }
     if page.jobs.is_empty() {
@@ -120,8 +125,8 @@ fn list(deck: &Deck, a: ListArgs, out: &mut impl Write) -> Result<()> {
             t
         }
     };
-    let error = |j: &Job| j.result.as_ref().and_then(|r| r.error_code.clone()).unwrap_or_default();
-    let exit = |j: &Job| j.result.as_ref().and_then(|r| r.exit_code).map_or_else(String::new, |c| c.to_string());
+    let error = |j: &Job| j.result.as_ref().and_then(|r| r.end.error_code.clone()).unwrap_or_default();
+    let exit = |j: &Job| j.result.as_ref().and_then(|r| r.end.exit_code).map_or_else(String::new, |c| c.to_string());
     let aw = page.jobs.iter().map(|j| target(j).chars().count()).max().unwrap_or(0).max(5);
     let ew = page.jobs.iter().map(|j| error(j).len()).max().unwrap_or(0).max(5);
     writeln!(
@@ -152,7 +157,7 @@ fn list(deck: &Deck, a: ListArgs, out: &mut impl Write) -> Result<()> {
 fn duration(j: &Job) -> String {
     match (&j.result, j.started_at) {
         (Some(r), _) if j.status != JobStatus::Crashed => {
-            format!("{:.2}s", r.duration_ms as f64 / 1000.0)
+            format!("{:.2}s", r.end.duration_ms as f64 / 1000.0)
         }
         (None, Some(start)) => format!("{:.0}s+", sshdeck_core::jobs::now_ms().saturating_sub(start) as f64 / 1000.0),
         _ => "-".into(),
@@ -176,8 +181,8 @@ fn show_hosts(hosts: &[Job], out: &mut impl Write) -> Result<()> {
     )?;
     for h in hosts {
         let r = h.result.as_ref();
-        let exit = r.and_then(|r| r.exit_code).map_or_else(|| "-".to_string(), |c| c.to_string());
-        let error = r.and_then(|r| r.error_code.clone()).unwrap_or_default();
+        let exit = r.and_then(|r| r.end.exit_code).map_or_else(|| "-".to_string(), |c| c.to_string());
+        let error = r.and_then(|r| r.end.error_code.clone()).unwrap_or_default();
         writeln!(
             out,
             "{:<w$}  {:<9}  {:>4}  {:<20}  sshdeck jobs logs {}",
@@ -219,21 +224,21 @@ fn show(j: &Job, tail: &str, out: &mut impl Write) -> Result<()> {
         writeln!(out, "retried   as {r}")?;
     }
     if let Some(r) = &j.result {
-        if let Some(c) = r.exit_code {
+        if let Some(c) = r.end.exit_code {
             writeln!(out, "exit code {c}")?;
         }
-        if let Some(s) = &r.exit_signal {
+        if let Some(s) = &r.end.exit_signal {
             writeln!(out, "signal    {s}")?;
         }
-        if let (Some(c), Some(m)) = (&r.error_code, &r.error_message) {
+        if let (Some(c), Some(m)) = (&r.end.error_code, &r.end.error_message) {
             writeln!(out, "error     {c}: {m}")?;
         }
-        writeln!(out, "duration  {} ms", r.duration_ms)?;
+        writeln!(out, "duration  {} ms", r.end.duration_ms)?;
         writeln!(
             out,
             "output    {} bytes stdout, {} bytes stderr{}",
-            r.stdout_bytes,
-            r.stderr_bytes,
+            r.end.stdout_bytes,
+            r.end.stderr_bytes,
             if r.truncated { " (cut)" } else { "" }
         )?;
     }

@@ -83,7 +83,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         _ => {}
     }
     if matches!(cli.command, Some(Command::Runner)) {
-        sshdeck_core::runner::main(settings)?;
+        use sshdeck_core::runner;
+        runner::main(settings, |s, logs| sshdeck_core::logging::init(s, logs, runner::PROGRAM))?;
         return Ok(0);
     }
     if matches!(cli.command, Some(Command::McpConfig)) {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde_json::json;
 use sshdeck_core::Deck;
-use sshdeck_core::jobs::{JobSpec, JobStatus};
+use sshdeck_core::jobs::{JobReport, JobSpec, JobStatus};
 use sshdeck_core::sftp::{Direction, FileStatus, TransferItem};
 
 use crate::cli::TransferArgs;
@@ -61,11 +61,10 @@ pub async fn run(deck: &Deck, direction: Direction, args: TransferArgs) -> Resul
     let report = result.transfer.clone().unwrap_or_default();
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(
-            out,
-            "{}",
-            json!({"ok": done.status == JobStatus::Completed, "id": done.id, "status": done.status, "transfer": report, "error": result.error_code.as_ref().map(|c| json!({"code": c, "message": result.error_message}))})
-        )?;
+        // The job as the MCP tools show it (its transfer report included), and whether it succeeded.
+        let mut v = JobReport::of(&done).into_map();
+        v.insert("ok".into(), json!(done.status == JobStatus::Completed));
+        writeln!(out, "{}", serde_json::Value::Object(v))?;
     } else {
         for f in report.files.iter().filter(|f| f.status != FileStatus::Ok) {
             let what = if f.status == FileStatus::Failed { "failed " } else { "skipped" };
@@ -85,11 +84,11 @@ pub async fn run(deck: &Deck, direction: Direction, args: TransferArgs) -> Resul
             report.skipped,
             report.failed,
             report.bytes,
-            result.duration_ms as f64 / 1000.0,
+            result.end.duration_ms as f64 / 1000.0,
             done.id
         )?;
         if report.files.is_empty()
-            && let (Some(code), Some(msg)) = (&result.error_code, &result.error_message)
+            && let (Some(code), Some(msg)) = (&result.end.error_code, &result.end.error_message)
         {
             writeln!(std::io::stderr(), "error[{code}]: {msg}")?;
         }

@@ -89,7 +89,7 @@ fn exec_streams_output_and_returns_the_exit_code() {
     let out = cli.run(&["exec", "t", "--json", "--", "printf hi; exit 3"]);
     assert_eq!(out.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((v["ok"].as_bool(), v["exit_code"].as_u64(), v["stdout"].as_str()), (Some(false), Some(3), Some("hi")));
+    assert_eq!((v["ok"].as_bool(), v["exitCode"].as_u64(), v["stdout"].as_str()), (Some(false), Some(3), Some("hi")));
     assert_eq!(v["status"], "failed");
     assert_eq!(v["id"].as_str().map(str::len), Some(13));
 
@@ -215,7 +215,7 @@ fn json_of(out: &Output) -> serde_json::Value {
 fn wait_status(cli: &Cli, id: &str, want: &str) -> serde_json::Value {
     for _ in 0..100 {
         let v = json_of(&cli.run(&["jobs", "show", id, "--json"]));
-        if v["job"]["status"] == want {
+        if v["status"] == want {
             return v;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -237,8 +237,8 @@ fn detached_jobs_can_be_followed_cancelled_and_retried() {
     let follow = cli.run(&["jobs", "logs", &id, "--follow"]);
     assert_eq!(text(&follow.stdout), "line1\nline2\nline3\n");
     let v = wait_status(&cli, &id, "completed");
-    assert_eq!(v["job"]["origin"], "cli");
-    assert_eq!(v["output_tail"], "line1\nline2\nline3\n");
+    assert_eq!(v["origin"], "cli");
+    assert_eq!(v["outputTail"], "line1\nline2\nline3\n");
 
     // Cancel from this process a job run by the background one: the remote command dies.
     let file = sshd.scratch().join("cli-cancelled");
@@ -259,7 +259,7 @@ fn detached_jobs_can_be_followed_cancelled_and_retried() {
     let out = cli.run(&["jobs", "retry", &first]);
     assert!(text(&out.stderr).starts_with("error[ALREADY_RETRIED]"), "{}", text(&out.stderr));
     let shown = json_of(&cli.run(&["jobs", "show", &first, "--json"]));
-    assert!(shown["job"]["retried_by"].is_string());
+    assert!(shown["retriedBy"].is_string());
 
     let list = json_of(&cli.run(&["jobs", "list", "--status", "failed", "--json"]));
     assert_eq!(list["total"], 2, "{list}");
@@ -333,7 +333,7 @@ fn exec_fans_out_over_a_list_and_groups_identical_output() {
     let out = cli.run(&["exec", "w1,w2", "--json", "--", "test $(id -u) -lt 0"]);
     assert_eq!(out.status.code(), Some(1), "a failed host fails the fan-out");
     let v = json_of(&out);
-    assert_eq!(v["job"]["result"]["fleet"]["failed"], 2, "{v}");
+    assert_eq!(v["fleet"]["failed"], 2, "{v}");
     assert_eq!(v["hosts"].as_array().unwrap().len(), 2, "{v}");
     // `jobs show` of a fan-out lists its hosts and how to read each one's output.
     let parent =
@@ -422,7 +422,7 @@ fn no_time_limit_unless_asked_and_job_ids_by_prefix() {
     let out = cli.run(&["jobs", "show", &id[..5], "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(shown["job"]["id"], id.as_str());
+    assert_eq!(shown["id"], id.as_str());
     let out = cli.run(&["jobs", "logs", &id[..4].to_uppercase()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = cli.run(&["jobs", "show", &id[..3]]);

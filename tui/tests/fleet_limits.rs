@@ -43,7 +43,7 @@ fn a_thousand_hosts_under_a_soft_limit_of_1024_and_a_hard_limit_too_low() {
     registry(data.path(), &daemons, 1000);
     let out = sshdeck_under("-Sn 1024", data.path(), "exec all --json -- true");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
-    let fleet = &v["job"]["result"]["fleet"];
+    let fleet = &v["fleet"];
     assert_eq!((fleet["total"].as_u64(), fleet["ok"].as_u64()), (Some(1000), Some(1000)), "{fleet}");
     assert_eq!(out.status.code(), Some(0));
 
@@ -54,7 +54,7 @@ fn a_thousand_hosts_under_a_soft_limit_of_1024_and_a_hard_limit_too_low() {
     let out = sshdeck_under("-n 200", data.path(), "exec all --json -- true");
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stderr), text(&out.stdout)));
-    let fleet = &v["job"]["result"]["fleet"];
+    let fleet = &v["fleet"];
     assert_eq!(fleet["total"], 300, "{fleet}");
     let hosts = v["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), 300);

@@ -29,7 +29,7 @@ fn job(cli: &Cli, id: &str) -> Value {
     let out = cli.run(&["jobs", "show", id, "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["job"].clone()
+    v
 }
 
 /// Processes on this machine whose command line matches `pattern` (anchored, so the `sshdeck exec`
@@ -91,7 +91,7 @@ fn a_detached_job_outlives_its_cli_and_a_killed_runner_leaves_it_crashed() {
         (j["status"] != "running" && j["status"] != "pending").then_some(j)
     });
     assert_eq!(done["status"], "completed", "{done}");
-    assert_eq!(done["result"]["exit_code"], 0, "{done}");
+    assert_eq!(done["exitCode"], 0, "{done}");
     let out = cli.run(&["jobs", "logs", &id]);
     assert_eq!(text(&out.stdout), "n1\nn2\nn3\nn4\nn5\n");
 

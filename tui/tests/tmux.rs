@@ -211,8 +211,8 @@ fn ssh_opens_a_login_shell_on_a_terminal_that_follows_resizes_and_returns_its_ex
     // Recorded as a job (where, when, exit), its keystrokes and screen never written down.
     let out = cli.run(&["jobs", "list", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let job = v["jobs"].as_array().unwrap().iter().find(|j| j["spec"]["command"] == "(login shell)").unwrap().clone();
-    assert_eq!(job["result"]["exit_code"], 3, "{job}");
+    let job = v["jobs"].as_array().unwrap().iter().find(|j| j["command"] == "(login shell)").unwrap().clone();
+    assert_eq!(job["exitCode"], 3, "{job}");
     let id = job["id"].as_str().unwrap();
     let log = data.path().join("jobs").join(format!("{id}.log"));
     assert!(std::fs::read(&log).map(|b| b.is_empty()).unwrap_or(true), "no output kept");

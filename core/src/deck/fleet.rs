@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use super::{Deck, run};
 use crate::error::Result;
 use crate::fleet::{self, FleetSummary, Groups, OutputGroup};
-use crate::jobs::{Job, JobResult, JobSpec, JobStatus};
+use crate::jobs::{Ending, Job, JobResult, JobSpec, JobStatus};
 
 impl Deck {
     /// The server groups.
@@ -105,11 +105,7 @@ async fn run_fleet(
                 _ = waiting.wait_for(|c| *c) => None,
             };
             if permit.is_none() || *cancel.borrow() {
-                let r = JobResult {
-                    error_code: Some("CANCELLED".into()),
-                    error_message: Some("cancelled before it started".into()),
-                    ..JobResult::default()
-                };
+                let r = JobResult::ended(Ending::error("CANCELLED", "cancelled before it started"));
                 let _ = deck.jobs().finish(&child.id, JobStatus::Cancelled, r);
                 return;
             }
@@ -139,9 +135,12 @@ async fn run_fleet(
         JobStatus::Failed
     };
     let record = JobResult {
-        duration_ms: started.elapsed().as_millis() as u64,
-        error_code: (bad > 0).then(|| if cancelled { "CANCELLED".into() } else { "FLEET_PARTIAL".into() }),
-        error_message: (bad > 0).then(|| format!("{bad} of {} hosts did not succeed", summary.total)),
+        end: Ending {
+            duration_ms: started.elapsed().as_millis() as u64,
+            error_code: (bad > 0).then(|| if cancelled { "CANCELLED".into() } else { "FLEET_PARTIAL".into() }),
+            error_message: (bad > 0).then(|| format!("{bad} of {} hosts did not succeed", summary.total)),
+            ..Ending::default()
+        },
         fleet: Some(summary),
         ..JobResult::default()
     };
@@ -178,7 +177,7 @@ fn summarize(children: &[Job], output: impl Fn(&Job) -> Vec<u8>) -> FleetSummary
     let mut keyed: Vec<(Vec<u8>, OutputGroup)> = Vec::new();
     for c in children {
         let r = c.result.clone().unwrap_or_default();
-        let code = r.error_code.clone();
+        let code = r.end.error_code.clone();
         match c.status {
             JobStatus::Completed => s.ok += 1,
             JobStatus::TimedOut => s.timed_out += 1,
@@ -190,7 +189,7 @@ fn summarize(children: &[Job], output: impl Fn(&Job) -> Vec<u8>) -> FleetSummary
         let mut key = Sha256::new();
         key.update(c.status.as_str());
         // The message too: "refused" and "dropped" are both CONNECTION_FAILED but not the same story.
-        key.update(format!("{:?}{:?}{:?}", r.exit_code, code, r.error_message));
+        key.update(format!("{:?}{:?}{:?}", r.end.exit_code, code, r.end.error_message));
         key.update(&out);
         let key = key.finalize().to_vec();
         let alias = c.targets.first().cloned().unwrap_or_default();
@@ -203,9 +202,9 @@ fn summarize(children: &[Job], output: impl Fn(&Job) -> Vec<u8>) -> FleetSummary
                     OutputGroup {
                         aliases: vec![alias],
                         status: c.status.as_str().to_string(),
-                        exit_code: r.exit_code,
+                        exit_code: r.end.exit_code,
                         error_code: code,
-                        error_message: r.error_message,
+                        error_message: r.end.error_message,
                         output: String::from_utf8_lossy(&out[..cut]).into_owned(),
                         output_bytes: out.len() as u64,
                     },

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::exec::{ExecOptions, ExecOutput};
 use crate::interact::{Interaction, Rule};
 use crate::jobs::output::OutputWriter;
-use crate::jobs::{Job, JobResult, JobSpec, JobStatus, StepResult};
+use crate::jobs::{Ending, Job, JobResult, JobSpec, JobStatus, StepResult};
 use crate::secret::Secret;
 
 /// First backoff before an automatic retry; doubles each time.
@@ -167,7 +167,7 @@ pub(super) async fn run_job(deck: Deck, job: Job, cancel: watch::Receiver<bool>,
     let truncated = writer.map(OutputWriter::finish).unwrap_or(false);
     let (status, mut record) = outcome(&outcomes, is_sequence);
     record.truncated |= truncated;
-    tracing::info!(job = %id, status = status.as_str(), code = record.error_code.as_deref().unwrap_or(""), "job finished");
+    tracing::info!(job = %id, status = status.as_str(), code = record.end.error_code.as_deref().unwrap_or(""), "job finished");
     jobs.finish_surely(&id, status, record).await;
 }
 
@@ -213,13 +213,15 @@ fn step_result(command: &str, r: &Result<ExecOutput, Error>) -> StepResult {
     };
     StepResult {
         command: command.to_string(),
-        exit_code: o.and_then(|o| o.exit_code),
-        exit_signal: o.and_then(|o| o.exit_signal.clone()),
-        duration_ms: o.map_or(0, |o| o.duration.as_millis() as u64),
-        error_code: code,
-        error_message: message,
-        stdout_bytes: o.map_or(0, |o| o.stdout.total_bytes()),
-        stderr_bytes: o.map_or(0, |o| o.stderr.total_bytes()),
+        end: Ending {
+            exit_code: o.and_then(|o| o.exit_code),
+            exit_signal: o.and_then(|o| o.exit_signal.clone()),
+            duration_ms: o.map_or(0, |o| o.duration.as_millis() as u64),
+            error_code: code,
+            error_message: message,
+            stdout_bytes: o.map_or(0, |o| o.stdout.total_bytes()),
+            stderr_bytes: o.map_or(0, |o| o.stderr.total_bytes()),
+        },
     }
 }
 
@@ -245,19 +247,18 @@ fn outcome(outcomes: &[Outcome], is_sequence: bool) -> (JobStatus, JobResult) {
         Some(Err(Error::Cancelled { .. })) => JobStatus::Cancelled,
         Some(Err(_)) => JobStatus::Failed,
     };
-    let mut d = steps.get(decisive).cloned().unwrap_or_default();
+    let mut d = steps.get(decisive).map(|s| s.end.clone()).unwrap_or_default();
     if status == JobStatus::Completed {
         // Failures that were allowed stay in their steps, not on the job.
         (d.error_code, d.error_message) = (None, None);
     }
     let record = JobResult {
-        exit_code: d.exit_code,
-        exit_signal: d.exit_signal,
-        duration_ms: steps.iter().map(|s| s.duration_ms).sum(),
-        error_code: d.error_code,
-        error_message: d.error_message,
-        stdout_bytes: steps.iter().map(|s| s.stdout_bytes).sum(),
-        stderr_bytes: steps.iter().map(|s| s.stderr_bytes).sum(),
+        end: Ending {
+            duration_ms: steps.iter().map(|s| s.end.duration_ms).sum(),
+            stdout_bytes: steps.iter().map(|s| s.end.stdout_bytes).sum(),
+            stderr_bytes: steps.iter().map(|s| s.end.stderr_bytes).sum(),
+            ..d
+        },
         truncated: outcomes
             .iter()
             .filter_map(|o| output_of(&o.result))
@@ -336,11 +337,8 @@ async fn run_transfer(deck: Deck, job: Job, cancel: watch::Receiver<bool>, mut s
                     None => (None, None),
                 };
             let record = JobResult {
-                duration_ms,
-                error_code,
-                error_message,
+                end: Ending { duration_ms, error_code, error_message, stdout_bytes: report.bytes, ..Ending::default() },
                 truncated,
-                stdout_bytes: report.bytes,
                 transfer: Some(report),
                 ..JobResult::default()
             };
@@ -349,9 +347,7 @@ async fn run_transfer(deck: Deck, job: Job, cancel: watch::Receiver<bool>, mut s
         Err(e) => (
             if *cancel.borrow() { JobStatus::Cancelled } else { JobStatus::Failed },
             JobResult {
-                duration_ms,
-                error_code: Some(e.code().into()),
-                error_message: Some(e.to_string()),
+                end: Ending { duration_ms, ..Ending::error(e.code(), e.to_string()) },
                 truncated,
                 ..JobResult::default()
             },

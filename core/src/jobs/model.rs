@@ -251,16 +251,17 @@ pub struct Owner {
     pub program: String,
 }
 
-/// How a job ended.
+/// How a command (a job, or one step of a sequence) ended: the one outcome record both share.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobResult {
+pub struct Ending {
     /// Exit code, when the command exited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<u32>,
     /// Signal that ended it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_signal: Option<String>,
-    /// Run time of the last attempt.
+    /// Run time (of a job: its last attempt).
+    #[serde(default)]
     pub duration_ms: u64,
     /// Error code (`COMMAND_TIMEOUT`, `AUTH_FAILED`…), when it failed without an exit code of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -269,10 +270,29 @@ pub struct JobResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     /// Bytes of stdout produced.
+    #[serde(default)]
     pub stdout_bytes: u64,
     /// Bytes of stderr produced.
+    #[serde(default)]
     pub stderr_bytes: u64,
+}
+
+impl Ending {
+    /// An ending with an error and nothing else.
+    pub fn error(code: &str, message: impl Into<String>) -> Ending {
+        Ending { error_code: Some(code.into()), error_message: Some(message.into()), ..Ending::default() }
+    }
+}
+
+/// How a job ended: its [`Ending`] (flattened: the journal's field names are unchanged) and what
+/// only a whole job has.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobResult {
+    /// Exit code, signal, duration, error, byte counts.
+    #[serde(flatten)]
+    pub end: Ending,
     /// Whether the output file was cut at its limit.
+    #[serde(default)]
     pub truncated: bool,
     /// Per-step outcomes of a sequence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -285,29 +305,21 @@ pub struct JobResult {
     pub fleet: Option<crate::fleet::FleetSummary>,
 }
 
+impl JobResult {
+    /// A result that is only an ending.
+    pub fn ended(end: Ending) -> JobResult {
+        JobResult { end, ..JobResult::default() }
+    }
+}
+
 /// How one step of a sequence ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepResult {
     /// The command.
     pub command: String,
-    /// Exit code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<u32>,
-    /// Signal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_signal: Option<String>,
-    /// Run time.
-    pub duration_ms: u64,
-    /// Error code when it failed without an exit code of its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    /// Error message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-    /// Bytes of stdout.
-    pub stdout_bytes: u64,
-    /// Bytes of stderr.
-    pub stderr_bytes: u64,
+    /// Exit code, signal, duration, error, byte counts.
+    #[serde(flatten)]
+    pub end: Ending,
 }
 
 /// One job.

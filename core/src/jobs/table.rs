@@ -104,11 +104,7 @@ impl Table {
                 {
                     j.status = JobStatus::Crashed;
                     j.finished_at = Some(at);
-                    j.result = Some(super::model::JobResult {
-                        error_code: Some("CRASHED".into()),
-                        error_message: Some(reason),
-                        ..Default::default()
-                    });
+                    j.result = Some(super::model::JobResult::ended(super::model::Ending::error("CRASHED", reason)));
                 }
             }
         }
@@ -161,7 +157,7 @@ impl Table {
             if let Some(r) = &j.result
                 && j.status != JobStatus::Crashed
             {
-                dur_sum += r.duration_ms;
+                dur_sum += r.end.duration_ms;
                 dur_n += 1;
             }
         }

@@ -61,7 +61,7 @@ async fn fifty_hosts_with_one_down_one_changed_key_one_slow() {
     assert_eq!(first.output, "same output\n");
     let by_alias = |a: &str| deck.fleet_children(&done).into_iter().find(|c| c.targets[0] == a).unwrap();
     assert_eq!(by_alias("slow").status, JobStatus::TimedOut);
-    let code = |a: &str| by_alias(a).result.unwrap().error_code.unwrap();
+    let code = |a: &str| by_alias(a).result.unwrap().end.error_code.unwrap();
     assert_eq!(code("down"), "CONNECTION_FAILED");
     assert_eq!(code("changed"), "HOST_KEY_MISMATCH");
     // No handshake failed on the healthy hosts: 47 ok with 2 sshd at their default MaxStartups.

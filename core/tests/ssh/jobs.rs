@@ -19,7 +19,7 @@ async fn job_runs_records_result_and_output() {
     let done = e.deck.wait(&job.id, Some(Duration::from_secs(10))).await.unwrap();
     assert_eq!(done.status, JobStatus::Failed);
     let r = done.result.unwrap();
-    assert_eq!((r.exit_code, r.stdout_bytes, r.stderr_bytes), (Some(4), 6, 5));
+    assert_eq!((r.end.exit_code, r.end.stdout_bytes, r.end.stderr_bytes), (Some(4), 6, 5));
     let log = std::fs::read_to_string(e.deck.jobs().output_path(&job.id)).unwrap();
     assert!(log.contains("hello\n") && log.contains("oops\n"), "{log}");
 
@@ -37,7 +37,7 @@ async fn timeout_and_cancel_statuses() {
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, Some(Duration::from_secs(10))).await.unwrap();
     assert_eq!(done.status, JobStatus::TimedOut);
-    assert_eq!(done.result.unwrap().error_code.as_deref(), Some("COMMAND_TIMEOUT"));
+    assert_eq!(done.result.unwrap().end.error_code.as_deref(), Some("COMMAND_TIMEOUT"));
 
     let job = e.deck.submit("t", exec("sleep 5"), "test", None).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -74,7 +74,7 @@ async fn connection_failures_retry_automatically_but_exit_codes_do_not() {
     let done = e.deck.wait(&job.id, Some(Duration::from_secs(20))).await.unwrap();
     assert_eq!(done.status, JobStatus::Failed);
     assert_eq!(done.attempt, 3, "1 try + 2 automatic retries");
-    assert_eq!(done.result.unwrap().error_code.as_deref(), Some("CONNECTION_FAILED"));
+    assert_eq!(done.result.unwrap().end.error_code.as_deref(), Some("CONNECTION_FAILED"));
 
     let marker = e.sshd.scratch().join("ran-count");
     let cmd = format!("echo x >> {}; exit 9", marker.display());
@@ -161,7 +161,7 @@ async fn sequences_stop_at_a_failure_unless_told_to_go_on() {
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, None).await.unwrap();
     let r = done.result.unwrap();
-    assert_eq!((done.status, r.exit_code, r.steps.len()), (JobStatus::Failed, Some(4), 2));
+    assert_eq!((done.status, r.end.exit_code, r.steps.len()), (JobStatus::Failed, Some(4), 2));
     let log = std::fs::read_to_string(e.deck.jobs().output_path(&job.id)).unwrap();
     assert_eq!(log, "[step 1/3] $ echo one\none\n[step 2/3] $ exit 4\n");
 
@@ -176,9 +176,9 @@ async fn sequences_stop_at_a_failure_unless_told_to_go_on() {
     // Failures that were allowed to go on do not fail the sequence (as in the Node orchestrator), but
     // every step keeps its own exit code.
     assert_eq!((done.status, r.steps.len()), (JobStatus::Completed, 3));
-    assert_eq!(r.steps.iter().map(|s| s.exit_code).collect::<Vec<_>>(), [Some(0), Some(4), Some(0)]);
-    assert!(r.error_code.is_none());
-    assert_eq!(r.steps[2].stdout_bytes, 6);
+    assert_eq!(r.steps.iter().map(|s| s.end.exit_code).collect::<Vec<_>>(), [Some(0), Some(4), Some(0)]);
+    assert!(r.end.error_code.is_none());
+    assert_eq!(r.steps[2].end.stdout_bytes, 6);
 
     // One step allowed to fail, a later one not: that later one decides.
     let lenient = Step { command: "exit 2".into(), timeout_ms: None, continue_on_error: Some(true) };
@@ -189,7 +189,7 @@ async fn sequences_stop_at_a_failure_unless_told_to_go_on() {
     };
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, None).await.unwrap();
-    assert_eq!((done.status, done.result.unwrap().exit_code), (JobStatus::Failed, Some(5)));
+    assert_eq!((done.status, done.result.unwrap().end.exit_code), (JobStatus::Failed, Some(5)));
 
     // The sequence's own limit covers all its steps; a step's `0` means no limit of its own.
     let unlimited = Step { command: "sleep 0.4".into(), timeout_ms: Some(0), continue_on_error: None };
@@ -202,7 +202,7 @@ async fn sequences_stop_at_a_failure_unless_told_to_go_on() {
     let done = e.deck.wait(&job.id, None).await.unwrap();
     let r = done.result.unwrap();
     assert_eq!((done.status, r.steps.len()), (JobStatus::TimedOut, 2));
-    assert_eq!(r.steps[0].exit_code, Some(0), "a 0 timeout is no limit, not an instant kill");
+    assert_eq!(r.steps[0].end.exit_code, Some(0), "a 0 timeout is no limit, not an instant kill");
 
     let timed = Step { command: "sleep 3".into(), timeout_ms: Some(300), continue_on_error: None };
     let spec = JobSpec::Sequence {
@@ -238,7 +238,7 @@ async fn interactive_prompts_are_answered_and_answers_never_recorded() {
     let answers = vec![Secret::new("bob"), Secret::new("Pw-Zebra-123")];
     let job = e.deck.submit_with_answers("t", spec, "test", None, answers).unwrap();
     let done = e.deck.wait(&job.id, Some(Duration::from_secs(20))).await.unwrap();
-    assert_eq!((done.status, done.result.as_ref().unwrap().exit_code), (JobStatus::Failed, Some(3)), "{done:?}");
+    assert_eq!((done.status, done.result.as_ref().unwrap().end.exit_code), (JobStatus::Failed, Some(3)), "{done:?}");
     let log = std::fs::read_to_string(e.deck.jobs().output_path(&job.id)).unwrap();
     for want in ["got:y", "name:bob", "again:bob", "pwlen:12", "green\n"] {
         assert!(log.contains(want), "{want} missing from transcript {log:?}");
@@ -260,7 +260,7 @@ async fn interactive_prompts_are_answered_and_answers_never_recorded() {
     let job = e.deck.submit("t", spec, "test", None).unwrap();
     let done = e.deck.wait(&job.id, Some(Duration::from_secs(20))).await.unwrap();
     // Stopped at the prompt, not by its 60 s timeout (which would be COMMAND_TIMEOUT).
-    assert_eq!(done.result.unwrap().error_code.as_deref(), Some("PROMPT_UNANSWERED"));
+    assert_eq!(done.result.unwrap().end.error_code.as_deref(), Some("PROMPT_UNANSWERED"));
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -141,8 +141,11 @@ async fn overwrite_needs_force_and_replaces_atomically() {
         .unwrap();
     let job = e.deck.wait(&job.id, None).await.unwrap();
     let r = job.result.unwrap();
-    assert_eq!((job.status, r.error_code.as_deref(), r.stdout_bytes), (JobStatus::Failed, Some("ALREADY_EXISTS"), 0));
-    assert!(r.error_message.unwrap().contains("force"));
+    assert_eq!(
+        (job.status, r.end.error_code.as_deref(), r.end.stdout_bytes),
+        (JobStatus::Failed, Some("ALREADY_EXISTS"), 0)
+    );
+    assert!(r.end.error_message.unwrap().contains("force"));
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
     let (job, r) = transfer(&e.deck, Direction::Upload, &[(&p(&src), &p(&target))], true, true).await;
     assert_eq!((job.status, r.ok), (JobStatus::Completed, 1), "{r:?}");
@@ -198,7 +201,7 @@ async fn killed_connection_keeps_the_old_file_and_a_retry_succeeds() {
     e.sshd.kill_all();
     let done = e.deck.wait(&job.id, Some(Duration::from_secs(60))).await.unwrap();
     assert_eq!(done.status, JobStatus::Failed, "{done:?}");
-    assert!(done.result.as_ref().unwrap().error_message.is_some());
+    assert!(done.result.as_ref().unwrap().end.error_message.is_some());
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "old content", "the old file is intact");
 
     e.sshd.restart().unwrap();

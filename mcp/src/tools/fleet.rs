@@ -335,7 +335,7 @@ impl Sshdeck {
 
 fn host_outcome(c: &Job) -> String {
     let r = c.result.as_ref();
-    match (r.and_then(|r| r.exit_code), r.and_then(|r| r.error_code.as_deref())) {
+    match (r.and_then(|r| r.end.exit_code), r.and_then(|r| r.end.error_code.as_deref())) {
         (Some(code), _) => format!("{} (exit {code})", c.status.as_str()),
         (None, Some(e)) => format!("{} ({e})", c.status.as_str()),
         _ => c.status.as_str().to_string(),
@@ -349,11 +349,11 @@ pub fn host_row(c: &Job) -> Value {
     m.insert("id".into(), json!(c.id));
     m.insert("status".into(), json!(c.status));
     if let Some(r) = &c.result {
-        if let Some(code) = r.exit_code {
+        if let Some(code) = r.end.exit_code {
             m.insert("exitCode".into(), json!(code));
         }
-        m.insert("durationMs".into(), json!(r.duration_ms));
-        if let (Some(code), Some(msg)) = (&r.error_code, &r.error_message) {
+        m.insert("durationMs".into(), json!(r.end.duration_ms));
+        if let (Some(code), Some(msg)) = (&r.end.error_code, &r.end.error_message) {
             m.insert("error".into(), json!({"code": code, "message": msg}));
         }
     }

@@ -2,8 +2,7 @@
 //! arrives, wait up to the sync timeout (progress notifications, cancel on request), and answer with
 //! the result or the running job's id (with its `rappel` reminder).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rmcp::RoleServer;
@@ -11,41 +10,12 @@ use rmcp::model::{CallToolResult, ProgressNotificationParam};
 use rmcp::service::RequestContext;
 use serde_json::{Value, json};
 use sshdeck_core::capture::Captured;
-use sshdeck_core::exec::Stream;
+use sshdeck_core::deck::Live;
 use sshdeck_core::jobs::{JobId, JobSpec};
 use sshdeck_core::secret::Secret;
 
 use crate::render::{self, Inline};
 use crate::server::Sshdeck;
-
-/// Output of a job run for this call, captured as it arrives, per step (a plain command is step 0).
-#[derive(Clone)]
-pub struct Live {
-    steps: Arc<Mutex<Vec<(Captured, Captured)>>>,
-    limit: usize,
-    bytes: Arc<AtomicU64>,
-}
-
-impl Live {
-    pub fn new(limit: usize) -> Self {
-        Live { steps: Arc::default(), limit, bytes: Arc::default() }
-    }
-
-    pub fn sink(&self) -> sshdeck_core::OutputSink {
-        let me = self.clone();
-        Box::new(move |step, s, d| {
-            let mut steps = me.steps.lock().expect("lock");
-            while steps.len() <= step {
-                steps.push((Captured::new(me.limit), Captured::new(me.limit)));
-            }
-            match s {
-                Stream::Stdout => steps[step].0.push(d),
-                Stream::Stderr => steps[step].1.push(d),
-            }
-            me.bytes.fetch_add(d.len() as u64, Ordering::Relaxed);
-        })
-    }
-}
 
 impl Sshdeck {
     /// Submits a job, waits up to the sync timeout (sending progress when asked, cancelling the job
@@ -104,7 +74,7 @@ impl Sshdeck {
                     let transfer = self.deck.transfer_progress(id);
                     let bytes = match &transfer {
                         Some(t) => t.bytes.load(Ordering::Relaxed) + t.files_done.load(Ordering::Relaxed),
-                        None => live.map_or(0, |l| l.bytes.load(Ordering::Relaxed)),
+                        None => live.map_or(0, Live::bytes),
                     };
                     let elapsed = started.elapsed().as_secs_f64();
                     if bytes != sent {
@@ -125,7 +95,7 @@ impl Sshdeck {
             Err(e) => return render::error(&e),
         };
         let empty = (Captured::new(0), Captured::new(0));
-        let guard = live.map(|l| l.steps.lock().expect("lock"));
+        let guard = live.map(Live::steps);
         let mut m = match &job.spec {
             JobSpec::Sequence { .. } => {
                 let mut m = render::job(&job, None);

@@ -220,7 +220,7 @@ impl Sshdeck {
             Ok(id) => id,
             Err(e) => return Ok(render::error(&e)),
         };
-        let live = crate::tools::inline::Live::new(self.deck.settings().inline_output);
+        let live = sshdeck_core::deck::Live::new(self.deck.settings().inline_output);
         Ok(match self.deck.retry(&id, "mcp", Some(live.sink())) {
             Ok(job) => self.wait_inline(&job.id, Some(&live), ctx).await,
             Err(e) => render::error(&e),
@@ -314,7 +314,7 @@ impl Sshdeck {
             let mut m = render::job(j, None);
             if compact {
                 m.retain(|k, _| ROW_FIELDS.contains(&k.as_str()));
-                if let Some(code) = j.result.as_ref().and_then(|r| r.error_code.clone()) {
+                if let Some(code) = j.result.as_ref().and_then(|r| r.end.error_code.clone()) {
                     m.insert("error".into(), json!({"code": code}));
                 }
             }

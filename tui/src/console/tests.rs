@@ -8,7 +8,7 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sshdeck_core::Deck;
 use sshdeck_core::config::Settings;
-use sshdeck_core::jobs::{JobResult, JobSpec, JobStatus};
+use sshdeck_core::jobs::{Ending, JobResult, JobSpec, JobStatus};
 use sshdeck_core::servers::ServerConfig;
 
 use super::app::{App, Effect, Mode, View};
@@ -46,7 +46,12 @@ pub(super) fn app(data: &Path) -> App {
             .unwrap();
         jobs.start(&j.id, 1).unwrap();
         if status.is_terminal() {
-            jobs.finish(&j.id, status, JobResult { exit_code: code, duration_ms: 1234, ..Default::default() }).unwrap();
+            jobs.finish(
+                &j.id,
+                status,
+                JobResult::ended(Ending { exit_code: code, duration_ms: 1234, ..Default::default() }),
+            )
+            .unwrap();
         }
         std::fs::write(jobs.output_path(&j.id), format!("output of {cmd}\nline two\n")).unwrap();
     }
@@ -362,15 +367,11 @@ async fn fleet_view_shows_one_row_per_host_live() {
     jobs.finish(
         &children[0].id,
         JobStatus::Completed,
-        JobResult { exit_code: Some(0), duration_ms: 800, ..Default::default() },
+        JobResult::ended(Ending { exit_code: Some(0), duration_ms: 800, ..Default::default() }),
     )
     .unwrap();
     jobs.start(&children[1].id, 1).unwrap();
-    let failed = JobResult {
-        error_code: Some("CONNECTION_FAILED".into()),
-        error_message: Some("refused".into()),
-        ..Default::default()
-    };
+    let failed = JobResult::ended(Ending::error("CONNECTION_FAILED", "refused"));
     jobs.finish(&children[1].id, JobStatus::Failed, failed).unwrap();
     app.refresh();
     assert_eq!(app.jobs.total, before + 1, "children are not rows of the jobs table");
@@ -384,7 +385,7 @@ async fn fleet_view_shows_one_row_per_host_live() {
     jobs.finish(
         &children[2].id,
         JobStatus::Completed,
-        JobResult { exit_code: Some(0), duration_ms: 500, ..Default::default() },
+        JobResult::ended(Ending { exit_code: Some(0), duration_ms: 500, ..Default::default() }),
     )
     .unwrap();
     app.refresh();

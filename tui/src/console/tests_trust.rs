@@ -124,7 +124,7 @@ async fn a_wrapped_log_keeps_its_newest_line_in_view_and_a_failed_stream_is_not_
 #[tokio::test]
 async fn a_fan_out_opens_one_host_with_its_output_and_shows_grouped_outputs() {
     use sshdeck_core::fleet::{FleetSummary, OutputGroup};
-    use sshdeck_core::jobs::JobResult;
+    use sshdeck_core::jobs::{Ending, JobResult};
     let data = tempfile::tempdir().unwrap();
     let mut app = app(data.path());
     let jobs = app.deck.jobs().clone();
@@ -134,7 +134,8 @@ async fn a_fan_out_opens_one_host_with_its_output_and_shows_grouped_outputs() {
     for (c, text) in children.iter().zip(["hello from web1\n", "hello from db\n"]) {
         jobs.start(&c.id, 1).unwrap();
         std::fs::write(jobs.output_path(&c.id), text).unwrap();
-        jobs.finish(&c.id, JobStatus::Completed, JobResult { exit_code: Some(0), ..Default::default() }).unwrap();
+        jobs.finish(&c.id, JobStatus::Completed, JobResult::ended(Ending { exit_code: Some(0), ..Default::default() }))
+            .unwrap();
     }
     let group = |a: &str, out: &str| OutputGroup {
         aliases: vec![a.into()],

@@ -45,7 +45,7 @@ pub fn status_color(s: JobStatus) -> Color {
 
 pub fn duration(j: &Job) -> String {
     match (&j.result, j.started_at) {
-        (Some(r), _) if j.status != JobStatus::Crashed => format!("{:.2}s", r.duration_ms as f64 / 1000.0),
+        (Some(r), _) if j.status != JobStatus::Crashed => format!("{:.2}s", r.end.duration_ms as f64 / 1000.0),
         (None, Some(start)) => format!("{}s", now_ms().saturating_sub(start) / 1000),
         _ => "-".into(),
     }

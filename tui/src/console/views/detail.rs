@@ -81,13 +81,13 @@ impl Detail {
         ];
         if let Some(r) = &j.result {
             let mut s = String::new();
-            if let Some(c) = r.exit_code {
+            if let Some(c) = r.end.exit_code {
                 s.push_str(&format!("exit {c}  "));
             }
-            if let Some(sig) = &r.exit_signal {
+            if let Some(sig) = &r.end.exit_signal {
                 s.push_str(&format!("signal {sig}  "));
             }
-            if let (Some(c), Some(m)) = (&r.error_code, &r.error_message) {
+            if let (Some(c), Some(m)) = (&r.end.error_code, &r.end.error_message) {
                 s.push_str(&format!("{c}: {m}"));
             }
             lines.push(Line::from(s).fg(status_color(j.status)));
@@ -149,11 +149,11 @@ fn draw_fleet(f: &mut Frame, hosts: &[Job], selected: usize, area: Rect) {
     );
     let rows = hosts.iter().map(|h| {
         let r = h.result.as_ref();
-        let error = r.and_then(|r| r.error_code.clone()).unwrap_or_default();
+        let error = r.and_then(|r| r.end.error_code.clone()).unwrap_or_default();
         Row::new(vec![
             Cell::from(h.targets.first().cloned().unwrap_or_default()),
             Cell::from(h.status.as_str()).style(Style::new().fg(status_color(h.status))),
-            Cell::from(r.and_then(|r| r.exit_code).map_or("-".to_string(), |c| c.to_string())),
+            Cell::from(r.and_then(|r| r.end.exit_code).map_or("-".to_string(), |c| c.to_string())),
             Cell::from(duration(h)),
             Cell::from(error),
         ])
