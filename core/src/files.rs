@@ -4,6 +4,9 @@
 //! machine. Remote work is one quoted shell script per call (POSIX sh, coreutils `stat`,
 //! `sha256sum`, `head`, `mv`).
 
+pub mod folders;
+pub mod tree;
+
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
