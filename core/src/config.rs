@@ -65,6 +65,10 @@ pub struct Settings {
     pub runner_mode: RunnerMode,
     /// How long an idle runner stays up (`RUNNER_PERSIST_S`).
     pub runner_persist: Duration,
+    /// Largest total size of one snapshot (`SNAPSHOT_MAX_BYTES`).
+    pub snapshot_max_bytes: u64,
+    /// Most files in one snapshot (`SNAPSHOT_MAX_FILES`).
+    pub snapshot_max_files: usize,
     /// Set when the default data dir is new but the Node orchestrator's exists: how to use that one.
     pub node_dir_hint: Option<String>,
     /// Every setting as written and where it came from (`environment`, a `.env` or `config.toml`
@@ -183,6 +187,8 @@ impl Settings {
                 _ => Err("expected shared or inprocess".to_string()),
             })?,
             runner_persist: Duration::from_secs(p.int("RUNNER_PERSIST_S", 1, 365 * 24 * 3600)? as u64),
+            snapshot_max_bytes: p.int("SNAPSHOT_MAX_BYTES", 1024, 1 << 40)? as u64,
+            snapshot_max_files: p.int("SNAPSHOT_MAX_FILES", 1, 10_000_000)?,
             node_dir_hint,
             origins: SETTINGS
                 .iter()

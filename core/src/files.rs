@@ -206,6 +206,8 @@ pub struct WriteOptions {
     /// Refuse (`HASH_MISMATCH`) unless the file's current sha256 is this (`""`: the file must not
     /// exist). Checked just before the rename.
     pub expected_hash: Option<String>,
+    /// Give the file these permission bits (default: the existing file's, else the umask's).
+    pub mode: Option<u32>,
 }
 
 /// Writes `data` to `src` atomically: under a temporary name beside it, given the existing file's
@@ -231,10 +233,11 @@ pub async fn write(remote: &dyn Remote, src: &Source, data: &[u8], opts: &WriteO
                 ),
                 None => String::new(),
             };
+            let chmod = opts.mode.map(|m| format!("chmod {:o} -- \"$t\" && ", m & 0o7777)).unwrap_or_default();
             let script = format!(
                 "f={f}; t={t}; {mkdir}cat > \"$t\" && \
                  if [ -e \"$f\" ]; then chmod --reference=\"$f\" -- \"$t\"; chown --reference=\"$f\" -- \"$t\" 2>/dev/null; fi; \
-                 {guard}mv -f -- \"$t\" \"$f\"",
+                 {chmod}{guard}mv -f -- \"$t\" \"$f\"",
                 f = shell_quote(path),
                 t = shell_quote(&tmp),
             );
@@ -259,8 +262,8 @@ fn write_local(p: &Path, data: &[u8], opts: &WriteOptions) -> Result<String> {
     let existing = std::fs::metadata(p).ok();
     let mut f = std::fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
     f.write_all(data).and_then(|_| f.sync_all()).map_err(|e| io_error(&tmp, e))?;
-    if let Some(m) = &existing {
-        let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(m.permissions().mode() & 0o7777));
+    if let Some(mode) = opts.mode.or(existing.as_ref().map(|m| m.permissions().mode())) {
+        let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode & 0o7777));
     }
     if let Some(expected) = &opts.expected_hash {
         let current = match std::fs::read(p) {
@@ -351,10 +354,10 @@ mod tests {
         assert_eq!((r.size, r.mode, r.content.as_slice(), r.truncated), (5, 0o640, &b"hello"[..], false));
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sub/f.txt");
-        let opts = WriteOptions { create_dirs: true, expected_hash: Some(String::new()) };
+        let opts = WriteOptions { create_dirs: true, expected_hash: Some(String::new()), mode: None };
         let h = write_local(&p, b"one\n", &opts).unwrap();
         assert_eq!(read_local(&p, 100).unwrap().sha256, h);
-        let stale = WriteOptions { create_dirs: false, expected_hash: Some(sha256_hex(b"other")) };
+        let stale = WriteOptions { create_dirs: false, expected_hash: Some(sha256_hex(b"other")), mode: None };
         assert_eq!(write_local(&p, b"two\n", &stale).unwrap_err().code(), "HASH_MISMATCH");
         assert_eq!(std::fs::read(&p).unwrap(), b"one\n");
         assert!(unified_diff("f.txt", "a\nb\n", "a\nc\n").contains("-b\n+c\n"));

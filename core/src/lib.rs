@@ -26,6 +26,7 @@ pub mod runner;
 pub mod secret;
 pub mod servers;
 pub mod sftp;
+pub mod snapshots;
 pub mod ssh;
 pub mod store;
 

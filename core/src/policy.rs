@@ -3,9 +3,13 @@
 //! added to the built-in [`DESTRUCTIVE`] list). It is read on every submission (so an edit applies at
 //! once); `deny` is enforced for every command path (CLI, MCP, console) and edited by no tool.
 //!
+//! `deny_paths` are globs of paths the file tools (read, write, edit, diffs, snapshots, restores)
+//! never touch, on any server or here (`*` matches across `/`).
+//!
 //! ```toml
 //! deny = ['\brm\s+-rf\s+/(\s|$)', '\bshutdown\b', '\bmkfs']
 //! confirm = ['\bDROP\s+DATABASE\b']
+//! deny_paths = ['/etc/shadow', '/etc/ssh/ssh_host_*_key', '/root/.ssh/*']
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -25,6 +29,8 @@ struct PolicyFile {
     deny: Vec<String>,
     #[serde(default)]
     confirm: Vec<String>,
+    #[serde(default)]
+    deny_paths: Vec<String>,
 }
 
 /// Commands that destroy data or stop a machine: an agent runs them only with `force: true` (or the
@@ -106,6 +112,43 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// `POLICY_DENIED` when a file tool may not touch `path` (a `deny_paths` glob matches it, or a
+    /// directory above it). Relative paths and `..` are judged as written and as normalized.
+    pub fn check_path(&self, path: &str) -> Result<()> {
+        let file = self.read()?;
+        if file.deny_paths.is_empty() {
+            return Ok(());
+        }
+        let normal = normalize(path);
+        for p in &file.deny_paths {
+            let g = glob::Pattern::new(p)
+                .map_err(|e| Error::DataCorrupt { path: self.path.clone(), reason: e.to_string() })?;
+            let under = |x: &str| x.starts_with(&format!("{}/", p.trim_end_matches('/')));
+            if [path, normal.as_str()].iter().any(|x| g.matches(x) || under(x)) {
+                return Err(Error::PolicyDenied { pattern: p.clone(), path: self.path.clone() });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `path` with `.`, `..` and repeated `/` resolved lexically.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    let joined = parts.join("/");
+    if path.starts_with('/') { format!("/{joined}") } else { joined }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +165,26 @@ mod tests {
         for ok in ["rm -rf /tmp/build", "ls -la /", "systemctl status nginx"] {
             assert!(p.check(ok).is_ok(), "{ok}");
         }
+    }
+
+    #[test]
+    fn denied_paths_hold_through_dots_and_below_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join(POLICY_FILE),
+            "deny_paths = ['/etc/shadow', '/root/.ssh', '/etc/ssl/private/*']\n",
+        )
+        .unwrap();
+        let p = Policy::new(tmp.path());
+        for bad in
+            ["/etc/shadow", "/etc//./shadow", "/tmp/../etc/shadow", "/root/.ssh/id_ed25519", "/etc/ssl/private/k.pem"]
+        {
+            assert_eq!(p.check_path(bad).unwrap_err().code(), "POLICY_DENIED", "{bad}");
+        }
+        for ok in ["/etc/passwd", "/etc/shadow.bak.d/x", "/root/.sshrc", "/etc/ssl/certs/a.pem"] {
+            assert!(p.check_path(ok).is_ok(), "{ok}");
+        }
+        assert!(Policy::new(&tmp.path().join("none")).check_path("/etc/shadow").is_ok());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod files;
 mod ops;
+mod snapshots;
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use serde_json::{Value, json};
 
 pub use files::*;
 pub use ops::*;
+pub use snapshots::*;
 
 fn object(v: Value) -> Arc<JsonObject> {
     match v {

@@ -43,6 +43,7 @@ impl Sshdeck {
                 + Self::service_router()
                 + Self::files_router()
                 + Self::diffs_router()
+                + Self::snapshots_router()
                 + Self::toolsets_router(),
             reminders: Arc::default(),
             listed: Arc::new(Mutex::new(listed)),

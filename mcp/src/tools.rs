@@ -12,6 +12,7 @@ pub mod logs;
 pub mod ops;
 pub mod servers;
 pub mod service;
+pub mod snapshots;
 pub mod tasks;
 pub mod toolsets;
 pub mod transfers;

@@ -74,8 +74,13 @@ pub const TOOLSETS: &[Toolset] = &[
     },
     Toolset {
         name: "files",
-        about: "read, write and edit a server's files safely: sha256-guarded, atomic, with diffs",
-        tools: &["file_read", "file_write", "file_edit", "diff_files", "compare_all_sources"],
+        about: "read, write and edit a server's files safely (sha256-guarded, atomic), diffs of files and trees, fleet drift",
+        tools: &["file_read", "file_write", "file_edit", "diff_files", "diff_folders", "compare_all_sources"],
+    },
+    Toolset {
+        name: "snapshots",
+        about: "snapshots of files and directories before a change: create, list, diff, restore, delete",
+        tools: &["snapshot_create", "snapshot_list", "snapshot_diff", "snapshot_restore", "snapshot_delete"],
     },
 ];
 

@@ -88,11 +88,25 @@ fn remote_files_are_read_with_their_hash_and_changed_atomically_under_its_guard(
     let r = c.call("file_edit", json!({"source": remote(&path), "oldString": "absent", "newString": ":"}));
     assert_eq!(sc(&r)["error"]["code"], "OLDSTRING_NOT_FOUND", "{r}");
 
-    // A backup keeps the old content in the data dir.
+    // A backup is a snapshot of the old content in the data dir's store (0600), restorable.
+    let old = "port=8080\nname=web\n";
     let r = c.call("file_edit", json!({"source": remote(&path), "newContent": "replaced\n", "backup": true}));
     let backup = sc(&r)["backup"].as_str().unwrap().to_string();
-    assert_eq!(std::fs::read_to_string(&backup).unwrap(), "port=8080\nname=web\n");
-    assert_eq!(std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600);
+    let h = sha256(old.as_bytes());
+    let object = c.data_dir().join("snapshots/objects").join(&h[..2]).join(&h[2..]);
+    assert_eq!(std::fs::read_to_string(&object).unwrap(), old);
+    assert_eq!(std::fs::metadata(&object).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "replaced\n");
+    let r = c.call(
+        "snapshot_restore",
+        json!({"snapshotId": backup, "target": {"type": "remote", "alias": "web"},
+        "dryRun": false, "force": true}),
+    );
+    assert_eq!(sc(&r)["written"], 1, "{r}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), old);
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640, "the mode comes back too");
+    let r = c.call("file_write", json!({"source": remote(&path), "content": "replaced\n"}));
+    assert_eq!(sc(&r)["written"], true, "{r}");
 
     // Binary content comes back base64; a missing file is NOT_FOUND.
     let bin = dir.path().join("blob.bin");

@@ -36,6 +36,12 @@ impl Deck {
         Ok(None)
     }
 
+    /// `POLICY_DENIED` when the operator's policy keeps the file tools away from `path`
+    /// (`deny_paths` in `policy.toml`).
+    pub fn check_file_path(&self, path: &str) -> Result<()> {
+        Policy::new(self.inner.data_dir.root()).check_path(path)
+    }
+
     /// Every check a submission of `spec` on `aliases` would make (servers exist and are writable,
     /// commands valid and allowed by the policy), without accepting anything.
     pub fn preflight(&self, aliases: &[String], spec: &JobSpec) -> Result<()> {

@@ -7,9 +7,8 @@ use serde_json::{Value, json};
 
 use super::{boolean, input, int, output, s};
 
-fn source() -> Value {
-    json!({"type": "object", "description": "Where the file is: {type: \"remote\", alias, path} or {type: \"local\", path}",
-        "properties": {"type": {"type": "string", "enum": ["local", "remote"]}, "path": {"type": "string"},
+pub(super) fn source() -> Value {
+    json!({"type": "object", "properties": {"type": {"type": "string", "enum": ["local", "remote"]}, "path": {"type": "string"},
             "alias": {"type": "string"}, "label": {"type": "string"}},
         "required": ["type", "path"]})
 }

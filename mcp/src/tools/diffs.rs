@@ -7,6 +7,8 @@ use rmcp::{ErrorData, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sshdeck_core::Error;
+use sshdeck_core::files::folders::{FolderOptions, diff_folders};
+use sshdeck_core::files::tree::DEFAULT_IGNORE;
 use sshdeck_core::files::{self, READ_MAX_BYTES, Source};
 
 use super::files::{DIFF_MAX, SourceParam, is_text};
@@ -31,6 +33,24 @@ pub struct CompareParams {
     include_diff: Option<bool>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FoldersParams {
+    source1: SourceParam,
+    source2: SourceParam,
+    #[serde(default)]
+    recursive: Option<bool>,
+    #[serde(default)]
+    compare_content: Option<bool>,
+    #[serde(default)]
+    include_diff: bool,
+    #[serde(default)]
+    ignore_patterns: Option<Vec<String>>,
+}
+
+/// Lines of each list the text rendering shows.
+const LISTED: usize = 50;
+
 /// Files compare_all_sources reads at once.
 const COMPARE_CONCURRENCY: usize = 32;
 
@@ -43,7 +63,7 @@ impl Sshdeck {
         annotations(read_only_hint = true, open_world_hint = true)
     )]
     async fn diff_files(&self, Parameters(p): Parameters<DiffParams>) -> Result<CallToolResult, ErrorData> {
-        let prepared = (|| Ok::<_, Error>((p.source1.source()?, p.source2.source()?)))();
+        let prepared = (|| Ok::<_, Error>((self.source_of(&p.source1)?, self.source_of(&p.source2)?)))();
         let (a, b) = match prepared {
             Ok(x) => x,
             Err(e) => return Ok(render::error(&e)),
@@ -77,6 +97,59 @@ impl Sshdeck {
     }
 
     #[tool(
+        description = "Compare two directory trees (each remote or local): only in 1, only in 2, identical, modified (hashes, +/- lines, optional diffs). Hashed in place on each side.",
+        input_schema = schema::diff_folders_in(),
+        output_schema = schema::diff_folders_out(),
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    async fn diff_folders(&self, Parameters(p): Parameters<FoldersParams>) -> Result<CallToolResult, ErrorData> {
+        let prepared = (|| Ok::<_, Error>((self.source_of(&p.source1)?, self.source_of(&p.source2)?)))();
+        let (a, b) = match prepared {
+            Ok(x) => x,
+            Err(e) => return Ok(render::error(&e)),
+        };
+        let opts = FolderOptions {
+            recursive: p.recursive.unwrap_or(true),
+            compare_content: p.compare_content.unwrap_or(true),
+            diff_bytes: p.include_diff.then_some(DIFF_MAX / 4),
+            ignore: p.ignore_patterns.unwrap_or_else(|| DEFAULT_IGNORE.iter().map(|s| s.to_string()).collect()),
+        };
+        let d = match diff_folders(&self.deck, &a, &b, &opts).await {
+            Ok(d) => d,
+            Err(e) => return Ok(render::error(&e)),
+        };
+        let (n1, n2) = (p.source1.shown(), p.source2.shown());
+        let mut text = format!(
+            "{n1} ({} files) vs {n2} ({} files): {} identical, {} modified, {} only in 1, {} only in 2",
+            d.files1,
+            d.files2,
+            d.identical.len(),
+            d.modified.len(),
+            d.only_in1.len(),
+            d.only_in2.len()
+        );
+        for m in d.modified.iter().take(LISTED) {
+            let lines = match (m.added, m.removed) {
+                (Some(a), Some(r)) => format!(" +{a} -{r}"),
+                _ if m.binary => " (binary)".into(),
+                _ => String::new(),
+            };
+            text.push_str(&format!("\nM {}{lines}", m.path));
+        }
+        for (mark, list) in [("<", &d.only_in1), (">", &d.only_in2)] {
+            for path in list.iter().take(LISTED) {
+                text.push_str(&format!("\n{mark} {path}"));
+            }
+        }
+        for m in d.modified.iter().filter_map(|m| m.diff.as_ref()) {
+            text.push_str(&format!("\n{m}"));
+        }
+        let mut v = json!(d);
+        v["same"] = json!(d.same());
+        Ok(render::ok(v, text))
+    }
+
+    #[tool(
         description = "The same file on many sources (servers or local; a remote alias may be a fleet target such as group:web) grouped by sha256: the majority is the reference, each divergent group comes with its diff from it.",
         input_schema = schema::compare_in(),
         output_schema = schema::compare_out(),
@@ -87,7 +160,7 @@ impl Sshdeck {
         // Expand fleet targets into one source per host.
         let mut sources: Vec<(String, Source)> = Vec::new();
         for sp in &p.sources {
-            let src = match sp.source() {
+            let src = match self.source_of(sp) {
                 Ok(s) => s,
                 Err(e) => return Ok(render::error(&e)),
             };

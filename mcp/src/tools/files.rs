@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use sshdeck_core::Error;
 use sshdeck_core::files::{self, EDIT_MAX_BYTES, READ_MAX_BYTES, Source, WriteOptions};
 use sshdeck_core::jobs::format_time;
+use sshdeck_core::snapshots::Side;
 
 use crate::render;
 use crate::schema;
@@ -120,6 +121,13 @@ fn refused(e: &Error) -> CallToolResult {
 }
 
 impl Sshdeck {
+    /// A tool's source, unless the operator's policy keeps file tools away from its path.
+    pub(super) fn source_of(&self, p: &SourceParam) -> Result<Source, Error> {
+        let src = p.source()?;
+        self.deck.check_file_path(src.path())?;
+        Ok(src)
+    }
+
     /// Writes are refused on a server marked readonly, as commands are.
     fn writable(&self, src: &Source) -> Result<(), Error> {
         if let Source::Remote { alias, .. } = src
@@ -128,19 +136,6 @@ impl Sshdeck {
             return Err(Error::ServerReadOnly { alias: alias.clone(), what: "file write" });
         }
         Ok(())
-    }
-
-    /// Keeps `old` under `<data dir>/backups/` before a change; returns where.
-    fn backup(&self, shown: &str, old: &[u8]) -> Result<String, Error> {
-        let dir = self.deck.data_root().join("backups");
-        let name: String =
-            shown.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
-        let stamp = format_time(sshdeck_core::jobs::now_ms()).replace([':', '-'], "");
-        let path = dir.join(format!("{stamp}-{name}"));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::InvalidArgument(format!("cannot create {}: {e}", dir.display())))?;
-        sshdeck_core::data_dir::atomic_write(&path, old, 0o600)?;
-        Ok(path.display().to_string())
     }
 
     /// Writes `c.new` over a file whose current bytes (and hash) are `old`: dry run, backup, guard.
@@ -169,13 +164,20 @@ impl Sshdeck {
         if let Err(e) = self.writable(src) {
             return render::error(&e);
         }
-        if backup && let Some(o) = old {
-            match self.backup(&p.shown(), &o.content) {
-                Ok(path) => v["backup"] = json!(path),
+        if backup && old.is_some() {
+            // A snapshot of the file as it is, restorable with snapshot_restore.
+            let side = match src {
+                Source::Local(_) => Side::local(),
+                Source::Remote { alias, .. } => Side::remote(alias),
+            };
+            let mut opts = self.snapshot_options(false, Some(Vec::new()));
+            opts.message = Some("backup before a file change".into());
+            match self.take_snapshot(&side, &[src.path().to_string()], opts).await {
+                Ok(c) => v["backup"] = json!(c.snapshot.id),
                 Err(e) => return render::error(&e),
             }
         }
-        let opts = WriteOptions { create_dirs, expected_hash: guard };
+        let opts = WriteOptions { create_dirs, expected_hash: guard, mode: None };
         match files::write(&self.deck, src, &new, &opts).await {
             Ok(h) => {
                 v["written"] = json!(true);
@@ -210,7 +212,7 @@ impl Sshdeck {
         annotations(read_only_hint = true, open_world_hint = true)
     )]
     async fn file_read(&self, Parameters(p): Parameters<ReadParams>) -> Result<CallToolResult, ErrorData> {
-        let (src, b64) = match (p.source.source(), base64(&p.encoding)) {
+        let (src, b64) = match (self.source_of(&p.source), base64(&p.encoding)) {
             (Ok(s), Ok(b)) => (s, b),
             (Err(e), _) | (_, Err(e)) => return Ok(render::error(&e)),
         };
@@ -257,7 +259,7 @@ impl Sshdeck {
         annotations(read_only_hint = false, destructive_hint = true, open_world_hint = true)
     )]
     async fn file_write(&self, Parameters(p): Parameters<WriteParams>) -> Result<CallToolResult, ErrorData> {
-        let prepared = (|| Ok::<_, Error>((p.source.source()?, base64(&p.encoding)?)))();
+        let prepared = (|| Ok::<_, Error>((self.source_of(&p.source)?, base64(&p.encoding)?)))();
         let (src, b64) = match prepared {
             Ok(x) => x,
             Err(e) => return Ok(render::error(&e)),
@@ -301,7 +303,7 @@ impl Sshdeck {
         annotations(read_only_hint = false, destructive_hint = true, open_world_hint = true)
     )]
     async fn file_edit(&self, Parameters(p): Parameters<EditParams>) -> Result<CallToolResult, ErrorData> {
-        let prepared = (|| Ok::<_, Error>((p.source.source()?, base64(&p.encoding)?)))();
+        let prepared = (|| Ok::<_, Error>((self.source_of(&p.source)?, base64(&p.encoding)?)))();
         let (src, b64) = match prepared {
             Ok(x) => x,
             Err(e) => return Ok(render::error(&e)),

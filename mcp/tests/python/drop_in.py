@@ -360,6 +360,17 @@ async def files_are_edited_under_their_hash():
         r = await c.call("file_edit", {"source": src, "oldString": "a;", "newString": "b;", "expectedHash": first})
         assert code(r) == "HASH_MISMATCH" and sc(r)["currentHash"] != first, r
         assert path.read_text() == "listen 8080;\nserver_name a;\n"
+        # An edit with a backup, then the snapshot put back: a plan first, refused without force.
+        r = await c.call("file_edit", {"source": src, "newContent": "broken\n", "backup": True})
+        snap = sc(r)["backup"]
+        assert snap.startswith("snap-") and path.read_text() == "broken\n", r
+        target = {"type": "remote", "alias": "web"}
+        r = await c.call("snapshot_restore", {"snapshotId": snap, "target": target})
+        assert sc(r)["dryRun"] is True and sc(r)["files"][0]["action"] == "overwrite", r
+        r = await c.call("snapshot_restore", {"snapshotId": snap, "target": target, "dryRun": False})
+        assert code(r) == "CONFIRMATION_REQUIRED", r
+        r = await c.call("snapshot_restore", {"snapshotId": snap, "target": target, "dryRun": False, "force": True})
+        assert sc(r)["written"] == 1 and path.read_text() == "listen 8080;\nserver_name a;\n", r
 
 
 async def transfers_refuse_existing_files_and_copy_between_servers():

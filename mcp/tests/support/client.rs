@@ -134,6 +134,12 @@ impl Client {
         self.child.wait().unwrap()
     }
 
+    /// Kills the server (SIGKILL), as a crash would, and waits for it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Notifications received so far.
     pub fn notifications(&mut self) -> Vec<Value> {
         while let Ok(v) = self.lines.try_recv() {
