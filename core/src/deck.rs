@@ -7,6 +7,7 @@ mod fleet;
 pub mod live;
 pub mod quick;
 mod run;
+mod snapshots;
 mod submit;
 mod view;
 

@@ -4,6 +4,7 @@
 //! machine. Remote work is one quoted shell script per call (POSIX sh, coreutils `stat`,
 //! `sha256sum`, `head`, `mv`).
 
+pub mod compare;
 pub mod folders;
 pub mod tree;
 

@@ -28,6 +28,11 @@ pub enum Command {
     Put(TransferArgs),
     /// Download files, directories or globs: `sshdeck get ALIAS REMOTE... LOCAL`.
     Get(TransferArgs),
+    /// Compare two files or two directory trees, each `ALIAS:/path` or local (exit 1 when they differ).
+    Diff(crate::files_cmd::DiffArgs),
+    /// Snapshots of files and directories: create, list, diff, restore, delete.
+    #[command(subcommand)]
+    Snapshot(crate::files_cmd::SnapshotCommand),
     /// Inspect and manage jobs (every command sshdeck runs is a job).
     #[command(subcommand)]
     Jobs(JobsCommand),

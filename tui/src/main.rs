@@ -4,6 +4,7 @@ mod cli;
 mod demo;
 mod detach;
 mod exec_cmd;
+mod files_cmd;
 mod jobs_cmd;
 mod report;
 mod servers_cmd;
@@ -132,6 +133,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 print_settings(&deck, json)?;
                 0
             }
+            Command::Diff(args) => files_cmd::diff(&deck, args).await?,
+            Command::Snapshot(cmd) => files_cmd::snapshot(&deck, cmd).await?,
             Command::Demo
             | Command::McpConfig
             | Command::Runner

@@ -5,8 +5,9 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{ErrorData, tool, tool_router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use sshdeck_core::Error;
+use sshdeck_core::files::compare::{CompareOptions, compare_all};
 use sshdeck_core::files::folders::{FolderOptions, diff_folders};
 use sshdeck_core::files::tree::DEFAULT_IGNORE;
 use sshdeck_core::files::{self, READ_MAX_BYTES, Source};
@@ -50,9 +51,6 @@ pub struct FoldersParams {
 
 /// Lines of each list the text rendering shows.
 const LISTED: usize = 50;
-
-/// Files compare_all_sources reads at once.
-const COMPARE_CONCURRENCY: usize = 32;
 
 #[tool_router(router = diffs_router, vis = "pub")]
 impl Sshdeck {
@@ -156,7 +154,6 @@ impl Sshdeck {
         annotations(read_only_hint = true, open_world_hint = true)
     )]
     async fn compare_all_sources(&self, Parameters(p): Parameters<CompareParams>) -> Result<CallToolResult, ErrorData> {
-        use futures_util::StreamExt;
         // Expand fleet targets into one source per host.
         let mut sources: Vec<(String, Source)> = Vec::new();
         for sp in &p.sources {
@@ -177,61 +174,26 @@ impl Sshdeck {
                 _ => sources.push((sp.shown(), src)),
             }
         }
-        let reads: Vec<(String, Result<files::FileRead, Error>)> = futures_util::stream::iter(sources)
-            .map(|(name, src)| async move { (name, files::read(&self.deck, &src, READ_MAX_BYTES).await) })
-            .buffered(COMPARE_CONCURRENCY)
-            .collect()
-            .await;
-        let mut groups: Vec<(String, Vec<String>, files::FileRead)> = Vec::new();
-        let mut errors = Vec::new();
-        for (name, r) in reads {
-            match r {
-                Ok(f) => match groups.iter_mut().find(|g| g.0 == f.sha256) {
-                    Some(g) => g.1.push(name),
-                    None => groups.push((f.sha256.clone(), vec![name], f)),
-                },
-                Err(e) => errors.push(json!({"source": name, "code": e.code(), "message": e.to_string()})),
-            }
-        }
-        // The majority first (ties: the first listed); it is the reference the others are diffed from.
-        groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
-        let total = groups.iter().map(|g| g.1.len()).sum::<usize>() + errors.len();
-        let reference = groups.first().map(|g| String::from_utf8_lossy(&g.2.content).into_owned());
-        let mut text = String::new();
-        let out: Vec<Value> = groups
-            .iter()
-            .enumerate()
-            .map(|(i, (hash, names, f))| {
-                text.push_str(&format!("{} × {} {}\n", names.len(), &hash[..12], names.join(", ")));
-                let mut g = json!({"sha256": hash, "count": names.len(), "sources": names, "reference": i == 0, "size": f.size});
-                if p.include_content && is_text(&f.content) {
-                    let c = String::from_utf8_lossy(&f.content);
-                    g["content"] = json!(c.chars().take(DIFF_MAX).collect::<String>());
-                }
-                if i > 0 && p.include_diff.unwrap_or(true) && is_text(&f.content) {
-                    let r = reference.as_deref().unwrap_or_default();
-                    let d = files::diff_texts("reference", &names[0], r, &String::from_utf8_lossy(&f.content), DIFF_MAX);
-                    g["diff"] = json!(d.text);
-                    g["added"] = json!(d.added);
-                    g["removed"] = json!(d.removed);
-                }
-                g
-            })
-            .collect();
-        for e in &errors {
-            text.push_str(&format!(
-                "error {}: {}\n",
-                e["source"].as_str().unwrap_or(""),
-                e["code"].as_str().unwrap_or("")
-            ));
-        }
-        let identical = out.len() == 1 && errors.is_empty();
-        let v = json!({"total": total, "identical": identical, "groups": out, "errors": errors});
-        let head = if identical {
-            format!("all {total} identical\n")
-        } else {
-            format!("{} versions among {total}\n", groups.len())
+        let opts = CompareOptions {
+            content: p.include_content,
+            diff: p.include_diff.unwrap_or(true),
+            max: DIFF_MAX,
+            read_max: READ_MAX_BYTES,
         };
+        let c = compare_all(&self.deck, sources, opts).await;
+        let mut text = String::new();
+        for g in &c.groups {
+            text.push_str(&format!("{} × {} {}\n", g.count, &g.sha256[..12], g.sources.join(", ")));
+        }
+        for e in &c.errors {
+            text.push_str(&format!("error {}: {}\n", e.source, e.code));
+        }
+        let head = if c.identical {
+            format!("all {} identical\n", c.total)
+        } else {
+            format!("{} versions among {}\n", c.groups.len(), c.total)
+        };
+        let v = json!(c);
         Ok(render::ok(v, head + &text))
     }
 }

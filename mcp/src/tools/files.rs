@@ -170,9 +170,9 @@ impl Sshdeck {
                 Source::Local(_) => Side::local(),
                 Source::Remote { alias, .. } => Side::remote(alias),
             };
-            let mut opts = self.snapshot_options(false, Some(Vec::new()));
+            let mut opts = self.deck.snapshot_options(false, Some(Vec::new()));
             opts.message = Some("backup before a file change".into());
-            match self.take_snapshot(&side, &[src.path().to_string()], opts).await {
+            match self.deck.snapshot_create(&side, &[src.path().to_string()], &opts).await {
                 Ok(c) => v["backup"] = json!(c.snapshot.id),
                 Err(e) => return render::error(&e),
             }

@@ -7,8 +7,7 @@ use rmcp::{ErrorData, tool, tool_router};
 use serde::Deserialize;
 use serde_json::json;
 use sshdeck_core::Error;
-use sshdeck_core::files::tree::DEFAULT_IGNORE;
-use sshdeck_core::snapshots::{self, CreateOptions, Side, Snapshot, Store};
+use sshdeck_core::snapshots::{self, Side, Snapshot};
 
 use super::files::DIFF_MAX;
 use crate::render;
@@ -93,40 +92,6 @@ fn summary(s: &Snapshot) -> serde_json::Value {
         "createdAt": s.created_at, "files": s.files.len(), "bytes": s.bytes})
 }
 
-impl Sshdeck {
-    fn store(&self) -> Result<Store, Error> {
-        Store::open(self.deck.data_root())
-    }
-
-    /// Takes a snapshot (also file_write's and file_edit's `backup`).
-    pub(super) async fn take_snapshot(
-        &self,
-        side: &Side,
-        paths: &[String],
-        opts: CreateOptions,
-    ) -> Result<snapshots::Created, Error> {
-        if let Some(alias) = &side.alias {
-            self.deck.server(alias)?;
-        }
-        let store = self.store()?;
-        snapshots::create(&self.deck, &store, side, paths, &opts).await
-    }
-
-    /// Default snapshot options.
-    pub(super) fn snapshot_options(&self, recursive: bool, ignore: Option<Vec<String>>) -> CreateOptions {
-        let s = self.deck.settings();
-        CreateOptions {
-            recursive,
-            ignore: ignore.unwrap_or_else(|| DEFAULT_IGNORE.iter().map(|p| p.to_string()).collect()),
-            tag: None,
-            message: None,
-            max_bytes: s.snapshot_max_bytes,
-            max_files: s.snapshot_max_files,
-            policy: Some(sshdeck_core::policy::Policy::new(self.deck.data_root())),
-        }
-    }
-}
-
 #[tool_router(router = snapshots_router, vis = "pub")]
 impl Sshdeck {
     #[tool(
@@ -140,9 +105,9 @@ impl Sshdeck {
             Ok(s) => s,
             Err(e) => return Ok(render::error(&e)),
         };
-        let mut opts = self.snapshot_options(p.recursive.unwrap_or(true), p.ignore_patterns);
+        let mut opts = self.deck.snapshot_options(p.recursive.unwrap_or(true), p.ignore_patterns);
         (opts.tag, opts.message) = (p.tag, p.message);
-        match self.take_snapshot(&side, &p.paths, opts).await {
+        match self.deck.snapshot_create(&side, &p.paths, &opts).await {
             Ok(c) => {
                 let s = &c.snapshot;
                 let mut v = summary(s);
@@ -181,7 +146,7 @@ impl Sshdeck {
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn snapshot_list(&self, Parameters(p): Parameters<ListParams>) -> Result<CallToolResult, ErrorData> {
-        let store = match self.store() {
+        let store = match self.deck.snapshot_store() {
             Ok(s) => s,
             Err(e) => return Ok(render::error(&e)),
         };
@@ -222,7 +187,7 @@ impl Sshdeck {
     )]
     async fn snapshot_diff(&self, Parameters(p): Parameters<DiffParams>) -> Result<CallToolResult, ErrorData> {
         let found = (|| {
-            let store = self.store()?;
+            let store = self.deck.snapshot_store()?;
             let (a, b) = (store.find(&p.snapshot1)?, store.find(&p.snapshot2)?);
             let per_file = if p.include_diff { Some(DIFF_MAX / 4) } else { None };
             Ok::<_, Error>((a.id.clone(), b.id.clone(), snapshots::diff(&store, &a, &b, per_file)?))
@@ -264,25 +229,13 @@ impl Sshdeck {
     )]
     async fn snapshot_restore(&self, Parameters(p): Parameters<RestoreParams>) -> Result<CallToolResult, ErrorData> {
         let dry_run = p.dry_run.unwrap_or(true);
-        let prepared = (|| {
-            let target = p.target.side()?;
-            let snap = self.store()?.find(&p.snapshot_id)?;
-            for f in &snap.files {
-                self.deck.check_file_path(&f.path)?;
+        let planned = match p.target.side() {
+            Ok(target) => {
+                self.deck.snapshot_plan(&p.snapshot_id, &target, &p.paths, !dry_run).await.map(|x| (target, x))
             }
-            if let Some(alias) = &target.alias
-                && !dry_run
-                && self.deck.server(alias)?.config.readonly
-            {
-                return Err(Error::ServerReadOnly { alias: alias.clone(), what: "snapshot restore" });
-            }
-            Ok::<_, Error>((target, snap))
-        })();
-        let (target, snap) = match prepared {
-            Ok(x) => x,
-            Err(e) => return Ok(render::error(&e)),
+            Err(e) => Err(e),
         };
-        let planned = match snapshots::plan(&self.deck, &snap, &target, &p.paths).await {
+        let (target, (snap, planned)) = match planned {
             Ok(x) => x,
             Err(e) => return Ok(render::error(&e)),
         };
@@ -308,11 +261,7 @@ impl Sshdeck {
             }
             return Ok(r);
         }
-        let store = match self.store() {
-            Ok(s) => s,
-            Err(e) => return Ok(render::error(&e)),
-        };
-        match snapshots::restore(&self.deck, &store, &snap, &target, &planned).await {
+        match self.deck.snapshot_restore(&snap, &target, &planned).await {
             Ok(n) => {
                 v["written"] = json!(n);
                 Ok(render::ok(v, format!("{text}\nwrote {n} files")))
@@ -328,7 +277,7 @@ impl Sshdeck {
         annotations(read_only_hint = false, destructive_hint = true, open_world_hint = false)
     )]
     async fn snapshot_delete(&self, Parameters(p): Parameters<DeleteParams>) -> Result<CallToolResult, ErrorData> {
-        match self.store().and_then(|s| s.delete(&p.snapshot_id)) {
+        match self.deck.snapshot_store().and_then(|s| s.delete(&p.snapshot_id)) {
             Ok((snap, freed)) => {
                 let text = format!("deleted {}; freed {} objects, {} bytes", snap.id, freed.objects, freed.bytes);
                 Ok(render::ok(json!({"deleted": snap.id, "freed": freed}), text))

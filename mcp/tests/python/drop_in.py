@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sys
+import shutil
 import tempfile
 import time
 import traceback
@@ -488,8 +489,19 @@ async def main():
 if __name__ == "__main__":
     # Every data dir lives under one root removed at the end: each dir's runner (see README) leaves
     # when its socket disappears.
-    with tempfile.TemporaryDirectory(prefix="sshdeck-py-") as root:
-        tempfile.tempdir = root
+    # A runner may still write its last runtime file while the tree goes: removal is retried.
+    root = tempfile.mkdtemp(prefix="sshdeck-py-")
+    tempfile.tempdir = root
+    try:
         code = asyncio.run(main())
+    finally:
         tempfile.tempdir = None
+        for attempt in range(50):
+            try:
+                shutil.rmtree(root)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)
     sys.exit(code)
