@@ -40,6 +40,7 @@ fn main() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     std::fs::write(data.path().join("known_hosts"), std::fs::read(hosts.known_hosts())?)?;
     let env = HashMap::from([("MCP_DATA_DIR".to_string(), data.path().display().to_string())]);
+    let _inside = rt.enter();
     let deck = Deck::open(Settings::load_from(&env, Path::new("/nonexistent"))?, "bench")?;
     let aliases = hosts.register(&deck)?;
     let sources: Vec<(String, Source)> = aliases
