@@ -12,6 +12,7 @@
 //! The boundary a shared queue would use later: front ends only *submit* (the socket's [`Request`]s);
 //! the runner *claims and runs* through its in-process [`Deck`]. Nothing else crosses.
 
+mod queue;
 mod serve;
 
 use std::os::unix::fs::MetadataExt;

@@ -149,3 +149,69 @@ fn runner_mode_inprocess_runs_jobs_in_the_front_end() {
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list["jobs"][0]["owner"]["program"], "sshdeck");
 }
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_slow_reader_slows_its_command_instead_of_filling_the_runner() {
+    use std::io::Read;
+    let sshd = Sshd::start().unwrap();
+    let cli = Cli::new();
+    cli.add_key_server("t", &sshd);
+    // 400 MB of output, read by a pipe whose reader stops for 3 s after the first MiB.
+    let total: u64 = 400_000_000;
+    let mut child = cli
+        .cmd(&["exec", "t", "--", &format!("head -c {total} /dev/zero")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut got = 0u64;
+    while got < 1 << 20 {
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "output ended early");
+        got += n as u64;
+    }
+    let runner = eventually(10, "the runner is up", || runner_pids(cli.data.path()).first().copied());
+    let mut peak = 0;
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_millis(100));
+        peak = peak.max(rss_kib(runner));
+    }
+    loop {
+        let n = out.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got += n as u64;
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "{}",
+        text(
+            &child
+                .stderr
+                .take()
+                .map(|mut e| {
+                    let mut s = Vec::new();
+                    let _ = e.read_to_end(&mut s);
+                    s
+                })
+                .unwrap_or_default()
+        )
+    );
+    assert_eq!(got, total, "every byte arrives");
+    // Without the wait, the runner would hold most of the 400 MB the command printed meanwhile.
+    assert!(peak < 96 * 1024, "runner RSS peaked at {peak} KiB while its reader stalled");
+}

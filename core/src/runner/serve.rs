@@ -13,6 +13,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
+use super::queue::{self, Drain, Queue};
 use super::{Watched, describe};
 use crate::deck::Deck;
 use crate::deck::JobInput;
@@ -127,7 +128,7 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
         return;
     }
     tracing::debug!(op = describe(&envelope.request), "request");
-    let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (tx, rx) = queue::queue();
     match envelope.request {
         Request::Submit { alias, spec, origin, answers, adhoc, follow, stdin, pty } => {
             learn(&deck, adhoc);
@@ -179,7 +180,7 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
         Request::Exec { alias, command, timeout_ms, stdin, adhoc } => {
             learn(&deck, adhoc);
             let (cancel_tx, cancel) = watch::channel(false);
-            let _ = tx.send(wire::json_frame(&Reply::Ready));
+            tx.send(wire::json_frame(&Reply::Ready));
             if stdin {
                 // The read side carries stdin, then stays open while the front end waits: its
                 // closing kills the command.
@@ -200,7 +201,7 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
         Request::Attach { program } => {
             tracing::debug!(%program, "front end attached");
             let events = deck.job_events();
-            let _ = tx.send(wire::json_frame(&Reply::Ready));
+            tx.send(wire::json_frame(&Reply::Ready));
             tokio::spawn(nudge(events, tx));
         }
     }
@@ -253,8 +254,8 @@ fn progress(p: &crate::sftp::Progress) -> Reply {
 }
 
 /// Sends the one reply of a request and closes the queue.
-fn close_with(tx: mpsc::UnboundedSender<Vec<u8>>, reply: &Reply) {
-    let _ = tx.send(wire::json_frame(reply));
+fn close_with(tx: Queue, reply: &Reply) {
+    tx.send(wire::json_frame(reply));
 }
 
 /// Registers ad-hoc targets a front end resolved.
@@ -264,19 +265,17 @@ fn learn(deck: &Deck, adhoc: Adhoc) {
     }
 }
 
-fn sink(tx: &mpsc::UnboundedSender<Vec<u8>>) -> crate::deck::OutputSink {
+fn sink(tx: &Queue) -> crate::deck::OutputSink {
     let tx = tx.clone();
-    Box::new(move |step, stream, data| {
-        let _ = tx.send(wire::output_frame(step, stream, data));
-    })
+    Box::new(move |step, stream, data| tx.send_output(step, stream, data))
 }
 
 /// Answers an accepted (or refused) job; when followed, says `Ended` once it is finished.
-fn accepted(deck: &Deck, r: crate::Result<crate::jobs::Job>, follow: bool, tx: mpsc::UnboundedSender<Vec<u8>>) {
+fn accepted(deck: &Deck, r: crate::Result<crate::jobs::Job>, follow: bool, tx: Queue) {
     match r {
         Ok(job) => {
             let id = job.id.clone();
-            let _ = tx.send(wire::json_frame(&Reply::Job { job: Box::new(job) }));
+            tx.send(wire::json_frame(&Reply::Job { job: Box::new(job) }));
             if follow {
                 let deck = deck.clone();
                 tokio::spawn(async move {
@@ -288,17 +287,17 @@ fn accepted(deck: &Deck, r: crate::Result<crate::jobs::Job>, follow: bool, tx: m
                             j = &mut ended => break j.ok().map(Box::new),
                             _ = tick.tick() => {
                                 if let Some(p) = deck.transfer_progress(&id) {
-                                    let _ = tx.send(wire::json_frame(&progress(&p)));
+                                    tx.send(wire::json_frame(&progress(&p)));
                                 }
                             }
                         }
                     };
-                    let _ = tx.send(wire::json_frame(&Reply::Ended { job }));
+                    tx.send(wire::json_frame(&Reply::Ended { job }));
                 });
             }
         }
         Err(e) => {
-            let _ = tx.send(wire::json_frame(&Reply::Failed { error: WireError::from(&e) }));
+            tx.send(wire::json_frame(&Reply::Failed { error: WireError::from(&e) }));
         }
     }
 }
@@ -310,7 +309,7 @@ async fn exec(
     timeout_ms: Option<u64>,
     stdin: Option<Input>,
     cancel: watch::Receiver<bool>,
-    tx: mpsc::UnboundedSender<Vec<u8>>,
+    tx: Queue,
 ) {
     let mut opts = deck.exec_options();
     opts.timeout = timeout_ms.map(Duration::from_millis);
@@ -319,9 +318,7 @@ async fn exec(
     opts.input = stdin;
     opts.cancel = Some(cancel);
     let out_tx = tx.clone();
-    let mut on_output = move |stream: Stream, data: &[u8]| {
-        let _ = out_tx.send(wire::output_frame(0, stream, data));
-    };
+    let mut on_output = move |stream: Stream, data: &[u8]| out_tx.send_output(0, stream, data);
     let reply = match deck.exec(&alias, &command, opts, &mut on_output).await {
         Ok(out) => Reply::Exited {
             exit_code: out.exit_code,
@@ -330,16 +327,16 @@ async fn exec(
         },
         Err(e) => Reply::Failed { error: WireError::from(&e) },
     };
-    let _ = tx.send(wire::json_frame(&reply));
+    tx.send(wire::json_frame(&reply));
 }
 
 /// Nudges an attached front end when jobs change (at most one nudge in flight).
-async fn nudge(mut events: broadcast::Receiver<crate::jobs::JobEvent>, tx: mpsc::UnboundedSender<Vec<u8>>) {
+async fn nudge(mut events: broadcast::Receiver<crate::jobs::JobEvent>, tx: Queue) {
     loop {
         match events.recv().await {
             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
                 while events.try_recv().is_ok() {}
-                if tx.send(wire::json_frame(&Reply::Changed)).is_err() {
+                if !tx.send(wire::json_frame(&Reply::Changed)) {
                     return;
                 }
             }
@@ -349,12 +346,7 @@ async fn nudge(mut events: broadcast::Receiver<crate::jobs::JobEvent>, tx: mpsc:
 }
 
 /// Writes queued frames until every sender is done, or the front end goes away (then `cancel` fires).
-async fn pump(
-    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
-    rd: Option<OwnedReadHalf>,
-    mut wr: OwnedWriteHalf,
-    cancel: Option<watch::Sender<bool>>,
-) {
+async fn pump(mut rx: Drain, rd: Option<OwnedReadHalf>, mut wr: OwnedWriteHalf, cancel: Option<watch::Sender<bool>>) {
     use tokio::io::AsyncWriteExt;
     let mut scratch = [0u8; 64];
     let mut rd = rd;
@@ -375,6 +367,7 @@ async fn pump(
                     if wr.write_all(&f).await.is_err() {
                         break;
                     }
+                    rx.written(f.len());
                 }
                 None => return,
             },
