@@ -186,3 +186,59 @@ fn compare_all_sources_groups_by_hash_with_the_majority_as_reference() {
     let r = c.call("compare_all_sources", json!({"sources": [at("tag:web", "a.conf")]}));
     assert_eq!((sc(&r)["total"].as_u64(), sc(&r)["identical"].as_bool()), (Some(3), Some(true)), "{r}");
 }
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_1_gib_file_is_hashed_whole_and_read_as_a_bounded_range() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[]);
+    c.add_server(&sshd, "web");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let big = dir.path().join("disk.img");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(1 << 30).unwrap(); // sparse: a gigabyte of zeros
+    std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = std::process::Command::new("sha256sum").arg(&big).output().unwrap();
+    let whole = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string();
+    // The peak resident memory of the MCP server and the runner while the file is read.
+    let (server, data) = (c.pid(), c.data_dir());
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = std::collections::BTreeMap::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                for pid in std::iter::once(server).chain(sshdeck_testkit::procs::runner_pids(&data)) {
+                    let p = peak.entry(pid).or_insert(0);
+                    *p = rss_kib(pid).max(*p);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            peak
+        })
+    };
+    let r =
+        c.call("file_read", json!({"source": {"type": "remote", "alias": "web", "path": big.display().to_string()}}));
+    let s = sc(&r);
+    assert_eq!((s["size"].as_u64(), s["truncated"].as_bool()), (Some(1 << 30), Some(true)), "{}", s["size"]);
+    assert_eq!(s["sha256"].as_str(), Some(whole.as_str()), "the hash covers the whole file");
+    let content = s["content"].as_str().unwrap();
+    assert!(content.len() <= (8 << 20) * 4 / 3 + 4, "a bounded range comes back: {} bytes", content.len());
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peaks = sampler.join().unwrap();
+    eprintln!("peak resident memory (KiB) by pid: {peaks:?}");
+    assert_eq!(peaks.len(), 2, "the MCP server and its runner (which runs the read): {peaks:?}");
+    for (pid, peak) in peaks {
+        assert!(peak < 160 * 1024, "process {pid} peaked at {peak} KiB reading a 1 GiB file");
+    }
+}

@@ -62,6 +62,11 @@ impl Client {
         c
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.data.path().to_path_buf()
     }
