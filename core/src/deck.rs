@@ -6,6 +6,7 @@ mod checks;
 mod fleet;
 pub mod live;
 pub mod quick;
+mod records;
 mod run;
 mod snapshots;
 mod submit;
@@ -65,6 +66,7 @@ struct Inner {
 
 pub use adhoc::TargetFlags;
 pub use live::Live;
+pub use records::FileJob;
 pub use submit::JobInput;
 
 impl Deck {

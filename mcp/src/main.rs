@@ -1,5 +1,6 @@
 //! `sshdeck-mcp`: the MCP stdio server. stdout carries JSON-RPC only; logs go to the data dir.
 
+mod file_jobs;
 mod render;
 mod resources;
 mod schema;

@@ -171,8 +171,14 @@ impl ServerHandler for Sshdeck {
         }
         let tasks = context.client_capabilities().is_some_and(|c| c.supports_tasks())
             && context.meta.contains_key(rmcp::model::TASKS_EXTENSION_ID);
+        // A file tool call is recorded as a job around the call.
+        let record = crate::file_jobs::touches(&request.name, request.arguments.as_ref())
+            .and_then(|t| crate::file_jobs::begin(&self.deck, &request.name, t));
         let tcc = ToolCallContext::new(self, request, context);
-        let response = self.tool_router.call(tcc).await?;
+        let mut response = self.tool_router.call(tcc).await?;
+        if let (Some(job), CallToolResponse::Complete(r)) = (record, &mut response) {
+            crate::file_jobs::conclude(job, r);
+        }
         // A client that speaks MCP Tasks gets a task handle for a job still running: the job is the task.
         if tasks
             && let CallToolResponse::Complete(r) = &response

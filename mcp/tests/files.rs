@@ -73,6 +73,24 @@ fn remote_files_are_read_with_their_hash_and_changed_atomically_under_its_guard(
     assert_eq!(sc(&r)["error"]["code"], "HASH_MISMATCH", "{r}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "port=8080\nname=web\n");
 
+    // Every call is a `file` job: the refused write ended failed with its code; the journal has the
+    // tool and the path, never the content.
+    let job = sc(&r)["jobId"].as_str().unwrap_or_else(|| panic!("{r}")).to_string();
+    let s = c.call("task_status", json!({"id": job}));
+    assert_eq!(
+        (sc(&s)["kind"].as_str(), sc(&s)["status"].as_str(), sc(&s)["error"]["code"].as_str()),
+        (Some("file"), Some("failed"), Some("HASH_MISMATCH")),
+        "{s}"
+    );
+    assert_eq!(sc(&s)["command"], format!("file_write {}", path.display()), "{s}");
+    let h = c.call("task_history", json!({"alias": "web", "compact": false}));
+    assert!(
+        sc(&h)["jobs"].as_array().unwrap().iter().any(|j| j["command"].as_str().unwrap().starts_with("file_read")),
+        "{h}"
+    );
+    let journal = std::fs::read_to_string(c.data_dir().join("jobs/journal.jsonl")).unwrap();
+    assert!(journal.contains("file_edit") && !journal.contains("port=8080"), "no content in the journal");
+
     // A dry run shows the diff and writes nothing; an ambiguous or missing oldString is refused.
     let r =
         c.call("file_edit", json!({"source": remote(&path), "oldString": "8080", "newString": "9090", "dryRun": true}));

@@ -182,7 +182,7 @@ pub struct ListArgs {
     /// Only jobs on this server.
     #[arg(long)]
     pub alias: Option<String>,
-    /// Only this kind (exec, sequence, interactive, transfer, monitor).
+    /// Only this kind (exec, sequence, interactive, transfer, monitor, file).
     #[arg(long)]
     pub kind: Option<String>,
     /// At most this many.

@@ -133,8 +133,55 @@ fn shown(src: &Source) -> String {
     }
 }
 
-/// `sshdeck diff`: exit 0 when the same, 1 when different (as diff(1)).
+/// Runs a file command as a recorded `file` job (origin `cli`), as the MCP tools are.
+async fn recorded<F>(
+    deck: &Deck,
+    tool: &str,
+    targets: Vec<String>,
+    paths: Vec<String>,
+    writes: bool,
+    work: F,
+) -> Result<i32>
+where
+    F: std::future::Future<Output = Result<i32>>,
+{
+    let job = deck.file_job(tool, targets, paths, writes, "cli");
+    let r = work.await;
+    if let Ok(job) = job {
+        match &r {
+            Ok(_) => job.finish(None, 0),
+            Err(e) => {
+                let (code, message) = match e.downcast_ref::<Error>() {
+                    Some(e) => (e.code(), e.to_string()),
+                    None => ("INTERNAL", e.to_string()),
+                };
+                job.finish(Some((code, &message)), 0);
+            }
+        }
+    }
+    r
+}
+
+/// Where a location is, for the job record: its alias or `local`, and its path.
+fn where_of(text: &str) -> (String, String) {
+    match text.split_once(':') {
+        Some((alias, path)) if !alias.is_empty() && !alias.contains('/') => (alias.to_string(), path.to_string()),
+        _ => ("local".to_string(), text.to_string()),
+    }
+}
+
+/// `sshdeck diff`, recorded as a job.
 pub async fn diff(deck: &Deck, a: DiffArgs) -> Result<i32> {
+    let (x, y) = (where_of(&a.first), where_of(&a.second));
+    let mut targets = vec![x.0];
+    if y.0 != targets[0] {
+        targets.push(y.0);
+    }
+    recorded(deck, "diff", targets, vec![x.1, y.1], false, diff_now(deck, a)).await
+}
+
+/// `sshdeck diff`: exit 0 when the same, 1 when different (as diff(1)).
+async fn diff_now(deck: &Deck, a: DiffArgs) -> Result<i32> {
     let (x, y) = (location(deck, &a.first)?, location(deck, &a.second)?);
     deck.check_file_path(x.path())?;
     deck.check_file_path(y.path())?;
@@ -224,7 +271,31 @@ fn side_of(deck: &Deck, texts: &[String]) -> Result<(Side, Vec<String>), Error> 
     Ok((side.unwrap_or_else(Side::local), paths))
 }
 
+/// `sshdeck snapshot …`, recorded as a job (except `list`).
 pub async fn snapshot(deck: &Deck, cmd: SnapshotCommand) -> Result<i32> {
+    let (tool, targets, paths, writes) = match &cmd {
+        SnapshotCommand::List { .. } => return snapshot_now(deck, cmd).await,
+        SnapshotCommand::Create { paths, .. } => {
+            let w: Vec<(String, String)> = paths.iter().map(|p| where_of(p)).collect();
+            let target = w.first().map(|x| x.0.clone()).unwrap_or_else(|| "local".into());
+            ("snapshot_create", vec![target], w.into_iter().map(|x| x.1).collect(), false)
+        }
+        SnapshotCommand::Diff { first, second, .. } => {
+            ("snapshot_diff", vec!["local".into()], vec![first.clone(), second.clone()], false)
+        }
+        SnapshotCommand::Restore { id, to, paths, force, .. } => {
+            let mut p = vec![id.clone()];
+            p.extend(paths.iter().cloned());
+            let from = || deck.snapshot_store().and_then(|s| s.find(id)).map(|s| s.source.name().to_string()).ok();
+            let target = to.clone().or_else(from).unwrap_or_else(|| "local".into());
+            ("snapshot_restore", vec![target], p, *force)
+        }
+        SnapshotCommand::Delete { id, .. } => ("snapshot_delete", vec!["local".into()], vec![id.clone()], true),
+    };
+    recorded(deck, tool, targets, paths, writes, snapshot_now(deck, cmd)).await
+}
+
+async fn snapshot_now(deck: &Deck, cmd: SnapshotCommand) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     match cmd {
         SnapshotCommand::Create { paths, tag, message, no_recursive, ignore, json } => {

@@ -68,4 +68,17 @@ fn diff_and_snapshots_from_the_command_line() {
     assert_eq!((v["deleted"].as_str(), v["freed"]["objects"].as_u64()), (Some(id.as_str()), Some(1)), "{v}");
     let out = cli.run(&["snapshot", "restore", &id]);
     assert!(text(&out.stderr).starts_with("error[NOT_FOUND]"), "{}", text(&out.stderr));
+
+    // Each of these was a `file` job, the failed one with its code; none can be retried.
+    let out = cli.run(&["jobs", "list", "--kind", "file", "--limit", "50", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let jobs = v["jobs"].as_array().unwrap();
+    let commands: Vec<&str> = jobs.iter().map(|j| j["command"].as_str().unwrap()).collect();
+    assert!(commands.iter().any(|c| c.starts_with("diff ")), "{commands:?}");
+    assert!(commands.iter().any(|c| c.starts_with("snapshot_restore before")), "{commands:?}");
+    assert!(jobs.iter().all(|j| j["origin"] == "cli" && j["kind"] == "file"), "{v}");
+    let failed = jobs.iter().find(|j| j["status"] == "failed").unwrap();
+    assert_eq!(failed["error"]["code"], "NOT_FOUND", "{failed}");
+    let out = cli.run(&["jobs", "retry", failed["id"].as_str().unwrap()]);
+    assert!(text(&out.stderr).starts_with("error[INVALID_ARGUMENT]"), "{}", text(&out.stderr));
 }

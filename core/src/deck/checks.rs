@@ -12,6 +12,9 @@ use crate::ssh::Target;
 
 impl Deck {
     pub(super) fn check_spec(&self, alias: &str, spec: &JobSpec) -> Result<()> {
+        if let JobSpec::File { .. } = spec {
+            return self.check_commands(spec); // refused there, whatever its targets
+        }
         match self.inner.registry.get(alias) {
             Ok(server) => check_writable(&server, spec)?,
             // A target resolved for this process (ssh-style) is not readonly.
@@ -53,6 +56,11 @@ impl Deck {
 
     /// Commands: not empty, not too long, not denied by the operator's policy.
     pub(super) fn check_commands(&self, spec: &JobSpec) -> Result<()> {
+        if let JobSpec::File { tool, .. } = spec {
+            return Err(Error::InvalidArgument(format!(
+                "a {tool} call is a record of a file tool, not something to run: call the tool again"
+            )));
+        }
         let policy = Policy::new(self.inner.data_dir.root());
         if let JobSpec::Transfer { items, .. } = spec
             && items.iter().any(|i| i.local.contains('\0') || i.remote.contains('\0'))

@@ -44,7 +44,8 @@ fn plan(spec: &JobSpec, answers: Vec<Secret>, default_interactive_ms: u64) -> Ve
                 interaction: Some(Arc::new(Mutex::new(Interaction::new(rules, *auto_respond)))),
             }]
         }
-        JobSpec::Transfer { .. } => Vec::new(),
+        // Never submitted: refused by the checks.
+        JobSpec::Transfer { .. } | JobSpec::File { .. } => Vec::new(),
         JobSpec::Sequence { steps, continue_on_error, .. } => steps
             .iter()
             .map(|s| StepPlan {

@@ -21,6 +21,8 @@ pub enum JobKind {
     Transfer,
     /// Monitoring or log recipe.
     Monitor,
+    /// A file tool call (read, write, edit, diff, snapshot), recorded by the front end that made it.
+    File,
 }
 
 impl JobKind {
@@ -32,6 +34,7 @@ impl JobKind {
             JobKind::Interactive => "interactive",
             JobKind::Transfer => "transfer",
             JobKind::Monitor => "monitor",
+            JobKind::File => "file",
         }
     }
 
@@ -169,6 +172,18 @@ pub enum JobSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         source_alias: Option<String>,
     },
+    /// A file tool call, recorded while the front end makes it: which tool, on which paths. Never
+    /// the files' contents. Not run by the runner and not retried.
+    File {
+        /// The tool (`file_edit`, `snapshot_restore`…).
+        tool: String,
+        /// The paths it touched, as given.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        paths: Vec<String>,
+        /// Whether it may change files.
+        #[serde(default)]
+        writes: bool,
+    },
     /// Commands run one after the other on the same server.
     Sequence {
         /// The steps.
@@ -190,6 +205,7 @@ impl JobSpec {
             JobSpec::Sequence { .. } => JobKind::Sequence,
             JobSpec::Interactive { .. } => JobKind::Interactive,
             JobSpec::Transfer { .. } => JobKind::Transfer,
+            JobSpec::File { .. } => JobKind::File,
         }
     }
 
@@ -198,6 +214,7 @@ impl JobSpec {
         match self {
             JobSpec::Transfer { direction, .. } => *direction != crate::sftp::Direction::Download,
             JobSpec::Exec { read, .. } => !read,
+            JobSpec::File { writes, .. } => *writes,
             _ => true,
         }
     }
@@ -207,7 +224,7 @@ impl JobSpec {
         match self {
             JobSpec::Exec { command, .. } | JobSpec::Interactive { command, .. } => vec![command.as_str()],
             JobSpec::Sequence { steps, .. } => steps.iter().map(|s| s.command.as_str()).collect(),
-            JobSpec::Transfer { .. } => Vec::new(),
+            JobSpec::Transfer { .. } | JobSpec::File { .. } => Vec::new(),
         }
     }
 
@@ -216,6 +233,7 @@ impl JobSpec {
         match self {
             JobSpec::Exec { command, .. } | JobSpec::Interactive { command, .. } => command.clone(),
             JobSpec::Sequence { steps, .. } => steps.iter().map(|s| s.command.as_str()).collect::<Vec<_>>().join("; "),
+            JobSpec::File { tool, paths, .. } => format!("{tool} {}", paths.join(" ")).trim_end().to_string(),
             JobSpec::Transfer { items, source_alias: Some(src), .. } => {
                 let first = items.first().map(|i| format!("{src}:{} -> {}", i.remote, i.local)).unwrap_or_default();
                 match items.len() {

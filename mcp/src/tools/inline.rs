@@ -104,7 +104,7 @@ impl Sshdeck {
                 m
             }
             // The per-file lines are in the output file; the structured report is in the result.
-            JobSpec::Transfer { .. } => render::job(&job, None),
+            JobSpec::Transfer { .. } | JobSpec::File { .. } => render::job(&job, None),
             JobSpec::Exec { .. } | JobSpec::Interactive { .. } => {
                 let first = guard.as_ref().and_then(|g| g.first()).unwrap_or(&empty);
                 render::job(&job, live.map(|_| Inline { stdout: &first.0, stderr: &first.1 }))

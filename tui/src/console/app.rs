@@ -88,6 +88,12 @@ impl App {
         self.refresh();
     }
 
+    /// In a running fan-out's detail, the selected host's job when it still runs.
+    fn running_host(&self) -> Option<Job> {
+        let d = self.detail.as_ref().filter(|_| self.view == View::Detail)?;
+        d.hosts.get(d.host).filter(|h| !h.status.is_terminal()).cloned()
+    }
+
     fn confirm(&mut self, title: &str, job: &Job, effect: Effect) {
         let lines = vec![
             format!("job      {}", job.id),
@@ -165,6 +171,11 @@ impl App {
                     None
                 }
             },
+            choose @ Mode::Choose { .. } => {
+                let (mode, effect) = choose.choose_key(key.code);
+                self.mode = mode;
+                effect
+            }
             Mode::Confirm { title, lines, effect, yes } => match key.code {
                 KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::Char('h') | KeyCode::Char('l') => {
                     self.mode = Mode::Confirm { title, lines, effect, yes: !yes };
@@ -320,6 +331,8 @@ impl App {
                 if let Some(job) = self.selected_job().cloned() {
                     if job.status.is_terminal() {
                         self.status = format!("job {} already {}", job.id, job.status.as_str());
+                    } else if let Some(host) = self.running_host() {
+                        self.mode = cancel_which(&job, &host);
                     } else {
                         self.confirm(
                             "Cancel this job? Its remote command is killed.",
@@ -374,6 +387,7 @@ impl App {
             (Mode::Filter, _) => "type to filter · Enter keep · Esc clear".into(),
             (Mode::Command(_), _) => ":jobs :servers :pools :logs ALIAS PATH :search TEXT :q · Enter · Esc".into(),
             (Mode::Confirm { .. }, _) => "←/→ choose · Enter confirm · y yes · n/Esc no".into(),
+            (Mode::Choose { .. }, _) => "←/→ choose · Enter confirm · 1/2 answer · n/Esc no".into(),
             (Mode::Run { .. }, _) => "Tab switch field · Enter run · Esc cancel".into(),
             (Mode::Server(_), _) => "Tab/↑/↓ field · Enter save · Esc cancel".into(),
             (Mode::Help | Mode::Error(_), _) => "any key closes".into(),
@@ -387,5 +401,24 @@ impl App {
             (_, View::Apis) => views::apis::hints(),
             (_, View::Logs) => views::logs::hints(),
         }
+    }
+}
+
+/// Cancelling in a running fan-out: this host's job, or the whole fan-out?
+fn cancel_which(fanout: &Job, host: &Job) -> Mode {
+    let alias = host.targets.first().cloned().unwrap_or_default();
+    let running = fanout.targets.len();
+    Mode::Choose {
+        title: "Cancel what?".into(),
+        lines: vec![
+            format!("fan-out  {} on {running} hosts", fanout.id),
+            format!("host     {alias}: job {}", host.id),
+            format!("command  {}", fanout.spec.summary()),
+        ],
+        options: vec![
+            (format!("Host {alias}"), Effect::Cancel(host.id.clone())),
+            ("Whole fan-out".into(), Effect::Cancel(fanout.id.clone())),
+        ],
+        selected: 0,
     }
 }

@@ -73,9 +73,48 @@ pub enum Mode {
     Normal,
     Filter,
     Command(String),
-    Confirm { title: String, lines: Vec<String>, effect: Effect, yes: bool },
-    Run { alias: String, command: String, on_command: bool },
+    Confirm {
+        title: String,
+        lines: Vec<String>,
+        effect: Effect,
+        yes: bool,
+    },
+    /// A question with several answers besides Cancel (button 0); `selected` is the focused button.
+    Choose {
+        title: String,
+        lines: Vec<String>,
+        options: Vec<(String, Effect)>,
+        selected: usize,
+    },
+    Run {
+        alias: String,
+        command: String,
+        on_command: bool,
+    },
     Server(ServerForm),
     Help,
     Error(String),
+}
+
+impl Mode {
+    /// A key in a [`Mode::Choose`] dialog: ←/→/Tab move, Enter takes the focused button, `1`…`9` an
+    /// answer, Esc or `n` cancels. Returns the mode that follows and the chosen effect.
+    pub fn choose_key(self, key: ratatui::crossterm::event::KeyCode) -> (Mode, Option<Effect>) {
+        use ratatui::crossterm::event::KeyCode;
+        let Mode::Choose { title, lines, options, selected } = self else { return (self, None) };
+        let n = options.len() + 1;
+        let stay =
+            |selected| Mode::Choose { title: title.clone(), lines: lines.clone(), options: options.clone(), selected };
+        match key {
+            KeyCode::Right | KeyCode::Tab | KeyCode::Char('l') => (stay((selected + 1) % n), None),
+            KeyCode::Left | KeyCode::BackTab | KeyCode::Char('h') => (stay((selected + n - 1) % n), None),
+            KeyCode::Enter if selected > 0 => (Mode::Normal, options.get(selected - 1).map(|o| o.1.clone())),
+            KeyCode::Char(c @ '1'..='9') => match options.get(c as usize - '1' as usize) {
+                Some(o) => (Mode::Normal, Some(o.1.clone())),
+                None => (stay(selected), None),
+            },
+            KeyCode::Enter | KeyCode::Esc | KeyCode::Char('n') => (Mode::Normal, None),
+            _ => (stay(selected), None),
+        }
+    }
 }

@@ -173,6 +173,49 @@ async fn a_fan_out_opens_one_host_with_its_output_and_shows_grouped_outputs() {
 }
 
 #[tokio::test]
+async fn cancelling_in_a_running_fan_out_asks_which_host_or_all() {
+    use super::model::{Effect, Mode};
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    let jobs = app.deck.jobs().clone();
+    let spec = JobSpec::Exec { command: "sleep 60".into(), timeout_ms: None, read: false };
+    let (parent, children) = jobs.accept_fleet(spec, vec!["web1".into(), "db".into()], "test").unwrap();
+    jobs.start(&parent.id, 1).unwrap();
+    for c in &children {
+        jobs.start(&c.id, 1).unwrap();
+    }
+    app.refresh();
+    app.on_key(key(KeyCode::Char('g')));
+    app.on_key(key(KeyCode::Enter));
+    app.on_key(key(KeyCode::Char('j'))); // the second host, db
+    app.on_key(key(KeyCode::Char('c')));
+    assert!(matches!(app.mode, Mode::Choose { .. }), "{:?}", app.mode);
+    for (w, h) in [(80, 24), (40, 12)] {
+        let screen = render(&app, w, h);
+        assert!(
+            screen.contains("Cancel") && screen.contains("Host db") && screen.contains("Whole fan-out"),
+            "every answer is on screen at {w}x{h}: {screen}"
+        );
+    }
+    // Enter on the focused Cancel does nothing; → then Enter cancels the host; 2 the whole fan-out.
+    assert_eq!(app.on_key(key(KeyCode::Enter)), None);
+    app.on_key(key(KeyCode::Char('c')));
+    app.on_key(key(KeyCode::Right));
+    assert_eq!(app.on_key(key(KeyCode::Enter)), Some(Effect::Cancel(children[1].id.clone())));
+    app.on_key(key(KeyCode::Char('c')));
+    assert_eq!(app.on_key(key(KeyCode::Char('2'))), Some(Effect::Cancel(parent.id.clone())));
+    // A host already finished: the ordinary question about the whole fan-out.
+    jobs.finish(&children[1].id, JobStatus::Cancelled, Default::default()).unwrap();
+    app.refresh();
+    app.on_key(key(KeyCode::Char('c')));
+    assert!(
+        matches!(&app.mode, Mode::Confirm { effect: Effect::Cancel(id), .. } if *id == parent.id),
+        "{:?}",
+        app.mode
+    );
+}
+
+#[tokio::test]
 async fn a_click_selects_a_row_a_second_click_opens_it_and_the_wheel_scrolls() {
     use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
     let mouse = |kind, row| MouseEvent { kind, column: 20, row, modifiers: KeyModifiers::NONE };

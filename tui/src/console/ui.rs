@@ -97,6 +97,11 @@ fn draw_header(f: &mut Frame, app: &App, area: Rect) {
 /// A confirm dialog: its lines wrapped to the width, and the two buttons always on its last line (the
 /// lines are cut if the screen is too short for all of them, never the buttons).
 fn draw_confirm(f: &mut Frame, area: Rect, title: &str, lines: &[String], yes: bool) {
+    draw_dialog(f, area, title, lines, &["Cancel", "Confirm"], usize::from(yes));
+}
+
+/// A dialog whose buttons stay on its last line at any size; `selected` is the focused button.
+fn draw_dialog(f: &mut Frame, area: Rect, title: &str, lines: &[String], buttons_text: &[&str], selected: usize) {
     let w = 72.min(area.width);
     let inner_w = w.saturating_sub(2).max(1) as usize;
     let wrapped: usize = lines.iter().map(|l| l.chars().count().max(1).div_ceil(inner_w)).sum();
@@ -112,15 +117,15 @@ fn draw_confirm(f: &mut Frame, area: Rect, title: &str, lines: &[String], yes: b
     let [text, buttons] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
     let body: Vec<Line> = lines.iter().map(|l| Line::from(l.clone())).collect();
     f.render_widget(Paragraph::new(body).wrap(Wrap { trim: false }), text);
-    let (no_s, yes_s) = if yes {
-        (Style::new(), Style::new().reversed().bold())
-    } else {
-        (Style::new().reversed().bold(), Style::new())
-    };
-    f.render_widget(
-        Line::from(vec![Span::styled(" Cancel ", no_s), Span::raw("   "), Span::styled(" Confirm ", yes_s)]),
-        buttons,
-    );
+    let mut spans = Vec::new();
+    for (i, b) in buttons_text.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw("   "));
+        }
+        let style = if i == selected { Style::new().reversed().bold() } else { Style::new() };
+        spans.push(Span::styled(format!(" {b} "), style));
+    }
+    f.render_widget(Line::from(spans), buttons);
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -140,6 +145,11 @@ fn draw_popup(f: &mut Frame, app: &App, area: Rect) {
         }
         Mode::Error(msg) => (" Error ".into(), vec![Line::from(msg.clone()).fg(Color::Red)], 70, 5),
         Mode::Confirm { title, lines, yes, .. } => return draw_confirm(f, area, title, lines, *yes),
+        Mode::Choose { title, lines, options, selected } => {
+            let mut buttons = vec!["Cancel"];
+            buttons.extend(options.iter().map(|o| o.0.as_str()));
+            return draw_dialog(f, area, title, lines, &buttons, *selected);
+        }
         Mode::Run { alias, command, on_command } => {
             let mark = |on: bool| if on { Style::new().reversed() } else { Style::new() };
             // The field shows the end of what is typed (where the cursor is) when it is too long.
