@@ -233,7 +233,11 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
                 id,
                 alias: alias.clone(),
                 path: path.clone(),
-                output: Lines::default(),
+                // `tail -n` sends the file's last lines at once: those are not stamped with an arrival.
+                output: Lines {
+                    backlog_until: Some(sshdeck_core::jobs::now_ms() + TAIL_BACKLOG_MS),
+                    ..Lines::default()
+                },
                 ended: None,
             });
             app.logs.index = app.logs.tails.len() - 1;
@@ -259,6 +263,9 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
         app.mode = Mode::Error(format!("error[{}]: {e}", e.code()));
     }
 }
+
+/// How long after a tail starts its output counts as the file's existing lines.
+const TAIL_BACKLOG_MS: u64 = 500;
 
 /// Adds or updates a server from the form; an edit keeps the stored secrets and other settings.
 fn save_server(app: &mut App, form: &ServerForm) -> sshdeck_core::Result<()> {

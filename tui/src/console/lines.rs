@@ -17,8 +17,11 @@ pub const MAX_LINES: usize = 5000;
 #[derive(Debug, Default)]
 pub struct Lines {
     pub lines: VecDeque<String>,
-    /// When each line arrived (ms), for the timestamp toggle.
+    /// When each line arrived (ms), for the timestamp toggle; 0 for lines that were already there
+    /// when the view opened (their arrival is not known, so none is shown).
     pub times: VecDeque<u64>,
+    /// Lines pushed before this time (ms) were already there when the view opened.
+    pub backlog_until: Option<u64>,
     pub show_times: bool,
     pub partial: String,
     pub dropped: u64,
@@ -44,7 +47,8 @@ impl Lines {
             self.dropped += 1;
         }
         self.lines.push_back(line);
-        self.times.push_back(sshdeck_core::jobs::now_ms());
+        let now = sshdeck_core::jobs::now_ms();
+        self.times.push_back(if self.backlog_until.is_some_and(|until| now < until) { 0 } else { now });
         if self.scroll > 0 {
             // Paused: keep the same lines on screen.
             self.scroll = (self.scroll + 1).min(self.lines.len());
@@ -116,9 +120,9 @@ pub fn draw_lines(f: &mut Frame, l: &Lines, title: &str, footer: Option<&str>, a
     // Every line takes at least one row, so the last `inner_h` lines fill the view; with wrap on they
     // may take more, and the view is scrolled so the newest line stays on screen.
     let start = end.saturating_sub(inner_h);
-    let stamp = |i: usize| {
-        let t = l.times.get(i).copied().unwrap_or(0);
-        format!("{} ", crate::console::clock::time(t))
+    let stamp = |i: usize| match l.times.get(i).copied().unwrap_or(0) {
+        0 => "········ ".to_string(), // there before the view opened: arrival unknown
+        t => format!("{} ", crate::console::clock::time(t)),
     };
     let text: Vec<Line> = (start..end)
         .map(|i| (i, &l.lines[i]))

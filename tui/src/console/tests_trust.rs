@@ -172,6 +172,22 @@ async fn a_fan_out_opens_one_host_with_its_output_and_shows_grouped_outputs() {
     assert_eq!((d.job.id.clone(), d.host), (parent.id.clone(), 1));
 }
 
+#[test]
+fn times_are_those_of_arrival_and_none_for_lines_already_there() {
+    let mut l = super::app::Lines { backlog_until: Some(u64::MAX), show_times: true, ..Default::default() };
+    l.push_bytes(b"old 1\nold 2\n");
+    l.backlog_until = None;
+    l.push_line("new".into());
+    assert_eq!((l.times[0], l.times[1]), (0, 0));
+    assert!(l.times[2] > 0);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(40, 6)).unwrap();
+    terminal.draw(|f| super::lines::draw_lines(f, &l, "Output", None, f.area())).unwrap();
+    let screen = format!("{:?}", terminal.backend().buffer());
+    assert!(screen.contains("········ old 1"), "{screen}");
+    let now = crate::console::clock::time(l.times[2]);
+    assert!(screen.contains(&format!("{now} new")), "{screen}");
+}
+
 #[tokio::test]
 async fn cancelling_in_a_running_fan_out_asks_which_host_or_all() {
     use super::model::{Effect, Mode};

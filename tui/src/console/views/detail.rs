@@ -28,7 +28,9 @@ impl Detail {
     /// Opens `job`: its output followed from the start.
     pub fn open(deck: &Deck, job: Job) -> Detail {
         let follower = deck.follow_output(&job.id, 0);
-        Detail { job, output: Lines::default(), follower, hosts: Vec::new(), host: 0, back: None }
+        // What the job printed before it was opened comes in the first read, with no arrival time.
+        let output = Lines { backlog_until: Some(u64::MAX), ..Lines::default() };
+        Detail { job, output, follower, hosts: Vec::new(), host: 0, back: None }
     }
 
     /// A fan-out's keys: move among its hosts; `Enter` gives the host job to open. `None`: not used.
@@ -60,6 +62,7 @@ impl Detail {
         }
         let bytes = self.follower.poll();
         self.output.push_bytes(&bytes);
+        self.output.backlog_until = None;
     }
 
     /// Draws the opened job.
