@@ -65,6 +65,10 @@ pub struct Settings {
     pub runner_mode: RunnerMode,
     /// How long an idle runner stays up (`RUNNER_PERSIST_S`).
     pub runner_persist: Duration,
+    /// Whether sshdeck-mcp serves HTTP (`MCP_TRANSPORT=http`) rather than stdio.
+    pub mcp_http: bool,
+    /// Where sshdeck-mcp listens over HTTP (`MCP_HTTP_ADDR`).
+    pub mcp_http_addr: std::net::SocketAddr,
     /// Largest total size of one snapshot (`SNAPSHOT_MAX_BYTES`).
     pub snapshot_max_bytes: u64,
     /// Most files in one snapshot (`SNAPSHOT_MAX_FILES`).
@@ -187,6 +191,14 @@ impl Settings {
                 _ => Err("expected shared or inprocess".to_string()),
             })?,
             runner_persist: Duration::from_secs(p.int("RUNNER_PERSIST_S", 1, 365 * 24 * 3600)? as u64),
+            mcp_http: p.parse("MCP_TRANSPORT", |v| match v.trim().to_ascii_lowercase().as_str() {
+                "stdio" => Ok(false),
+                "http" | "streamable-http" => Ok(true),
+                _ => Err("expected stdio or http".to_string()),
+            })?,
+            mcp_http_addr: p.parse("MCP_HTTP_ADDR", |v| {
+                v.trim().parse().map_err(|_| "expected ADDRESS:PORT, e.g. 127.0.0.1:8808".to_string())
+            })?,
             snapshot_max_bytes: p.int("SNAPSHOT_MAX_BYTES", 1024, 1 << 40)? as u64,
             snapshot_max_files: p.int("SNAPSHOT_MAX_FILES", 1, 10_000_000)?,
             node_dir_hint,

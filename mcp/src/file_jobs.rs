@@ -84,8 +84,8 @@ pub fn conclude(job: sshdeck_core::deck::FileJob, r: &mut CallToolResult) {
 }
 
 /// Starts the record of a file tool call (a failure to record never blocks the call).
-pub fn begin(deck: &Deck, tool: &str, t: Touches) -> Option<sshdeck_core::deck::FileJob> {
-    match deck.file_job(tool, t.targets, t.paths, t.writes, "mcp") {
+pub fn begin(deck: &Deck, tool: &str, t: Touches, origin: &str) -> Option<sshdeck_core::deck::FileJob> {
+    match deck.file_job(tool, t.targets, t.paths, t.writes, origin) {
         Ok(j) => Some(j),
         Err(e) => {
             tracing::warn!(tool, error = %e, "cannot record a file tool call as a job");

@@ -148,8 +148,15 @@ impl ServerHandler for Sshdeck {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        // Read-only mode: every tool not annotated read-only is refused here, and only here.
-        if self.deck.settings().readonly
+        // Over HTTP, the request's token (checked by the HTTP layer) names the caller.
+        let caller = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::tokens::Caller>())
+            .cloned();
+        // Read-only mode (or a read-only token): every tool not annotated read-only is refused here,
+        // and only here.
+        if (self.deck.settings().readonly || caller.as_ref().is_some_and(|c| c.readonly))
             && let Some(tool) = self.tool_router.get(&request.name)
             && tool.annotations.as_ref().and_then(|a| a.read_only_hint) != Some(true)
         {
@@ -172,10 +179,14 @@ impl ServerHandler for Sshdeck {
         let tasks = context.client_capabilities().is_some_and(|c| c.supports_tasks())
             && context.meta.contains_key(rmcp::model::TASKS_EXTENSION_ID);
         // A file tool call is recorded as a job around the call.
+        let origin = caller.as_ref().map_or_else(|| "mcp".to_string(), |c| format!("mcp:{}", c.name));
         let record = crate::file_jobs::touches(&request.name, request.arguments.as_ref())
-            .and_then(|t| crate::file_jobs::begin(&self.deck, &request.name, t));
+            .and_then(|t| crate::file_jobs::begin(&self.deck, &request.name, t, &origin));
         let tcc = ToolCallContext::new(self, request, context);
-        let mut response = self.tool_router.call(tcc).await?;
+        let mut response = match caller {
+            Some(c) => crate::tokens::CALLER.scope(c, self.tool_router.call(tcc)).await?,
+            None => self.tool_router.call(tcc).await?,
+        };
         if let (Some(job), CallToolResponse::Complete(r)) = (record, &mut response) {
             crate::file_jobs::conclude(job, r);
         }

@@ -31,6 +31,8 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "shared: one background runner per data dir runs every job; inprocess: each front end runs its own",
     ),
     ("RUNNER_PERSIST_S", "600", "seconds the runner stays up with no job and no client"),
+    ("MCP_TRANSPORT", "stdio", "how sshdeck-mcp serves: stdio, or http (Streamable HTTP at MCP_HTTP_ADDR)"),
+    ("MCP_HTTP_ADDR", "127.0.0.1:8808", "address sshdeck-mcp --http listens on (non-loopback needs a token)"),
     ("SNAPSHOT_MAX_BYTES", "268435456", "largest total size of one file snapshot"),
     ("SNAPSHOT_MAX_FILES", "20000", "most files in one file snapshot"),
 ];

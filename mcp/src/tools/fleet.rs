@@ -276,7 +276,7 @@ impl Sshdeck {
         let submitted = self
             .deck
             .resolve_targets(&targets.exprs())
-            .and_then(|aliases| self.deck.submit_fleet(aliases, spec, "mcp"));
+            .and_then(|aliases| self.deck.submit_fleet(aliases, spec, &crate::tokens::origin()));
         let (parent, children) = match submitted {
             Ok(pc) => pc,
             Err(e) => return render::error(&e),

@@ -39,7 +39,8 @@ impl Sshdeck {
         ctx: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let live = Live::new(self.deck.settings().inline_output);
-        let job = match self.deck.submit_with_answers(alias, spec, "mcp", Some(live.sink()), answers) {
+        let job = match self.deck.submit_with_answers(alias, spec, &crate::tokens::origin(), Some(live.sink()), answers)
+        {
             Ok(j) => j,
             Err(e) => return render::error(&e),
         };

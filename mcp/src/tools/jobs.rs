@@ -221,7 +221,7 @@ impl Sshdeck {
             Err(e) => return Ok(render::error(&e)),
         };
         let live = sshdeck_core::deck::Live::new(self.deck.settings().inline_output);
-        Ok(match self.deck.retry(&id, "mcp", Some(live.sink())) {
+        Ok(match self.deck.retry(&id, &crate::tokens::origin(), Some(live.sink())) {
             Ok(job) => self.wait_inline(&job.id, Some(&live), ctx).await,
             Err(e) => render::error(&e),
         })
