@@ -32,7 +32,7 @@ pub enum Command {
     Diff(crate::files_cmd::DiffArgs),
     /// Snapshots of files and directories: create, list, diff, restore, delete.
     #[command(subcommand)]
-    Snapshot(crate::files_cmd::SnapshotCommand),
+    Snapshot(crate::snapshot_cmd::SnapshotCommand),
     /// Inspect and manage jobs (every command sshdeck runs is a job).
     #[command(subcommand)]
     Jobs(JobsCommand),

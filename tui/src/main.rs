@@ -8,6 +8,7 @@ mod files_cmd;
 mod jobs_cmd;
 mod report;
 mod servers_cmd;
+mod snapshot_cmd;
 mod terminal;
 mod transfer_cmd;
 
@@ -134,7 +135,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 0
             }
             Command::Diff(args) => files_cmd::diff(&deck, args).await?,
-            Command::Snapshot(cmd) => files_cmd::snapshot(&deck, cmd).await?,
+            Command::Snapshot(cmd) => snapshot_cmd::snapshot(&deck, cmd).await?,
             Command::Demo
             | Command::McpConfig
             | Command::Runner

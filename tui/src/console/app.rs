@@ -332,7 +332,7 @@ impl App {
                     if job.status.is_terminal() {
                         self.status = format!("job {} already {}", job.id, job.status.as_str());
                     } else if let Some(host) = self.running_host() {
-                        self.mode = cancel_which(&job, &host);
+                        self.mode = Mode::cancel_which(&job, &host);
                     } else {
                         self.confirm(
                             "Cancel this job? Its remote command is killed.",
@@ -401,24 +401,5 @@ impl App {
             (_, View::Apis) => views::apis::hints(),
             (_, View::Logs) => views::logs::hints(),
         }
-    }
-}
-
-/// Cancelling in a running fan-out: this host's job, or the whole fan-out?
-fn cancel_which(fanout: &Job, host: &Job) -> Mode {
-    let alias = host.targets.first().cloned().unwrap_or_default();
-    let running = fanout.targets.len();
-    Mode::Choose {
-        title: "Cancel what?".into(),
-        lines: vec![
-            format!("fan-out  {} on {running} hosts", fanout.id),
-            format!("host     {alias}: job {}", host.id),
-            format!("command  {}", fanout.spec.summary()),
-        ],
-        options: vec![
-            (format!("Host {alias}"), Effect::Cancel(host.id.clone())),
-            ("Whole fan-out".into(), Effect::Cancel(fanout.id.clone())),
-        ],
-        selected: 0,
     }
 }

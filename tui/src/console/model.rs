@@ -117,4 +117,23 @@ impl Mode {
             _ => (stay(selected), None),
         }
     }
+
+    /// Cancelling in a running fan-out: this host's job, or the whole fan-out?
+    pub fn cancel_which(fanout: &sshdeck_core::jobs::Job, host: &sshdeck_core::jobs::Job) -> Mode {
+        let alias = host.targets.first().cloned().unwrap_or_default();
+        let running = fanout.targets.len();
+        Mode::Choose {
+            title: "Cancel what?".into(),
+            lines: vec![
+                format!("fan-out  {} on {running} hosts", fanout.id),
+                format!("host     {alias}: job {}", host.id),
+                format!("command  {}", fanout.spec.summary()),
+            ],
+            options: vec![
+                (format!("Host {alias}"), Effect::Cancel(host.id.clone())),
+                ("Whole fan-out".into(), Effect::Cancel(fanout.id.clone())),
+            ],
+            selected: 0,
+        }
+    }
 }
