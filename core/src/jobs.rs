@@ -144,8 +144,21 @@ impl Jobs {
     /// With `retry_of`, the original must be finished, not completed and not already retried; it is
     /// marked as retried in the same write.
     pub fn accept(&self, spec: JobSpec, targets: Vec<String>, origin: &str, retry_of: Option<&JobId>) -> Result<Job> {
+        self.accept_for(spec, targets, origin, retry_of, None)
+    }
+
+    /// [`Jobs::accept`] on behalf of the front end process `submitter`.
+    pub fn accept_for(
+        &self,
+        spec: JobSpec,
+        targets: Vec<String>,
+        origin: &str,
+        retry_of: Option<&JobId>,
+        submitter: Option<u32>,
+    ) -> Result<Job> {
         let mut job = self.accept_template(spec, targets, origin)?;
         job.retry_of = retry_of.cloned();
+        job.submitter = submitter;
         let max = self.inner.limits.max_queue;
         self.with_lock(true, |table| {
             if table.unfinished() >= max {
@@ -215,6 +228,7 @@ impl Jobs {
             owner: self.inner.owner.clone(),
             cancel_requested: false,
             origin: origin.to_string(),
+            submitter: None,
             result: None,
         })
     }

@@ -59,7 +59,7 @@ fn plan(spec: &JobSpec, answers: Vec<Secret>, default_interactive_ms: u64) -> Ve
 }
 
 pub(super) async fn run_job(deck: Deck, job: Job, cancel: watch::Receiver<bool>, input: super::JobInput) {
-    let super::JobInput { mut sink, answers, stdin, pty } = input;
+    let super::JobInput { mut sink, answers, stdin, pty, .. } = input;
     if let JobSpec::Transfer { .. } = &job.spec {
         return run_transfer(deck, job, cancel, sink).await;
     }

@@ -26,6 +26,8 @@ pub struct JobInput {
     pub stdin: Option<Input>,
     /// Run on a PTY the user's terminal drives; its output is not kept (it echoes keystrokes).
     pub pty: Option<crate::exec::Pty>,
+    /// The front end process this is run for (set by the runner).
+    pub submitter: Option<u32>,
 }
 
 impl Deck {
@@ -129,7 +131,7 @@ impl Deck {
                 Err(Unreachable(e)) => tracing::warn!(error = %e, "runner unreachable: running the job here"),
             }
         }
-        let job = self.inner.jobs.accept(spec, vec![alias.to_string()], origin, None)?;
+        let job = self.inner.jobs.accept_for(spec, vec![alias.to_string()], origin, None, input.submitter)?;
         self.start(job.clone(), input);
         Ok(job)
     }

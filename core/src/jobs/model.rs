@@ -379,6 +379,10 @@ pub struct Job {
     pub cancel_requested: bool,
     /// Where the request came from (`cli`, `mcp`, `console`).
     pub origin: String,
+    /// The front end process that asked for it, when another process (the runner) runs it: a job
+    /// still running after that process is gone has outlived its front end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitter: Option<u32>,
     /// Outcome, once terminal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<JobResult>,

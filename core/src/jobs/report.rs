@@ -59,6 +59,9 @@ pub struct JobReport {
     pub origin: String,
     /// The process that runs it.
     pub owner: OwnerReport,
+    /// The front end process that asked for it, when the runner runs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitter: Option<u32>,
     /// Exit code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<u32>,
@@ -153,6 +156,7 @@ impl JobReport {
             parent: j.parent.as_ref().map(ToString::to_string),
             origin: j.origin.clone(),
             owner: OwnerReport { pid: j.owner.pid, program: j.owner.program.clone() },
+            submitter: j.submitter,
             exit_code: r.and_then(|r| r.end.exit_code),
             signal: r.and_then(|r| r.end.exit_signal.clone()),
             duration_ms: r.map(|r| r.end.duration_ms),

@@ -100,6 +100,7 @@ impl Drop for ClientGuard {
 }
 
 async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
+    let peer = stream.peer_cred().ok().and_then(|c| c.pid()).and_then(|p| u32::try_from(p).ok());
     let (mut rd, mut wr) = stream.into_split();
     let envelope = match wire::read_frame(&mut rd).await {
         Ok(Some(Frame::Json(j))) => match wire::parse::<Envelope>(&j) {
@@ -148,7 +149,7 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
                 }
                 None => (None, None),
             };
-            let r = deck.submit_with(&alias, spec, &origin, JobInput { sink, answers, stdin, pty });
+            let r = deck.submit_with(&alias, spec, &origin, JobInput { sink, answers, stdin, pty, submitter: peer });
             let ok = r.is_ok();
             accepted(&deck, r, follow, tx);
             if let (Some(stdin_tx), true) = (stdin_tx, ok) {

@@ -20,7 +20,7 @@ pub fn view_keys(view: View) -> &'static [(&'static str, &'static str)] {
             ("↑/↓ PgUp/PgDn", "scroll · g top · G/End follow"),
             ("/ n N", "search · next · previous match"),
             ("w t", "wrap long lines · show arrival times"),
-            ("c / r", "cancel / retry the job (asks first)"),
+            ("c / r", "cancel (a running fan-out: asks whether one host or all) / retry the job (asks first)"),
             ("Esc", "back to the jobs"),
         ],
         View::Servers => &[

@@ -172,6 +172,33 @@ async fn a_fan_out_opens_one_host_with_its_output_and_shows_grouped_outputs() {
     assert_eq!((d.job.id.clone(), d.host), (parent.id.clone(), 1));
 }
 
+#[tokio::test]
+async fn a_job_that_outlived_its_front_end_says_so() {
+    let data = tempfile::tempdir().unwrap();
+    let mut app = app(data.path());
+    let jobs = app.deck.jobs().clone();
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let spec = |c: &str| JobSpec::Exec { command: c.into(), timeout_ms: None, read: false };
+    let orphan = jobs.accept_for(spec("sleep 600"), vec!["web1".into()], "cli", None, Some(dead)).unwrap();
+    jobs.start(&orphan.id, 1).unwrap();
+    let mine = jobs.accept_for(spec("sleep 601"), vec!["web1".into()], "cli", None, Some(std::process::id())).unwrap();
+    jobs.start(&mine.id, 1).unwrap();
+    app.refresh();
+    let screen = render(&app, 120, 20);
+    let line = |cmd: &str| screen.lines().find(|l| l.contains(cmd)).unwrap_or_default().to_string();
+    assert!(line("sleep 600").contains("running ↗"), "{screen}");
+    assert!(line("sleep 601").contains("running") && !line("sleep 601").contains('↗'), "{screen}");
+    app.on_key(key(KeyCode::Char('g')));
+    while super::app::App::selected_job(&app).map(|j| j.id.clone()) != Some(orphan.id.clone()) {
+        app.on_key(key(KeyCode::Char('j')));
+    }
+    app.on_key(key(KeyCode::Enter));
+    let screen = render(&app, 120, 20);
+    assert!(screen.contains(&format!("from cli (pid {dead}, gone: the runner carries it on)")), "{screen}");
+}
+
 #[test]
 fn times_are_those_of_arrival_and_none_for_lines_already_there() {
     let mut l = super::app::Lines { backlog_until: Some(u64::MAX), show_times: true, ..Default::default() };

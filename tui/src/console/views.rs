@@ -32,6 +32,17 @@ impl Outcome {
 }
 
 /// A status's colour, everywhere.
+/// A job still running whose front end (the process that asked for it) is gone: the runner carries
+/// it on.
+pub fn outlived(j: &Job) -> bool {
+    !j.status.is_terminal() && j.submitter.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
+}
+
+/// A job's status as the tables show it: `running ↗` when it outlived its front end.
+pub fn status_text(j: &Job) -> String {
+    if outlived(j) { format!("{} ↗", j.status.as_str()) } else { j.status.as_str().to_string() }
+}
+
 pub fn status_color(s: JobStatus) -> Color {
     match s {
         JobStatus::Pending => Color::Gray,

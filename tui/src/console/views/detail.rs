@@ -78,7 +78,15 @@ impl Detail {
                 Span::styled(j.status.as_str(), Style::new().fg(status_color(j.status)).bold()),
                 Span::raw(format!("  attempt {}  by {} (pid {})", j.attempt, j.owner.program, j.owner.pid)),
             ]),
-            Line::from(format!("target  {}", j.targets.join(", "))),
+            Line::from(match (j.submitter, super::outlived(j)) {
+                (Some(p), true) => format!(
+                    "target  {}  from {} (pid {p}, gone: the runner carries it on)",
+                    j.targets.join(", "),
+                    j.origin
+                ),
+                (Some(p), false) => format!("target  {}  from {} (pid {p})", j.targets.join(", "), j.origin),
+                (None, _) => format!("target  {}  from {}", j.targets.join(", "), j.origin),
+            }),
             Line::from(format!("command {}", j.spec.summary())),
             Line::from(format!("created {}  duration {}", crate::console::clock::date_time(j.created_at), duration(j))),
         ];

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, TableState};
 
-use super::{duration, status_color};
+use super::{duration, status_color, status_text};
 use sshdeck_core::Deck;
 use sshdeck_core::jobs::{Filter, Job, JobId};
 
@@ -176,7 +176,7 @@ impl JobsView {
             .take(visible.max(1))
             .map(|j| {
                 let mut cells = vec![
-                    Cell::from(j.status.as_str()).style(Style::new().fg(status_color(j.status))),
+                    Cell::from(status_text(j)).style(Style::new().fg(status_color(j.status))),
                     Cell::from(j.targets.join(",")),
                     Cell::from(j.spec.summary().replace('\n', " ")),
                 ];
