@@ -5,6 +5,7 @@ mod adhoc;
 mod checks;
 mod fleet;
 pub mod live;
+mod queue;
 pub mod quick;
 mod records;
 mod run;
@@ -66,6 +67,7 @@ struct Inner {
 
 pub use adhoc::TargetFlags;
 pub use live::Live;
+pub use queue::Retried;
 pub use records::FileJob;
 pub use submit::JobInput;
 

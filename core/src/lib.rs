@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod limits;
 pub mod link;
 pub mod logging;
+pub mod notes;
 pub mod ops;
 mod pattern;
 pub mod policy;

@@ -3,6 +3,7 @@
 //! the shared `error` object, so a failed call's structured content conforms too.
 
 mod files;
+mod memory;
 mod ops;
 mod snapshots;
 
@@ -12,6 +13,7 @@ use rmcp::model::JsonObject;
 use serde_json::{Value, json};
 
 pub use files::*;
+pub use memory::*;
 pub use ops::*;
 pub use snapshots::*;
 

@@ -44,6 +44,8 @@ impl Sshdeck {
                 + Self::files_router()
                 + Self::diffs_router()
                 + Self::snapshots_router()
+                + Self::memory_router()
+                + Self::queue_router()
                 + Self::toolsets_router(),
             reminders: Arc::default(),
             listed: Arc::new(Mutex::new(listed)),

@@ -82,6 +82,16 @@ pub const TOOLSETS: &[Toolset] = &[
         about: "snapshots of files and directories before a change: create, list, diff, restore, delete",
         tools: &["snapshot_create", "snapshot_list", "snapshot_diff", "snapshot_restore", "snapshot_delete"],
     },
+    Toolset {
+        name: "memory",
+        about: "what an agent remembers about each server between conversations (Node's server notes)",
+        tools: &["server_note_set", "server_note_get", "server_note_list", "server_note_remove"],
+    },
+    Toolset {
+        name: "admin",
+        about: "queue maintenance: retry every crashed or failed job, purge finished ones from the history",
+        tools: &["task_retry_all", "task_purge"],
+    },
 ];
 
 /// What `MCP_TOOLSETS=default` lists.

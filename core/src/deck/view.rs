@@ -107,6 +107,11 @@ impl Deck {
         self.inner.registry.import(entries, replace)
     }
 
+    /// The per-server notes of this data dir (Node's `server_notes.json`).
+    pub fn notes(&self) -> crate::notes::Notes {
+        crate::notes::Notes::new(self.inner.data_dir.root())
+    }
+
     /// The API health-check catalog of this data dir.
     pub fn api_catalog(&self) -> Catalog {
         Catalog::new(&self.inner.data_dir)

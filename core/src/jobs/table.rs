@@ -171,12 +171,22 @@ impl Table {
 
     /// Drops terminal jobs that finished before `cutoff` (ms); returns their ids.
     pub fn drop_finished_before(&mut self, cutoff: u64) -> Vec<JobId> {
-        let gone: Vec<JobId> = self
-            .jobs
-            .values()
-            .filter(|j| j.status.is_terminal() && j.finished_at.unwrap_or(j.created_at) < cutoff)
-            .map(|j| j.id.clone())
-            .collect();
+        self.drop_finished_where(|j| j.finished_at.unwrap_or(j.created_at) < cutoff)
+    }
+
+    /// Drops the finished jobs `pick` chooses, and the per-host jobs of a fan-out it drops; never a
+    /// job still pending or running. Returns their ids.
+    pub fn drop_finished_where(&mut self, pick: impl Fn(&Job) -> bool) -> Vec<JobId> {
+        let mut gone: Vec<JobId> =
+            self.jobs.values().filter(|j| j.status.is_terminal() && pick(j)).map(|j| j.id.clone()).collect();
+        let parents: std::collections::HashSet<JobId> = gone.iter().cloned().collect();
+        gone.extend(
+            self.jobs
+                .values()
+                .filter(|j| j.status.is_terminal() && j.parent.as_ref().is_some_and(|p| parents.contains(p)))
+                .filter(|j| !parents.contains(&j.id))
+                .map(|j| j.id.clone()),
+        );
         for id in &gone {
             self.jobs.remove(id);
         }

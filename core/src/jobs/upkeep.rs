@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::journal::Event;
 use super::runtime::{self, Heartbeat, Liveness};
-use super::{COMPACT_AT_BYTES, JobId, Jobs, Owner, now_ms};
+use super::{COMPACT_AT_BYTES, Job, JobId, Jobs, Owner, now_ms};
 use crate::data_dir::FileLock;
 use crate::error::Result;
 use crate::pool::PoolStats;
@@ -81,5 +81,27 @@ impl Jobs {
         }
         tracing::info!(dropped = dropped.len(), kept = table.iter().count(), "journal compacted");
         Ok(())
+    }
+
+    /// Removes the finished jobs `pick` chooses (with their fan-outs' per-host jobs and their output
+    /// files) from the journal; never a job still pending or running. With `dry_run`, removes nothing.
+    /// Returns the jobs chosen.
+    pub fn purge(&self, pick: impl Fn(&Job) -> bool, dry_run: bool) -> Result<Vec<Job>> {
+        let mut shared = self.inner.shared.lock().expect("lock");
+        let _lock = FileLock::exclusive(self.inner.journal.path())?;
+        self.catch_up(&mut shared)?;
+        let mut table = shared.table.clone();
+        let gone = table.drop_finished_where(pick);
+        let chosen: Vec<Job> = gone.iter().filter_map(|id| shared.table.get(id).cloned()).collect();
+        if dry_run || gone.is_empty() {
+            return Ok(chosen);
+        }
+        self.inner.journal.rewrite(&table.snapshot())?;
+        self.catch_up(&mut shared)?;
+        for id in &gone {
+            let _ = std::fs::remove_file(self.output_path(id));
+        }
+        tracing::info!(purged = gone.len(), "jobs purged");
+        Ok(chosen)
     }
 }

@@ -131,13 +131,29 @@ impl Sshdeck {
         Ok(match self.deck.servers() {
             Ok(list) => {
                 let servers: Vec<ServerSummary> = list.iter().map(ServerSummary::from).collect();
+                // Each server's note, in one line (server_note_set).
+                let notes = self.deck.notes().list().unwrap_or_default();
+                let note = |alias: &str| notes.get(alias).and_then(sshdeck_core::notes::one_line);
                 let text = servers
                     .iter()
-                    .map(|s| format!("{}: {}@{}:{} ({})", s.alias, s.user, s.host, s.port, s.auth))
+                    .map(|s| {
+                        let n = note(&s.alias).map(|n| format!(" — {n}")).unwrap_or_default();
+                        format!("{}: {}@{}:{} ({}){n}", s.alias, s.user, s.host, s.port, s.auth)
+                    })
                     .collect::<Vec<_>>()
                     .join("\n");
                 let text = if text.is_empty() { "no servers registered".to_string() } else { text };
-                render::ok(json!({"servers": servers}), text)
+                let rows: Vec<serde_json::Value> = servers
+                    .iter()
+                    .map(|s| {
+                        let mut v = json!(s);
+                        if let Some(n) = note(&s.alias) {
+                            v["note"] = json!(n);
+                        }
+                        v
+                    })
+                    .collect();
+                render::ok(json!({"servers": rows}), text)
             }
             Err(e) => render::error(&e),
         })

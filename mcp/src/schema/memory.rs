@@ -1,0 +1,57 @@
+//! Schemas of the notes and queue maintenance tools, with Node's names.
+
+use std::sync::Arc;
+
+use rmcp::model::JsonObject;
+use serde_json::{Value, json};
+
+use super::{boolean, input, num, output, s};
+
+fn strings(desc: &str) -> Value {
+    json!({"type": "array", "items": {"type": "string"}, "description": desc})
+}
+
+pub fn note_set_in() -> Arc<JsonObject> {
+    input(
+        json!({"alias": s("Server alias"), "services": strings("Services it runs"),
+            "warnings": strings("Things to watch out for"), "conventions": strings("How things are done there"),
+            "note": s("Free text"), "intervention": s("What was just done (kept as last_intervention)")}),
+        &["alias"],
+    )
+}
+
+pub fn note_out() -> Arc<JsonObject> {
+    output(json!({"alias": {"type": "string"}, "note": {"type": ["object", "null"]}}))
+}
+
+pub fn notes_out() -> Arc<JsonObject> {
+    output(json!({"total": {"type": "integer"}, "notes": {"type": "object"}}))
+}
+
+pub fn retry_all_in() -> Arc<JsonObject> {
+    input(
+        json!({"status": {"type": "string", "enum": ["crashed", "failed", "both"], "description": "Default crashed"},
+            "dry_run": boolean("List, retry nothing"), "limit": num("At most (20)")}),
+        &[],
+    )
+}
+
+pub fn retry_all_out() -> Arc<JsonObject> {
+    output(json!({"total": {"type": "integer"}, "jobs": {"type": "array", "items": {"type": "object"}}}))
+}
+
+pub fn purge_in() -> Arc<JsonObject> {
+    input(
+        json!({"status": {"type": "string", "enum": ["crashed", "failed", "completed", "all_terminal"],
+                "description": "Default crashed"},
+            "olderThanDays": num("Finished at least this many days ago (0)"),
+            "dry_run": boolean("List only (default true)")}),
+        &[],
+    )
+}
+
+pub fn purge_out() -> Arc<JsonObject> {
+    output(
+        json!({"dryRun": {"type": "boolean"}, "total": {"type": "integer"}, "ids": {"type": "array", "items": {"type": "string"}}}),
+    )
+}

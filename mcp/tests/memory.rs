@@ -1,0 +1,94 @@
+//! Server notes in Node's `server_notes.json` (read as written, unknown fields kept), shown by
+//! server_list; task_retry_all and task_purge against the test sshd (a running job is never purged).
+
+#[path = "support/client.rs"]
+mod client;
+
+use serde_json::{Value, json};
+use sshdeck_testkit::Sshd;
+
+use client::Client;
+use client::structured as sc;
+
+#[test]
+fn notes_are_nodes_file_merged_and_shown_with_the_server() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[("MCP_TOOLSETS", "all")]);
+    c.add_server(&sshd, "web");
+    let node = r#"{"web": {"services": ["nginx", "pm2"], "conventions": ["deploy with make"], "team": "ops",
+        "last_intervention": {"at": "2026-10-01T10:00:00Z", "summary": "rotated logs"}}}"#;
+    std::fs::write(c.data_dir().join("server_notes.json"), node).unwrap();
+    let r = c.call("server_note_get", json!({"alias": "web"}));
+    assert_eq!(sc(&r)["note"]["last_intervention"]["summary"], "rotated logs", "{r}");
+    let r =
+        c.call("server_note_set", json!({"alias": "web", "warnings": ["disk 90%"], "intervention": "cleaned /tmp"}));
+    let n = &sc(&r)["note"];
+    assert_eq!((n["team"].as_str(), n["services"][1].as_str()), (Some("ops"), Some("pm2")), "kept: {r}");
+    assert_eq!(
+        (n["warnings"][0].as_str(), n["last_intervention"]["summary"].as_str()),
+        (Some("disk 90%"), Some("cleaned /tmp"))
+    );
+    let on_disk: Value =
+        serde_json::from_slice(&std::fs::read(c.data_dir().join("server_notes.json")).unwrap()).unwrap();
+    assert_eq!(on_disk["web"]["conventions"][0], "deploy with make");
+    let r = c.call("server_list", json!({}));
+    assert_eq!(sc(&r)["servers"][0]["note"], "warnings: disk 90%", "{r}");
+    assert!(r["content"][0]["text"].as_str().unwrap().contains("— warnings: disk 90%"), "{r}");
+    let r = c.call("server_note_set", json!({"alias": "nosuch", "note": "x"}));
+    assert_eq!(sc(&r)["error"]["code"], "NOT_FOUND", "{r}");
+    let r = c.call("server_note_list", json!({}));
+    assert_eq!(sc(&r)["total"], 1, "{r}");
+    let r = c.call("server_note_remove", json!({"alias": "web"}));
+    assert!(sc(&r)["removed"].is_object(), "{r}");
+    let r = c.call("server_note_remove", json!({"alias": "web"}));
+    assert_eq!(sc(&r)["error"]["code"], "NOT_FOUND", "{r}");
+}
+
+#[test]
+fn failed_jobs_are_retried_at_once_and_finished_ones_purged_never_a_running_one() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[("MCP_TOOLSETS", "all"), ("MCP_SYNC_TIMEOUT_S", "1")]);
+    c.add_server(&sshd, "web");
+    let failed: Vec<String> = (0..2)
+        .map(|i| {
+            let r = c.call("task_exec", json!({"alias": "web", "cmd": format!("echo try{i}; exit 3")}));
+            sc(&r)["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let r = c.call("task_retry_all", json!({"status": "failed", "dry_run": true}));
+    let listed: Vec<&str> = sc(&r)["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    assert_eq!(listed.len(), 2, "{r}");
+    assert!(failed.iter().all(|f| listed.contains(&f.as_str())), "{r}");
+    let r = c.call("task_retry_all", json!({"status": "failed"}));
+    assert_eq!(sc(&r)["retried"], 2, "{r}");
+    for row in sc(&r)["jobs"].as_array().unwrap() {
+        let w = c.call("task_wait", json!({"id": row["newId"], "timeout": 30}));
+        assert_eq!(sc(&w)["exitCode"], 3, "{w}");
+        let s = c.call("task_status", json!({"id": row["id"]}));
+        assert_eq!(sc(&s)["retriedBy"], row["newId"], "{s}");
+    }
+    // The originals are retried once: the next call picks only the new attempts.
+    let r = c.call("task_retry_all", json!({"status": "failed", "dry_run": true}));
+    let again: Vec<&str> = sc(&r)["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
+    assert!(failed.iter().all(|f| !again.contains(&f.as_str())), "{r}");
+
+    // A running job, then a purge of everything finished: a dry run by default, and never the running one.
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "sleep 4"}));
+    let running = sc(&r)["id"].as_str().unwrap().to_string();
+    assert_eq!(sc(&r)["status"], "running", "{r}");
+    let r = c.call("task_purge", json!({"status": "all_terminal"}));
+    let ids: Vec<&str> = sc(&r)["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!((sc(&r)["dryRun"].as_bool(), ids.contains(&failed[0].as_str())), (Some(true), true), "{r}");
+    assert!(!ids.contains(&running.as_str()), "a running job is never purged: {r}");
+    let s = c.call("task_status", json!({"id": failed[0]}));
+    assert_eq!(sc(&s)["status"], "failed", "the dry run removed nothing: {s}");
+    let r = c.call("task_purge", json!({"status": "all_terminal", "dry_run": false}));
+    assert!(sc(&r)["total"].as_u64().unwrap() >= 4, "{r}");
+    let s = c.call("task_status", json!({"id": failed[0]}));
+    assert_eq!(sc(&s)["error"]["code"], "NOT_FOUND", "{s}");
+    assert!(!c.data_dir().join(format!("jobs/{}.log", failed[0])).exists(), "its output goes too");
+    let s = c.call("task_status", json!({"id": running}));
+    assert_eq!(sc(&s)["status"], "running", "{s}");
+    let r = c.call("task_purge", json!({"status": "bogus"}));
+    assert_eq!(sc(&r)["error"]["code"], "INVALID_ARGUMENT", "{r}");
+}
