@@ -1,4 +1,5 @@
-//! Resources (`sshdeck://servers`, `sshdeck://jobs/{id}`, `sshdeck://jobs/{id}/output`) and prompts.
+//! Resources (`sshdeck://servers`, `sshdeck://jobs`, `sshdeck://jobs/{id}`, `sshdeck://jobs/{id}/output`)
+//! and prompts.
 
 use rmcp::ErrorData;
 use rmcp::model::{
@@ -18,6 +19,9 @@ pub fn list(deck: &Deck) -> ListResourcesResult {
     let mut items = vec![
         Resource::new("sshdeck://servers", "servers")
             .with_description("Registered servers (no secrets)")
+            .with_mime_type("application/json"),
+        Resource::new("sshdeck://jobs", "jobs")
+            .with_description("The most recent jobs (subscribe to hear when any job changes)")
             .with_mime_type("application/json"),
     ];
     if let Ok(page) = deck.jobs_page(&Filter { limit: LISTED_JOBS, ..Default::default() }) {
@@ -52,6 +56,13 @@ pub fn read(deck: &Deck, uri: &str) -> Result<ReadResourceResult, ErrorData> {
     if uri == "sshdeck://servers" {
         let list: Vec<ServerSummary> = deck.servers().map_err(internal)?.iter().map(ServerSummary::from).collect();
         let text = serde_json::to_string_pretty(&list).expect("serializes");
+        return Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri).with_mime_type("application/json")]));
+    }
+    if uri == "sshdeck://jobs" {
+        let page = deck.jobs_page(&Filter { limit: LISTED_JOBS, ..Default::default() }).map_err(internal)?;
+        let jobs: Vec<JobReport> = page.jobs.iter().map(JobReport::of).collect();
+        let text =
+            serde_json::to_string_pretty(&serde_json::json!({"total": page.total, "jobs": jobs})).expect("serializes");
         return Ok(ReadResourceResult::new(vec![ResourceContents::text(text, uri).with_mime_type("application/json")]));
     }
     let rest = uri.strip_prefix("sshdeck://jobs/").ok_or_else(not_found)?;

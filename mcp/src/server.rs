@@ -6,12 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rmcp::handler::server::tool::{ToolCallContext, ToolRouter};
+#[allow(deprecated)] // MCP logging (SEP-2577 deprecates it; clients still speak it)
+use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse, Implementation,
     ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
-use rmcp::model::{CancelTaskParams, GetTaskParams, GetTaskResult};
+use rmcp::model::{CancelTaskParams, GetTaskParams, GetTaskResult, SubscribeRequestParams, UnsubscribeRequestParams};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool_handler};
 use sshdeck_core::Deck;
@@ -26,6 +28,8 @@ pub struct Sshdeck {
     pub reminders: Arc<Mutex<HashMap<JobId, (Instant, u64)>>>,
     /// Toolsets `tools/list` shows in this session.
     pub listed: Arc<Mutex<BTreeSet<&'static str>>>,
+    /// This session's logging level and resource subscriptions.
+    pub watch: Arc<crate::watch::Watch>,
 }
 
 impl Sshdeck {
@@ -49,6 +53,7 @@ impl Sshdeck {
                 + Self::toolsets_router(),
             reminders: Arc::default(),
             listed: Arc::new(Mutex::new(listed)),
+            watch: Arc::default(),
         }
     }
 }
@@ -60,12 +65,15 @@ follow it with task_wait or task_status, stop it with task_cancel.";
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Sshdeck {
+    #[allow(deprecated)] // enable_logging: see watch.rs
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_tool_list_changed()
                 .enable_resources()
+                .enable_resources_subscribe()
+                .enable_logging()
                 .enable_prompts()
                 .enable_tasks()
                 .build(),
@@ -103,6 +111,42 @@ impl ServerHandler for Sshdeck {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
         Ok(crate::resources::templates())
+    }
+
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.watch.set_level(request.level, &self.deck, context.peer.clone());
+        Ok(())
+    }
+
+    #[allow(deprecated)] // resources/subscribe: what clients speak today
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if !crate::watch::watchable(&request.uri) {
+            return Err(ErrorData::invalid_params(
+                format!("{} cannot be watched: subscribe to sshdeck://jobs or sshdeck://jobs/ID", request.uri),
+                None,
+            ));
+        }
+        self.watch.subscribe(request.uri, &self.deck, context.peer.clone());
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.watch.unsubscribe(&request.uri);
+        Ok(())
     }
 
     async fn read_resource(
