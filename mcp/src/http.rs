@@ -9,7 +9,7 @@
 //!   (DNS-rebinding protection): 403 otherwise.
 //! - `GET /health` (no auth): status, version, uptime, whether the data dir is writable.
 //!   `GET /ready`: 200 when the data dir is writable, 503 otherwise.
-//! - Request bodies are capped (4 MiB), idle sessions expire (5 min).
+//! - Request bodies are capped (4 MiB), idle sessions expire (5 min), at most 256 sessions at once.
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -30,6 +30,8 @@ use crate::tokens;
 
 /// How long an idle session lives.
 const SESSION_IDLE: Duration = Duration::from_secs(300);
+/// Sessions open at once; a new one past it gets 503.
+const MAX_SESSIONS: usize = 256;
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -76,9 +78,10 @@ pub async fn serve(deck: Deck, listed: BTreeSet<&'static str>, addr: SocketAddr)
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(SESSION_IDLE);
     let factory_deck = deck.clone();
+    let sessions = Arc::new(sessions);
     let mcp = StreamableHttpService::new(
         move || Ok(Sshdeck::new(factory_deck.clone(), listed.clone())),
-        Arc::new(sessions),
+        sessions.clone(),
         config,
     );
     let started = Instant::now();
@@ -88,11 +91,19 @@ pub async fn serve(deck: Deck, listed: BTreeSet<&'static str>, addr: SocketAddr)
     let deck = Arc::new(deck);
     loop {
         let (stream, _) = listener.accept().await?;
-        let (mcp, deck, data) = (mcp.clone(), deck.clone(), data.clone());
+        let (mcp, deck, data, sessions) = (mcp.clone(), deck.clone(), data.clone(), sessions.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let (mcp, deck, data) = (mcp.clone(), deck.clone(), data.clone());
-                async move { Ok::<_, Infallible>(route(req, &mcp, &deck, &data, started).await) }
+                let (mcp, deck, data, sessions) = (mcp.clone(), deck.clone(), data.clone(), sessions.clone());
+                async move {
+                    let new_session =
+                        req.method() == http::Method::POST && !req.headers().contains_key("mcp-session-id");
+                    if new_session && req.uri().path() == "/mcp" && sessions.sessions.read().await.len() >= MAX_SESSIONS
+                    {
+                        return Ok::<_, Infallible>(plain(StatusCode::SERVICE_UNAVAILABLE, "too many sessions\n"));
+                    }
+                    Ok::<_, Infallible>(route(req, &mcp, &deck, &data, started).await)
+                }
             });
             let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             if let Err(e) = conn.serve_connection(TokioIo::new(stream), service).await {

@@ -56,6 +56,18 @@ async def scenario():
         assert sc(r)["status"] == "completed", r
         r = await b.call_tool("task_history", {"alias": "web"})
         assert any(j["id"] == job for j in sc(r)["jobs"]), r
+        # A call the client gives up on: the job is cancelled (the remote command killed).
+        import anyio
+        with anyio.move_on_after(1.0):
+            await a.call_tool("task_exec", {"alias": "web", "cmd": "sleep 20; echo never"})
+        for _ in range(50):
+            r = await b.call_tool("task_queue", {"limit": 5})
+            gone = [j for j in sc(r)["jobs"] if j["command"] == "sleep 20; echo never"]
+            if gone and gone[0]["status"] == "cancelled":
+                break
+            await anyio.sleep(0.2)
+        else:
+            raise AssertionError(f"the abandoned call's job was not cancelled: {sc(r)}")
     async with session(ro) as v:
         r = await v.call_tool("task_exec", {"alias": "web", "cmd": "touch /tmp/nope"})
         assert r.is_error and sc(r)["error"]["code"] == "READ_ONLY", r
