@@ -3,6 +3,7 @@
 //! [`Deck`] and call into it.
 
 pub mod apis;
+pub mod audit;
 pub mod capture;
 pub mod config;
 pub mod data_dir;

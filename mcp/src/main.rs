@@ -11,6 +11,7 @@ mod tasks;
 mod tokens;
 mod tools;
 mod toolsets;
+mod trail;
 mod watch;
 
 use std::io::Write;

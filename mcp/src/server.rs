@@ -225,15 +225,25 @@ impl ServerHandler for Sshdeck {
             && context.meta.contains_key(rmcp::model::TASKS_EXTENSION_ID);
         // A file tool call is recorded as a job around the call.
         let origin = caller.as_ref().map_or_else(|| "mcp".to_string(), |c| format!("mcp:{}", c.name));
+        // A tool that is not read-only leaves a line in the audit trail.
+        let audited = self
+            .tool_router
+            .get(&request.name)
+            .is_some_and(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) != Some(true))
+            .then(|| (request.name.to_string(), request.arguments.clone()));
         let record = crate::file_jobs::touches(&request.name, request.arguments.as_ref())
             .and_then(|t| crate::file_jobs::begin(&self.deck, &request.name, t, &origin));
         let tcc = ToolCallContext::new(self, request, context);
-        let mut response = match caller {
+        let mut response = match caller.clone() {
             Some(c) => crate::tokens::CALLER.scope(c, self.tool_router.call(tcc)).await?,
             None => self.tool_router.call(tcc).await?,
         };
         if let (Some(job), CallToolResponse::Complete(r)) = (record, &mut response) {
             crate::file_jobs::conclude(job, r);
+        }
+        if let Some((tool, args)) = audited {
+            let who = caller.as_ref().map_or("stdio", |c| c.name.as_str());
+            crate::trail::record(&self.deck, &tool, args, who, &response);
         }
         // A client that speaks MCP Tasks gets a task handle for a job still running: the job is the task.
         if tasks

@@ -92,3 +92,33 @@ fn failed_jobs_are_retried_at_once_and_finished_ones_purged_never_a_running_one(
     let r = c.call("task_purge", json!({"status": "bogus"}));
     assert_eq!(sc(&r)["error"]["code"], "INVALID_ARGUMENT", "{r}");
 }
+
+#[test]
+fn every_mutating_call_leaves_one_audit_line_without_its_secrets() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[("MCP_TOOLSETS", "all")]);
+    c.add_server(&sshd, "web");
+    let r = c.call(
+        "server_add",
+        json!({"alias": "pw", "host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(), "password": "Aud1t-Secret-77"}),
+    );
+    let _ = r;
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "echo audited"}));
+    let job = sc(&r)["id"].as_str().unwrap().to_string();
+    c.call("server_list", json!({}));
+    c.call("task_history", json!({}));
+    let r = c.call("task_exec", json!({"alias": "nosuch", "cmd": "true"}));
+    assert_eq!(sc(&r)["error"]["code"], "NOT_FOUND");
+    let text = std::fs::read_to_string(c.data_dir().join("audit.jsonl")).unwrap();
+    assert!(!text.contains("Aud1t-Secret-77"), "no secret in the trail: {text}");
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions: Vec<&str> = lines.iter().map(|l| l["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["server_add", "server_add", "task_exec", "task_exec"],
+        "read-only tools are not audited: {text}"
+    );
+    assert_eq!(lines[1]["args"]["password"], "***", "{text}");
+    assert_eq!((lines[2]["job"].as_str(), lines[2]["targets"][0].as_str()), (Some(job.as_str()), Some("web")));
+    assert_eq!((lines[3]["result"].as_str(), lines[3]["caller"].as_str()), (Some("NOT_FOUND"), Some("stdio")));
+}

@@ -33,6 +33,19 @@ pub enum Command {
     /// Snapshots of files and directories: create, list, diff, restore, delete.
     #[command(subcommand)]
     Snapshot(crate::snapshot_cmd::SnapshotCommand),
+    /// The audit trail: every mutating action of every front end (MCP tools, CLI commands), with who,
+    /// on which servers, the result and the job; secrets removed.
+    Audit {
+        /// Only the last DURATION (e.g. 12h, 7d… as 30s, 5m, 1h).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many (the most recent).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect and manage jobs (every command sshdeck runs is a job).
     #[command(subcommand)]
     Jobs(JobsCommand),

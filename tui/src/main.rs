@@ -1,5 +1,6 @@
 //! `sshdeck`: the operator's console (no subcommand) and command line.
 
+mod audit_cmd;
 mod cli;
 mod demo;
 mod detach;
@@ -111,6 +112,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Command::Exec(args) = &command
         && let Some(r) = exec_cmd::quick(&settings, args)
     {
+        if let Some((action, targets)) = audit_cmd::audited(&command) {
+            audit_cmd::record(&settings.data_dir, &action, targets, &r);
+        }
         return r;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -118,35 +122,43 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         let deck = Deck::open_front_end(settings, "sshdeck", launcher()?)?;
         let _log = sshdeck_core::logging::init(deck.settings(), deck.logs_dir()?, "sshdeck")?;
         tracing::debug!(?command, "start");
-        let code = match command {
-            Command::Servers(cmd) => servers_cmd::run(&deck, cmd).await?,
-            Command::Jobs(cmd) => jobs_cmd::run(&deck, cmd).await?,
-            Command::Put(args) => transfer_cmd::run(&deck, sshdeck_core::sftp::Direction::Upload, args).await?,
-            Command::Get(args) => transfer_cmd::run(&deck, sshdeck_core::sftp::Direction::Download, args).await?,
-            Command::Exec(args) => {
-                let r = exec_cmd::exec(&deck, args).await;
-                if let Err(e) = &r {
-                    tracing::info!(error = %e, "exec failed");
+        let audited = audit_cmd::audited(&command);
+        let outcome: anyhow::Result<i32> = async {
+            Ok(match command {
+                Command::Servers(cmd) => servers_cmd::run(&deck, cmd).await?,
+                Command::Jobs(cmd) => jobs_cmd::run(&deck, cmd).await?,
+                Command::Put(args) => transfer_cmd::run(&deck, sshdeck_core::sftp::Direction::Upload, args).await?,
+                Command::Get(args) => transfer_cmd::run(&deck, sshdeck_core::sftp::Direction::Download, args).await?,
+                Command::Exec(args) => {
+                    let r = exec_cmd::exec(&deck, args).await;
+                    if let Err(e) = &r {
+                        tracing::info!(error = %e, "exec failed");
+                    }
+                    r?
                 }
-                r?
-            }
-            Command::Settings { json } => {
-                print_settings(&deck, json)?;
-                0
-            }
-            Command::Diff(args) => files_cmd::diff(&deck, args).await?,
-            Command::Snapshot(cmd) => snapshot_cmd::snapshot(&deck, cmd).await?,
-            Command::Demo
-            | Command::McpConfig
-            | Command::Runner
-            | Command::Ssh(_)
-            | Command::Completions { .. }
-            | Command::Man { .. } => {
-                unreachable!("handled before the data dir is opened")
-            }
-        };
+                Command::Settings { json } => {
+                    print_settings(&deck, json)?;
+                    0
+                }
+                Command::Audit { since, limit, json } => audit_cmd::show(&deck, since.as_deref(), limit, json)?,
+                Command::Diff(args) => files_cmd::diff(&deck, args).await?,
+                Command::Snapshot(cmd) => snapshot_cmd::snapshot(&deck, cmd).await?,
+                Command::Demo
+                | Command::McpConfig
+                | Command::Runner
+                | Command::Ssh(_)
+                | Command::Completions { .. }
+                | Command::Man { .. } => {
+                    unreachable!("handled before the data dir is opened")
+                }
+            })
+        }
+        .await;
+        if let Some((action, targets)) = audited {
+            audit_cmd::record(deck.data_root(), &action, targets, &outcome);
+        }
         deck.shutdown().await;
-        Ok(code)
+        outcome
     })
 }
 

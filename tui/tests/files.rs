@@ -82,3 +82,28 @@ fn diff_and_snapshots_from_the_command_line() {
     let out = cli.run(&["jobs", "retry", failed["id"].as_str().unwrap()]);
     assert!(text(&out.stderr).starts_with("error[INVALID_ARGUMENT]"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn commands_that_change_something_are_in_the_audit_trail() {
+    let sshd = Sshd::start().unwrap();
+    let cli = Cli::new();
+    cli.add_key_server("web", &sshd);
+    assert!(cli.run(&["exec", "web", "--", "true"]).status.success());
+    let out = cli.run(&["exec", "web", "--", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(cli.run(&["jobs", "list"]).status.success());
+    let out = cli.run(&["audit", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<(String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["result"].as_str().unwrap().to_string()))
+        .collect();
+    let want = [("servers add", "ok"), ("exec", "ok"), ("exec", "exit 3")];
+    assert_eq!(rows, want.map(|(a, r)| (a.to_string(), r.to_string())), "{v}");
+    assert!(v.as_array().unwrap().iter().all(|e| e["front_end"] == "cli"), "{v}");
+    let out = cli.run(&["audit"]);
+    assert!(text(&out.stdout).contains("exit 3"), "{}", text(&out.stdout));
+}

@@ -107,6 +107,11 @@ impl Deck {
         self.inner.registry.import(entries, replace)
     }
 
+    /// The audit trail of this data dir (`audit.jsonl`).
+    pub fn audit(&self) -> crate::audit::Audit {
+        crate::audit::Audit::new(self.inner.data_dir.root())
+    }
+
     /// The per-server notes of this data dir (Node's `server_notes.json`).
     pub fn notes(&self) -> crate::notes::Notes {
         crate::notes::Notes::new(self.inner.data_dir.root())
