@@ -69,9 +69,10 @@ impl Entry {
 /// Whether an argument's name says it holds a secret.
 fn secret_name(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["pass", "secret", "token", "answer", "response", "credential", "private"].iter().any(|s| k.contains(s))
-        || k == "env"
-        || k == "headers"
+    ["pass", "secret", "token", "answer", "response", "credential", "private", "api_key", "apikey", "bearer", "cookie"]
+        .iter()
+        .any(|s| k.contains(s))
+        || ["env", "headers", "key", "authorization"].contains(&k.as_str())
 }
 
 /// `v` with secret-named values replaced by `"***"` and long strings cut.
@@ -153,14 +154,20 @@ mod tests {
     fn secrets_never_reach_the_trail_and_lines_read_back() {
         let d = tempfile::tempdir().unwrap();
         let audit = Audit::new(d.path());
-        let args = json!({"alias": "web", "password": "hunter2", "keyPath": "/k", "responses": {"Password:": "x"},
+        let args = json!({"alias": "web", "password": "hunter2", "keyPath": "/k", "responses": {"Password:": "x"}, "api_key": "k-1",
             "cmd": "y".repeat(500), "nested": [{"passphrase": "p"}]});
         let mut e = Entry::now("mcp", "agent", "server_add", vec!["web".into()], args);
         e.result = "AUTH_FAILED".into();
         audit.record(&e).unwrap();
         audit.record(&Entry::now("cli", "root", "exec", vec!["db".into()], json!({}))).unwrap();
         let text = std::fs::read_to_string(d.path().join(AUDIT_FILE)).unwrap();
-        assert!(!text.contains("hunter2") && !text.contains("Password:") && !text.contains("\"p\""), "{text}");
+        assert!(
+            !text.contains("hunter2")
+                && !text.contains("Password:")
+                && !text.contains("\"p\"")
+                && !text.contains("k-1"),
+            "{text}"
+        );
         assert!(text.contains("\"keyPath\":\"/k\"") && text.contains("(500 chars)"), "{text}");
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(d.path().join(AUDIT_FILE)).unwrap().permissions().mode() & 0o777;

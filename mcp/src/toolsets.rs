@@ -92,6 +92,11 @@ pub const TOOLSETS: &[Toolset] = &[
         about: "queue maintenance: retry every crashed or failed job, purge finished ones from the history",
         tools: &["task_retry_all", "task_purge"],
     },
+    Toolset {
+        name: "help",
+        about: "help from the live tool list: every tool by toolset, or one tool's arguments",
+        tools: &["help"],
+    },
 ];
 
 /// What `MCP_TOOLSETS=default` lists.

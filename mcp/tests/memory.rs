@@ -122,3 +122,27 @@ fn every_mutating_call_leaves_one_audit_line_without_its_secrets() {
     assert_eq!((lines[2]["job"].as_str(), lines[2]["targets"][0].as_str()), (Some(job.as_str()), Some("web")));
     assert_eq!((lines[3]["result"].as_str(), lines[3]["caller"].as_str()), (Some("NOT_FOUND"), Some("stdio")));
 }
+
+#[test]
+fn help_lists_exactly_the_registered_tools_and_one_tools_arguments() {
+    let mut c = Client::start(&[("MCP_TOOLSETS", "all")]);
+    let listed = c.request("tools/list", json!({}));
+    let mut registered: Vec<String> =
+        listed["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect();
+    registered.sort();
+    let r = c.call("help", json!({}));
+    let mut helped: Vec<String> = sc(&r)["toolsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()))
+        .collect();
+    helped.sort();
+    assert_eq!(helped, registered, "help lists every registered tool, once");
+    let r = c.call("help", json!({"tool": "task_exec"}));
+    let args = sc(&r)["tool"]["arguments"].as_array().unwrap();
+    let alias = args.iter().find(|a| a["name"] == "alias").unwrap();
+    assert_eq!((alias["required"].as_bool(), sc(&r)["tool"]["toolset"].as_str()), (Some(true), Some("core")), "{r}");
+    let r = c.call("help", json!({"tool": "nosuch"}));
+    assert_eq!(sc(&r)["error"]["code"], "NOT_FOUND", "{r}");
+}

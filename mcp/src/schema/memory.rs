@@ -55,3 +55,11 @@ pub fn purge_out() -> Arc<JsonObject> {
         json!({"dryRun": {"type": "boolean"}, "total": {"type": "integer"}, "ids": {"type": "array", "items": {"type": "string"}}}),
     )
 }
+
+pub fn help_in() -> Arc<JsonObject> {
+    input(json!({"tool": s("One tool's name (default: every tool, by toolset)")}), &[])
+}
+
+pub fn help_out() -> Arc<JsonObject> {
+    output(json!({"toolsets": {"type": "array", "items": {"type": "object"}}, "tool": {"type": "object"}}))
+}

@@ -21,6 +21,28 @@ pub struct ToolsetsParams {
     enable: Option<Targets>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelpParams {
+    #[serde(default)]
+    tool: Option<String>,
+}
+
+/// One tool's arguments from its input schema: name, type, whether required, what it is.
+fn arguments(schema: &serde_json::Map<String, Value>) -> Vec<Value> {
+    let required: Vec<&str> =
+        schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let props = schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+    props
+        .iter()
+        .map(|(name, p)| {
+            json!({"name": name, "type": p.get("type").cloned().unwrap_or(Value::Null),
+                "required": required.contains(&name.as_str()),
+                "description": p.get("description").and_then(Value::as_str).unwrap_or("")})
+        })
+        .collect()
+}
+
 #[tool_router(router = toolsets_router, vis = "pub")]
 impl Sshdeck {
     #[tool(
@@ -66,5 +88,58 @@ impl Sshdeck {
             text.push_str(&format!("enabled: {}", added.join(", ")));
         }
         Ok(render::ok(json!({"toolsets": rows, "enabled": added}), text.trim_end().to_string()))
+    }
+
+    #[tool(
+        description = "Help from the live tool list: every tool by toolset with what it does, or one tool's arguments.",
+        input_schema = schema::help_in(),
+        output_schema = schema::help_out(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn help(&self, Parameters(p): Parameters<HelpParams>) -> Result<CallToolResult, ErrorData> {
+        let all = self.tool_router.list_all();
+        let set_of = |name: &str| TOOLSETS.iter().find(|t| t.tools.contains(&name)).map_or("", |t| t.name);
+        if let Some(name) = p.tool {
+            let Some(t) = all.iter().find(|t| t.name == name) else {
+                let e = sshdeck_core::Error::NotFound { what: "tool", name };
+                return Ok(render::error(&e));
+            };
+            let args = arguments(&t.input_schema);
+            let ann = t.annotations.as_ref();
+            let mut text =
+                format!("{} ({} toolset): {}", t.name, set_of(&t.name), t.description.as_deref().unwrap_or(""));
+            for a in &args {
+                let req = if a["required"] == true { " (required)" } else { "" };
+                text.push_str(&format!(
+                    "\n  {}{req}: {}",
+                    a["name"].as_str().unwrap_or(""),
+                    a["description"].as_str().unwrap_or("")
+                ));
+            }
+            let v = json!({"tool": {"name": t.name, "toolset": set_of(&t.name), "description": t.description,
+                "arguments": args, "readOnly": ann.and_then(|a| a.read_only_hint).unwrap_or(false),
+                "destructive": ann.and_then(|a| a.destructive_hint).unwrap_or(false)}});
+            return Ok(render::ok(v, text));
+        }
+        let mut text = String::new();
+        let sets: Vec<Value> = TOOLSETS
+            .iter()
+            .map(|set| {
+                text.push_str(&format!("{} — {}\n", set.name, set.about));
+                let tools: Vec<Value> = set
+                    .tools
+                    .iter()
+                    .filter_map(|n| all.iter().find(|t| t.name == *n))
+                    .map(|t| {
+                        let d = t.description.as_deref().unwrap_or("");
+                        text.push_str(&format!("  {}: {d}\n", t.name));
+                        json!({"name": t.name, "description": d})
+                    })
+                    .collect();
+                json!({"name": set.name, "about": set.about, "tools": tools})
+            })
+            .collect();
+        text.push_str("help {tool: NAME} gives a tool's arguments.");
+        Ok(render::ok(json!({"toolsets": sets}), text))
     }
 }
