@@ -5,6 +5,7 @@
 mod files;
 mod memory;
 mod ops;
+mod sessions;
 mod snapshots;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use serde_json::{Value, json};
 pub use files::*;
 pub use memory::*;
 pub use ops::*;
+pub use sessions::*;
 pub use snapshots::*;
 
 fn object(v: Value) -> Arc<JsonObject> {

@@ -50,6 +50,7 @@ impl Sshdeck {
                 + Self::snapshots_router()
                 + Self::memory_router()
                 + Self::queue_router()
+                + Self::tmux_router()
                 + Self::toolsets_router(),
             reminders: Arc::default(),
             listed: Arc::new(Mutex::new(listed)),

@@ -16,5 +16,6 @@ pub mod servers;
 pub mod service;
 pub mod snapshots;
 pub mod tasks;
+pub mod tmux;
 pub mod toolsets;
 pub mod transfers;

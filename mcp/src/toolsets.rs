@@ -93,6 +93,11 @@ pub const TOOLSETS: &[Toolset] = &[
         tools: &["task_retry_all", "task_purge"],
     },
     Toolset {
+        name: "tmux",
+        about: "tmux sessions on a server: create, type into, read, list, kill (each a job)",
+        tools: &["tmux_create", "tmux_exec", "tmux_read", "tmux_list", "tmux_kill"],
+    },
+    Toolset {
         name: "help",
         about: "help from the live tool list: every tool by toolset, or one tool's arguments",
         tools: &["help"],
