@@ -51,6 +51,7 @@ impl Sshdeck {
                 + Self::memory_router()
                 + Self::queue_router()
                 + Self::tmux_router()
+                + Self::keys_router()
                 + Self::toolsets_router(),
             reminders: Arc::default(),
             listed: Arc::new(Mutex::new(listed)),

@@ -8,6 +8,7 @@ pub mod fleet;
 pub mod guard;
 pub mod inline;
 pub mod jobs;
+pub mod keys;
 pub mod logs;
 pub mod memory;
 pub mod ops;

@@ -98,6 +98,11 @@ pub const TOOLSETS: &[Toolset] = &[
         tools: &["tmux_create", "tmux_exec", "tmux_read", "tmux_list", "tmux_kill"],
     },
     Toolset {
+        name: "keys",
+        about: "authorize a public key on a server (authorized_keys, atomic, once)",
+        tools: &["ssh_authorize_key"],
+    },
+    Toolset {
         name: "help",
         about: "help from the live tool list: every tool by toolset, or one tool's arguments",
         tools: &["help"],

@@ -54,3 +54,34 @@ fn tmux_sessions_are_created_typed_into_read_and_killed() {
         sc(&h)["jobs"].as_array().unwrap().iter().filter(|j| j["command"].as_str().unwrap().contains("tmux ")).count();
     assert!(tmux_jobs >= 6, "{h}");
 }
+
+#[test]
+fn a_public_key_is_authorized_once_atomically_after_a_dry_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[("MCP_TOOLSETS", "all")]);
+    c.add_server(&sshd, "web");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let file = dir.path().join("ssh/authorized_keys");
+    let pubkey = sshd.keys().unauthorized.with_extension("pub");
+    let args = |dry: bool| {
+        json!({"target_alias": "web", "source": {"type": "local_path", "path": pubkey.display().to_string()},
+            "authorized_keys_path": file.display().to_string(), "comment": "added-by-test", "dry_run": dry})
+    };
+    let r = c.call("ssh_authorize_key", args(true));
+    assert!(sc(&r)["stdout"].as_str().unwrap().starts_with("would add"), "{r}");
+    assert!(!file.exists(), "a dry run writes nothing");
+    let r = c.call("ssh_authorize_key", args(false));
+    assert!(sc(&r)["stdout"].as_str().unwrap().starts_with("added"), "{r}");
+    let r = c.call("ssh_authorize_key", args(false));
+    assert!(sc(&r)["stdout"].as_str().unwrap().starts_with("already authorized"), "{r}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let body = std::fs::read_to_string(&pubkey).unwrap().split_whitespace().nth(1).unwrap().to_string();
+    assert_eq!(text.matches(&body).count(), 1, "once: {text}");
+    assert!(text.trim_end().ends_with("added-by-test"), "{text}");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let r =
+        c.call("ssh_authorize_key", json!({"target_alias": "web", "source": {"type": "string", "pubkey": "rm -rf /"}}));
+    assert_eq!(sc(&r)["error"]["code"], "INVALID_ARGUMENT", "{r}");
+}

@@ -28,3 +28,17 @@ pub fn tmux_exec_in() -> Arc<JsonObject> {
 pub fn tmux_session_in() -> Arc<JsonObject> {
     input(json!({"alias": s(ALIAS), "session": s(SESSION)}), &["alias", "session"])
 }
+
+pub fn authorize_key_in() -> Arc<JsonObject> {
+    input(
+        json!({"target_alias": s("Server whose authorized_keys gets the key"),
+            "source": {"type": "object", "description": "{type: string, pubkey} | {type: local_path, path} | {type: alias, alias} (that server's key file + .pub)",
+                "properties": {"type": {"type": "string", "enum": ["string", "local_path", "alias"]}, "pubkey": {"type": "string"},
+                    "path": {"type": "string"}, "alias": {"type": "string"}}, "required": ["type"]},
+            "user": s("Whose ~/.ssh/authorized_keys (default: the login user's)"),
+            "authorized_keys_path": s("Another file"), "comment": s("Comment to give the key"),
+            "dry_run": {"type": "boolean", "description": "Say what would change (default true)"},
+            "force": {"type": "boolean", "description": "Accepted (an identical key is never added twice)"}}),
+        &["target_alias", "source"],
+    )
+}
