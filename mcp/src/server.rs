@@ -52,6 +52,7 @@ impl Sshdeck {
                 + Self::queue_router()
                 + Self::tmux_router()
                 + Self::keys_router()
+                + Self::insight_router()
                 + Self::toolsets_router(),
             reminders: Arc::default(),
             listed: Arc::new(Mutex::new(listed)),

@@ -7,6 +7,7 @@ pub mod files;
 pub mod fleet;
 pub mod guard;
 pub mod inline;
+pub mod insight;
 pub mod jobs;
 pub mod keys;
 pub mod logs;

@@ -70,7 +70,7 @@ pub const TOOLSETS: &[Toolset] = &[
     Toolset {
         name: "apis",
         about: "the API health-check catalog: add, list, remove, check (from here or from a server)",
-        tools: &["api_add", "api_list", "api_remove", "api_check"],
+        tools: &["api_add", "api_list", "api_remove", "api_check", "check_api_health"],
     },
     Toolset {
         name: "files",
@@ -101,6 +101,11 @@ pub const TOOLSETS: &[Toolset] = &[
         name: "keys",
         about: "authorize a public key on a server (authorized_keys, atomic, once)",
         tools: &["ssh_authorize_key"],
+    },
+    Toolset {
+        name: "insight",
+        about: "one read of everything sshdeck knows about the fleet (servers, groups, notes, APIs, queue, failures, pools)",
+        tools: &["infra_audit"],
     },
     Toolset {
         name: "help",

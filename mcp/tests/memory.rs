@@ -146,3 +146,36 @@ fn help_lists_exactly_the_registered_tools_and_one_tools_arguments() {
     let r = c.call("help", json!({"tool": "nosuch"}));
     assert_eq!(sc(&r)["error"]["code"], "NOT_FOUND", "{r}");
 }
+
+#[test]
+fn check_api_health_checks_a_url_from_a_server() {
+    let sshd = Sshd::start().unwrap();
+    let http = sshdeck_testkit::http::HttpServer::start(&[]).unwrap();
+    let mut c = Client::start(&[("MCP_TOOLSETS", "all")]);
+    c.add_server(&sshd, "web");
+    let r = c.call("check_api_health", json!({"alias": "web", "url": format!("{}/ok", http.url())}));
+    assert_eq!((sc(&r)["status"].as_str(), sc(&r)["http_code"].as_u64()), (Some("UP"), Some(200)), "{r}");
+    let r = c.call("check_api_health", json!({"alias": "web", "url": "ftp://example.invalid/"}));
+    assert_eq!(sc(&r)["error"]["code"], "INVALID_ARGUMENT", "{r}");
+}
+
+#[test]
+fn infra_audit_sums_up_the_fleet_without_secrets() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[("MCP_TOOLSETS", "all")]);
+    c.add_server(&sshd, "web");
+    c.call(
+        "server_add",
+        json!({"alias": "db", "host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(), "password": "Infra-Secret-9"}),
+    );
+    c.call("server_note_set", json!({"alias": "web", "note": "the front"}));
+    c.call("task_exec", json!({"alias": "web", "cmd": "exit 7"}));
+    let r = c.call("infra_audit", json!({}));
+    let s = sc(&r);
+    assert_eq!(s["servers"].as_array().unwrap().len(), 2, "{r}");
+    assert_eq!((s["notes"].as_u64(), s["recentFailures"][0]["exitCode"].as_u64()), (Some(1), Some(7)), "{r}");
+    assert!(r["content"][0]["text"].as_str().unwrap().contains("— the front"), "{r}");
+    let full = c.call("infra_audit", json!({"compact": false}));
+    assert!(!full.to_string().contains("Infra-Secret-9") && !r.to_string().contains("Infra-Secret-9"), "no secret");
+    assert_eq!(sc(&full)["notes"]["web"]["note"], "the front");
+}

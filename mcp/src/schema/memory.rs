@@ -63,3 +63,12 @@ pub fn help_in() -> Arc<JsonObject> {
 pub fn help_out() -> Arc<JsonObject> {
     output(json!({"toolsets": {"type": "array", "items": {"type": "object"}}, "tool": {"type": "object"}}))
 }
+
+pub fn infra_audit_in() -> Arc<JsonObject> {
+    input(json!({"compact": boolean("Counts and one line each (default true)")}), &[])
+}
+
+pub fn infra_audit_out() -> Arc<JsonObject> {
+    output(json!({"servers": {"type": "array", "items": {"type": "object"}}, "groups": {"type": "object"},
+        "recentFailures": {"type": "array", "items": {"type": "object"}}}))
+}

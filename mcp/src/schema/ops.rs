@@ -119,6 +119,10 @@ pub fn api_check_in() -> Arc<JsonObject> {
     )
 }
 
+pub fn api_health_in() -> Arc<JsonObject> {
+    input(json!({"alias": s("Server the check runs from (curl)"), "url": s("URL to check")}), &["alias", "url"])
+}
+
 pub fn api_out() -> Arc<JsonObject> {
     output(json!({"alias": {"type": "string"}, "url": {"type": "string"}, "auth_method": {"type": "string"}}))
 }

@@ -58,6 +58,13 @@ pub struct CheckParams {
     server_alias: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthParams {
+    alias: String,
+    url: String,
+}
+
 #[tool_router(router = apis_router, vis = "pub")]
 impl Sshdeck {
     #[tool(
@@ -165,6 +172,33 @@ impl Sshdeck {
             let mut v = serde_json::to_value(&r).expect("serializes");
             v["alias"] = json!(p.alias);
             // `error` is `{code, message}` in every tool's output; a DOWN or ERROR check says why there.
+            if let Some(reason) = r.error.as_deref() {
+                v["error"] = json!({"code": format!("API_{}", r.status), "message": reason});
+            }
+            Ok(v)
+        };
+        Ok(probe(&ctx, check).await)
+    }
+
+    #[tool(
+        description = "HTTP health check of a URL from a server (curl there): UP / DOWN / ERROR, HTTP code, time, TLS expiry.",
+        input_schema = schema::api_health_in(),
+        output_schema = schema::api_check_out(),
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    async fn check_api_health(
+        &self,
+        Parameters(p): Parameters<HealthParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let api = apis::Api::new(p.url.clone());
+        if let Err(e) = api.validate() {
+            return Ok(render::error(&e));
+        }
+        let check = |run| async {
+            let r = apis::check_from_server(&self.deck, &p.alias, &api, run).await?;
+            let mut v = serde_json::to_value(&r).expect("serializes");
+            v["alias"] = json!(p.alias);
             if let Some(reason) = r.error.as_deref() {
                 v["error"] = json!({"code": format!("API_{}", r.status), "message": reason});
             }
