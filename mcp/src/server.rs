@@ -36,28 +36,34 @@ impl Sshdeck {
     pub fn new(deck: Deck, listed: BTreeSet<&'static str>) -> Self {
         Sshdeck {
             deck,
-            tool_router: Self::servers_router()
-                + Self::tasks_router()
-                + Self::transfers_router()
-                + Self::logs_router()
-                + Self::ops_router()
-                + Self::apis_router()
-                + Self::fleet_router()
-                + Self::jobs_router()
-                + Self::service_router()
-                + Self::files_router()
-                + Self::diffs_router()
-                + Self::snapshots_router()
-                + Self::memory_router()
-                + Self::queue_router()
-                + Self::tmux_router()
-                + Self::keys_router()
-                + Self::insight_router()
-                + Self::toolsets_router(),
+            tool_router: Self::router(),
             reminders: Arc::default(),
             listed: Arc::new(Mutex::new(listed)),
             watch: Arc::default(),
         }
+    }
+
+    /// Every tool, one router per domain summed.
+    pub fn router() -> ToolRouter<Sshdeck> {
+        Self::servers_router()
+            + Self::tasks_router()
+            + Self::transfers_router()
+            + Self::logs_router()
+            + Self::ops_router()
+            + Self::apis_router()
+            + Self::fleet_router()
+            + Self::jobs_router()
+            + Self::service_router()
+            + Self::files_router()
+            + Self::diffs_router()
+            + Self::snapshots_router()
+            + Self::memory_router()
+            + Self::queue_router()
+            + Self::tmux_router()
+            + Self::keys_router()
+            + Self::insight_router()
+            + Self::guide_router()
+            + Self::toolsets_router()
     }
 }
 

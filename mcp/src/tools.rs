@@ -6,6 +6,7 @@ pub mod diffs;
 pub mod files;
 pub mod fleet;
 pub mod guard;
+pub mod guide;
 pub mod inline;
 pub mod insight;
 pub mod jobs;

@@ -109,8 +109,8 @@ pub const TOOLSETS: &[Toolset] = &[
     },
     Toolset {
         name: "help",
-        about: "help from the live tool list: every tool by toolset, or one tool's arguments",
-        tools: &["help"],
+        about: "help from the live tool list (every tool by toolset, or one tool's arguments) and a short guide",
+        tools: &["help", "guide"],
     },
 ];
 

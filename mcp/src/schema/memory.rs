@@ -72,3 +72,15 @@ pub fn infra_audit_out() -> Arc<JsonObject> {
     output(json!({"servers": {"type": "array", "items": {"type": "object"}}, "groups": {"type": "object"},
         "recentFailures": {"type": "array", "items": {"type": "object"}}}))
 }
+
+pub fn guide_in() -> Arc<JsonObject> {
+    input(
+        json!({"section": {"type": "string", "enum": ["index", "sources", "file-editing", "workflows", "cheatsheet", "audit", "security", "pitfalls"],
+            "description": "Default index"}}),
+        &[],
+    )
+}
+
+pub fn guide_out() -> Arc<JsonObject> {
+    output(json!({"section": {"type": "string"}, "text": {"type": "string"}}))
+}
