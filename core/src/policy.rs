@@ -21,6 +21,9 @@ use crate::error::{Error, Result};
 
 /// The policy file's name in the data dir.
 pub const POLICY_FILE: &str = "policy.toml";
+/// Deny patterns added through the policy tools (`policy_blocklist_add`), kept apart from the
+/// operator's file so that file is never rewritten (its comments stay); both apply.
+pub const ADDED_FILE: &str = "policy.added.json";
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -59,6 +62,19 @@ pub const DESTRUCTIVE: &[(&str, &str)] = &[
     (r"(?i)\bdrop\s+(database|table|schema)\b", "drops a database object"),
 ];
 
+/// The policy's patterns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The operator's deny patterns (`policy.toml`).
+    pub deny: Vec<String>,
+    /// The operator's confirm-first patterns.
+    pub confirm: Vec<String>,
+    /// The operator's denied paths.
+    pub deny_paths: Vec<String>,
+    /// Deny patterns the policy tools added.
+    pub added: Vec<String>,
+}
+
 /// Checks commands against the data dir's policy.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -72,12 +88,69 @@ impl Policy {
     }
 
     fn read(&self) -> Result<PolicyFile> {
+        let mut file = self.read_operators()?;
+        file.deny.extend(self.added()?);
+        Ok(file)
+    }
+
+    fn read_operators(&self) -> Result<PolicyFile> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PolicyFile::default()),
             Err(e) => return Err(Error::io("cannot read command policy", &self.path, e)),
         };
         toml::from_str(&text).map_err(|e| Error::DataCorrupt { path: self.path.clone(), reason: e.to_string() })
+    }
+
+    fn added_path(&self) -> PathBuf {
+        self.path.with_file_name(ADDED_FILE)
+    }
+
+    /// Deny patterns the policy tools added.
+    pub fn added(&self) -> Result<Vec<String>> {
+        let p = self.added_path();
+        match std::fs::read(&p) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::DataCorrupt { path: p, reason: e.to_string() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io("cannot read", &p, e)),
+        }
+    }
+
+    /// The operator's deny, confirm and deny_paths patterns, and those the tools added.
+    pub fn listing(&self) -> Result<Listing> {
+        let f = self.read_operators()?;
+        Ok(Listing { deny: f.deny, confirm: f.confirm, deny_paths: f.deny_paths, added: self.added()? })
+    }
+
+    /// Adds a deny pattern (a regular expression). Returns false when it was already there.
+    pub fn add_deny(&self, pattern: &str) -> Result<bool> {
+        regex::Regex::new(pattern).map_err(|e| Error::InvalidArgument(format!("pattern {pattern:?}: {e}")))?;
+        let _lock = crate::data_dir::FileLock::exclusive(&self.added_path())?;
+        let mut added = self.added()?;
+        if added.iter().any(|p| p == pattern) || self.read_operators()?.deny.iter().any(|p| p == pattern) {
+            return Ok(false);
+        }
+        added.push(pattern.to_string());
+        let text = serde_json::to_vec_pretty(&added).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        crate::data_dir::atomic_write(&self.added_path(), &text, 0o600)?;
+        Ok(true)
+    }
+
+    /// Removes a pattern the tools added; the operator's own (in `policy.toml`) is refused
+    /// (`POLICY_DENIED`: only the operator edits that file).
+    pub fn remove_deny(&self, pattern: &str) -> Result<()> {
+        if self.read_operators()?.deny.iter().any(|p| p == pattern) {
+            return Err(Error::PolicyDenied { pattern: pattern.to_string(), path: self.path.clone() });
+        }
+        let _lock = crate::data_dir::FileLock::exclusive(&self.added_path())?;
+        let mut added = self.added()?;
+        let before = added.len();
+        added.retain(|p| p != pattern);
+        if added.len() == before {
+            return Err(Error::NotFound { what: "deny pattern", name: pattern.to_string() });
+        }
+        let text = serde_json::to_vec_pretty(&added).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        crate::data_dir::atomic_write(&self.added_path(), &text, 0o600)
     }
 
     /// What is destructive about `command`, if anything: a built-in [`DESTRUCTIVE`] pattern or one of
@@ -165,6 +238,22 @@ mod tests {
         for ok in ["rm -rf /tmp/build", "ls -la /", "systemctl status nginx"] {
             assert!(p.check(ok).is_ok(), "{ok}");
         }
+    }
+
+    #[test]
+    fn added_patterns_deny_too_and_only_they_can_be_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join(POLICY_FILE), "# the operator's\ndeny = ['\\bmkfs']\n").unwrap();
+        let p = Policy::new(tmp.path());
+        assert!(p.check("systemctl stop nginx").is_ok());
+        assert!(p.add_deny(r"\bsystemctl\s+stop\b").unwrap());
+        assert!(!p.add_deny(r"\bsystemctl\s+stop\b").unwrap(), "once");
+        assert_eq!(p.check("systemctl stop nginx").unwrap_err().code(), "POLICY_DENIED");
+        assert_eq!(p.remove_deny(r"\bmkfs").unwrap_err().code(), "POLICY_DENIED", "the operator's stays");
+        assert!(std::fs::read_to_string(tmp.path().join(POLICY_FILE)).unwrap().starts_with("# the operator's"));
+        p.remove_deny(r"\bsystemctl\s+stop\b").unwrap();
+        assert!(p.check("systemctl stop nginx").is_ok());
+        assert_eq!(p.add_deny("(unclosed").unwrap_err().code(), "INVALID_ARGUMENT");
     }
 
     #[test]

@@ -63,6 +63,7 @@ impl Sshdeck {
             + Self::keys_router()
             + Self::insight_router()
             + Self::guide_router()
+            + Self::policy_router()
             + Self::toolsets_router()
     }
 }

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod logs;
 pub mod memory;
 pub mod ops;
+pub mod policy;
 pub mod queue;
 pub mod servers;
 pub mod service;

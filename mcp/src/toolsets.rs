@@ -89,8 +89,14 @@ pub const TOOLSETS: &[Toolset] = &[
     },
     Toolset {
         name: "admin",
-        about: "queue maintenance: retry every crashed or failed job, purge finished ones from the history",
-        tools: &["task_retry_all", "task_purge"],
+        about: "queue maintenance (retry every crashed or failed job, purge finished ones) and the command policy's deny list",
+        tools: &[
+            "task_retry_all",
+            "task_purge",
+            "policy_blocklist_list",
+            "policy_blocklist_add",
+            "policy_blocklist_remove",
+        ],
     },
     Toolset {
         name: "tmux",

@@ -84,3 +84,17 @@ pub fn guide_in() -> Arc<JsonObject> {
 pub fn guide_out() -> Arc<JsonObject> {
     output(json!({"section": {"type": "string"}, "text": {"type": "string"}}))
 }
+
+pub fn pattern_in() -> Arc<JsonObject> {
+    input(json!({"pattern": s("A regular expression over the command line")}), &["pattern"])
+}
+
+pub fn policy_out() -> Arc<JsonObject> {
+    let list = json!({"type": "array", "items": {"type": "string"}});
+    output(json!({"deny": list, "added": list, "confirm": list, "denyPaths": list,
+        "destructive": {"type": "array", "items": {"type": "object"}}}))
+}
+
+pub fn policy_change_out() -> Arc<JsonObject> {
+    output(json!({"pattern": {"type": "string"}, "changed": {"type": "boolean"}}))
+}

@@ -346,6 +346,36 @@ def sha(p):
     return hashlib.sha256(Path(p).read_bytes()).hexdigest()
 
 
+async def policy_is_tightened_by_agents_and_loosened_only_by_the_human():
+    """policy_blocklist_*: an agent adds a deny pattern; removing it needs the human's yes (elicitation)."""
+    pattern = r"\bsystemctl\s+restart\s+nginx\b"
+    asked = []
+
+    async def yes(ctx, params):
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content={"confirm": True})
+
+    async def no(ctx, params):
+        asked.append(params.message)
+        return types.ElicitResult(action="decline")
+
+    root = tempfile.mkdtemp()
+    async with client(servers=WEB, elicit=no, data_dir=root, env={"MCP_TOOLSETS": "all"}) as c:
+        r = await c.call("policy_blocklist_add", {"pattern": pattern})
+        assert sc(r)["changed"] is True, r
+        r = await c.call("task_exec", {"alias": "web", "cmd": "systemctl restart nginx"})
+        assert code(r) == "POLICY_DENIED", r
+        r = await c.call("policy_blocklist_remove", {"pattern": pattern})
+        assert code(r) == "POLICY_DENIED" and asked, r
+        r = await c.call("policy_blocklist_list", {})
+        assert pattern in sc(r)["added"], r
+    async with client(servers=WEB, elicit=yes, data_dir=root, env={"MCP_TOOLSETS": "all"}) as c:
+        r = await c.call("policy_blocklist_remove", {"pattern": pattern})
+        assert sc(r)["changed"] is True, r
+        r = await c.call("policy_blocklist_list", {})
+        assert pattern not in sc(r)["added"], r
+
+
 async def files_are_edited_under_their_hash():
     """file_read / file_edit / file_write as an agent uses them: read, edit with the hash, a stale hash refused."""
     path = SCRATCH / "files" / "nginx.conf"  # its directory made by sshdeck, as the server's user
@@ -463,6 +493,7 @@ SCENARIOS = [
     cut_output_says_where_the_rest_is,
     transfers_refuse_existing_files_and_copy_between_servers,
     files_are_edited_under_their_hash,
+    policy_is_tightened_by_agents_and_loosened_only_by_the_human,
     toolsets_keep_the_listing_small,
     every_result_matches_its_schema_on_failure_paths,
 ]
