@@ -133,13 +133,9 @@ fn parse_read(alias: &str, bytes: &[u8], max: u64) -> Result<FileRead> {
     Ok(FileRead { sha256, size, mode, mtime, truncated: size > max.min(content.len() as u64), content })
 }
 
-fn read_local(p: &Path, max: u64) -> Result<FileRead> {
+/// sha256 of a local file, read in chunks, and its first `max` bytes.
+pub(crate) fn hash_keeping(p: &Path, max: u64) -> Result<(String, Vec<u8>)> {
     use std::io::Read;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let meta = std::fs::metadata(p).map_err(|e| io_error(p, e))?;
-    if !meta.is_file() {
-        return Err(Error::InvalidArgument(format!("{} is not a regular file", p.display())));
-    }
     let mut f = std::fs::File::open(p).map_err(|e| io_error(p, e))?;
     let mut hasher = Sha256::new();
     let mut content = Vec::new();
@@ -153,7 +149,16 @@ fn read_local(p: &Path, max: u64) -> Result<FileRead> {
         let room = (max as usize).saturating_sub(content.len());
         content.extend_from_slice(&buf[..n.min(room)]);
     }
-    let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((hasher.finalize().iter().map(|b| format!("{b:02x}")).collect(), content))
+}
+
+fn read_local(p: &Path, max: u64) -> Result<FileRead> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(p).map_err(|e| io_error(p, e))?;
+    if !meta.is_file() {
+        return Err(Error::InvalidArgument(format!("{} is not a regular file", p.display())));
+    }
+    let (sha256, content) = hash_keeping(p, max)?;
     Ok(FileRead {
         sha256,
         size: meta.len(),

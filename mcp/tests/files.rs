@@ -8,6 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::json;
 use sshdeck_testkit::Sshd;
+use sshdeck_testkit::procs::rss_kib;
 
 use client::Client;
 
@@ -203,16 +204,6 @@ fn compare_all_sources_groups_by_hash_with_the_majority_as_reference() {
     // A fleet target on one path: every host's copy, here all the same.
     let r = c.call("compare_all_sources", json!({"sources": [at("tag:web", "a.conf")]}));
     assert_eq!((sc(&r)["total"].as_u64(), sc(&r)["identical"].as_bool()), (Some(3), Some(true)), "{r}");
-}
-
-/// Resident memory of a process, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 #[test]

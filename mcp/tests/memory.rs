@@ -98,11 +98,10 @@ fn every_mutating_call_leaves_one_audit_line_without_its_secrets() {
     let sshd = Sshd::start().unwrap();
     let mut c = Client::start(&[("MCP_TOOLSETS", "all")]);
     c.add_server(&sshd, "web");
-    let r = c.call(
+    c.call(
         "server_add",
         json!({"alias": "pw", "host": "127.0.0.1", "port": sshd.port(), "user": sshd.user(), "password": "Aud1t-Secret-77"}),
     );
-    let _ = r;
     let r = c.call("task_exec", json!({"alias": "web", "cmd": "echo audited"}));
     let job = sc(&r)["id"].as_str().unwrap().to_string();
     c.call("server_list", json!({}));

@@ -251,8 +251,7 @@ fn a_kill_during_a_snapshot_leaves_the_store_consistent() {
         if i == 0 {
             c.add_server(&sshd, "web");
         }
-        let id = c.send_request("tools/call", json!({"name": "snapshot_create", "arguments": args}));
-        assert!(id > 0);
+        c.send_request("tools/call", json!({"name": "snapshot_create", "arguments": args}));
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         c.kill();
         let n = store_is_consistent(data.path());

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sshdeck_testkit::Sshd;
-use sshdeck_testkit::procs::runner_pids;
+use sshdeck_testkit::procs::{rss_kib, runner_pids};
 use support::{Cli, text};
 
 fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
@@ -148,16 +148,6 @@ fn runner_mode_inprocess_runs_jobs_in_the_front_end() {
     let out = cli.run(&["jobs", "list", "--json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list["jobs"][0]["owner"]["program"], "sshdeck");
-}
-
-/// Resident memory of a process, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 #[test]

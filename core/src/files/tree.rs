@@ -6,8 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use super::{EXIT_DENIED, EXIT_NOT_FOUND, Source, io_error};
 use crate::error::{Error, Result};
 use crate::remote::Remote;
@@ -185,18 +183,7 @@ fn local_entry(p: &Path, rel: String, hash: bool) -> Result<Entry> {
 
 /// sha256 of a local file, read in chunks.
 pub fn hash_file(p: &Path) -> Result<String> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(p).map_err(|e| io_error(p, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| io_error(p, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    super::hash_keeping(p, 0).map(|(sha, _)| sha)
 }
 
 #[cfg(test)]

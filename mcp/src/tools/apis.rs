@@ -169,13 +169,7 @@ impl Sshdeck {
                 Some(server) => apis::check_from_server(&self.deck, server, &api, run).await?,
             };
             catalog.record(&p.alias, &r)?;
-            let mut v = serde_json::to_value(&r).expect("serializes");
-            v["alias"] = json!(p.alias);
-            // `error` is `{code, message}` in every tool's output; a DOWN or ERROR check says why there.
-            if let Some(reason) = r.error.as_deref() {
-                v["error"] = json!({"code": format!("API_{}", r.status), "message": reason});
-            }
-            Ok(v)
+            Ok(check_value(&p.alias, &r))
         };
         Ok(probe(&ctx, check).await)
     }
@@ -197,15 +191,21 @@ impl Sshdeck {
         }
         let check = |run| async {
             let r = apis::check_from_server(&self.deck, &p.alias, &api, run).await?;
-            let mut v = serde_json::to_value(&r).expect("serializes");
-            v["alias"] = json!(p.alias);
-            if let Some(reason) = r.error.as_deref() {
-                v["error"] = json!({"code": format!("API_{}", r.status), "message": reason});
-            }
-            Ok(v)
+            Ok(check_value(&p.alias, &r))
         };
         Ok(probe(&ctx, check).await)
     }
+}
+
+/// A check's result as tool output; `error` is `{code, message}` in every tool's output, so a DOWN or
+/// ERROR check says why there.
+fn check_value(alias: &str, r: &apis::CheckResult) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).expect("serializes");
+    v["alias"] = json!(alias);
+    if let Some(reason) = r.error.as_deref() {
+        v["error"] = json!({"code": format!("API_{}", r.status), "message": reason});
+    }
+    v
 }
 
 impl Sshdeck {

@@ -7,7 +7,7 @@ use rmcp::{ErrorData, tool, tool_router};
 use serde::Deserialize;
 use serde_json::json;
 use sshdeck_core::Error;
-use sshdeck_core::jobs::JobStatus;
+use sshdeck_core::jobs::{Job, JobStatus};
 
 use crate::render;
 use crate::schema;
@@ -33,6 +33,11 @@ pub struct PurgeParams {
     older_than_days: Option<f64>,
     #[serde(default, rename = "dry_run")]
     dry_run: Option<bool>,
+}
+
+/// One job in a listing's text.
+fn line(j: &Job) -> String {
+    format!("\n{} {} {} {}", j.id, j.status.as_str(), j.targets.join(","), j.spec.summary())
 }
 
 fn statuses(name: &str, allowed: &[&str]) -> Result<Vec<JobStatus>, Error> {
@@ -69,13 +74,7 @@ impl Sshdeck {
             let rows: Vec<_> = jobs.iter().map(|j| json!({"id": j.id, "status": j.status, "alias": j.targets.join(","), "command": j.spec.summary()})).collect();
             let mut text = format!("dry run: {} jobs would be retried", jobs.len());
             for j in &jobs {
-                text.push_str(&format!(
-                    "\n{} {} {} {}",
-                    j.id,
-                    j.status.as_str(),
-                    j.targets.join(","),
-                    j.spec.summary()
-                ));
+                text.push_str(&line(j));
             }
             return Ok(render::ok(json!({"dryRun": true, "total": jobs.len(), "jobs": rows}), text));
         }
@@ -118,13 +117,7 @@ impl Sshdeck {
                 let verb = if dry_run { "would be removed (dry_run: false removes them)" } else { "removed" };
                 let mut text = format!("{} jobs {verb}", jobs.len());
                 for j in jobs.iter().take(50) {
-                    text.push_str(&format!(
-                        "\n{} {} {} {}",
-                        j.id,
-                        j.status.as_str(),
-                        j.targets.join(","),
-                        j.spec.summary()
-                    ));
+                    text.push_str(&line(j));
                 }
                 let ids: Vec<_> = jobs.iter().map(|j| j.id.to_string()).collect();
                 render::ok(json!({"dryRun": dry_run, "total": jobs.len(), "ids": ids}), text)

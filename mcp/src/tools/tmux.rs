@@ -63,6 +63,11 @@ fn session_name(name: &str) -> Result<&str, Error> {
     Ok(name)
 }
 
+/// The structured content of a result that did not fail, to add to.
+fn succeeded(r: &mut CallToolResult) -> Option<&mut Value> {
+    if r.is_error == Some(true) { None } else { r.structured_content.as_mut() }
+}
+
 /// `script` run only where tmux exists.
 fn recipe(script: &str) -> String {
     format!("command -v tmux >/dev/null 2>&1 || exit {NO_TMUX}; {script}")
@@ -113,9 +118,7 @@ impl Sshdeck {
         let start = p.start_cmd.as_deref().map(|c| format!(" {}", shell_quote(c))).unwrap_or_default();
         let script = format!("tmux new-session -d -s {}{start} && echo {}", shell_quote(&name), shell_quote(&name));
         let mut r = self.tmux(&p.alias, script, ctx).await;
-        if r.is_error != Some(true)
-            && let Some(v) = r.structured_content.as_mut()
-        {
+        if let Some(v) = succeeded(&mut r) {
             v["session"] = json!(name);
         }
         Ok(r)
@@ -177,9 +180,7 @@ impl Sshdeck {
         // `:` cannot be in a session name (tmux refuses it); tabs would be printed as `_`.
         let script = "tmux list-sessions -F '#{session_name}:#{session_windows}:#{session_created}:#{session_attached}' 2>/dev/null || true";
         let mut r = self.tmux(&p.alias, script.to_string(), ctx).await;
-        if r.is_error != Some(true)
-            && let Some(v) = r.structured_content.as_mut()
-        {
+        if let Some(v) = succeeded(&mut r) {
             let sessions: Vec<Value> = v["stdout"]
                 .as_str()
                 .unwrap_or("")
