@@ -73,6 +73,12 @@ pub struct Settings {
     pub snapshot_max_bytes: u64,
     /// Most files in one snapshot (`SNAPSHOT_MAX_FILES`).
     pub snapshot_max_files: usize,
+    /// Shell sessions per server (`SHELL_MAX_PER_SERVER`).
+    pub shell_max_per_server: usize,
+    /// Shell sessions in all (`SHELL_MAX_SESSIONS`).
+    pub shell_max_sessions: usize,
+    /// How long an unused shell session stays open (`SHELL_IDLE_TIMEOUT_S`).
+    pub shell_idle_timeout: Duration,
     /// Set when the default data dir is new but the Node orchestrator's exists: how to use that one.
     pub node_dir_hint: Option<String>,
     /// Every setting as written and where it came from (`environment`, a `.env` or `config.toml`
@@ -201,6 +207,9 @@ impl Settings {
             })?,
             snapshot_max_bytes: p.int("SNAPSHOT_MAX_BYTES", 1024, 1 << 40)? as u64,
             snapshot_max_files: p.int("SNAPSHOT_MAX_FILES", 1, 10_000_000)?,
+            shell_max_per_server: p.int("SHELL_MAX_PER_SERVER", 1, 64)?,
+            shell_max_sessions: p.int("SHELL_MAX_SESSIONS", 1, 1024)?,
+            shell_idle_timeout: Duration::from_secs(p.int("SHELL_IDLE_TIMEOUT_S", 1, 7 * 24 * 3600)? as u64),
             node_dir_hint,
             origins: SETTINGS
                 .iter()

@@ -9,6 +9,7 @@ mod queue;
 pub mod quick;
 mod records;
 mod run;
+mod shells;
 mod snapshots;
 mod submit;
 mod view;
@@ -63,6 +64,8 @@ struct Inner {
     adhoc: Mutex<HashMap<String, ServerConfig>>,
     /// Set in a front end whose jobs run in the data dir's runner.
     link: Option<Link>,
+    /// Shell sessions held by this process (in a front end with a runner: none; the runner's).
+    shells: crate::shells::Shells,
 }
 
 pub use adhoc::TargetFlags;
@@ -119,6 +122,11 @@ impl Deck {
             Some(l) => Some(Link::new(data_dir.runtime_dir()?, l, jobs.clone(), program)),
             None => None,
         };
+        let shells = crate::shells::Shells::new(crate::shells::ShellLimits {
+            per_server: settings.shell_max_per_server,
+            total: settings.shell_max_sessions,
+            idle: settings.shell_idle_timeout,
+        });
         let deck = Deck {
             inner: Arc::new(Inner {
                 settings,
@@ -130,6 +138,7 @@ impl Deck {
                 progress: Mutex::default(),
                 adhoc: Mutex::default(),
                 link,
+                shells,
             }),
         };
         deck.spawn_maintenance();
@@ -260,6 +269,7 @@ impl Deck {
         while !self.inner.jobs.local_jobs().is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        self.inner.shells.close_all().await;
         self.inner.stop.notify_waiters();
         self.inner.jobs.retire();
         self.inner.pool.shutdown().await;

@@ -28,6 +28,7 @@ pub mod runner;
 pub mod secret;
 pub mod servers;
 pub mod sftp;
+pub mod shells;
 pub mod snapshots;
 pub mod ssh;
 pub mod store;

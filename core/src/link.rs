@@ -215,6 +215,27 @@ impl Link {
         }
     }
 
+    /// Opens, lists or closes the runner's shell sessions. Only opening one starts a runner: with
+    /// none up there is no session.
+    pub fn shell(
+        &self,
+        op: crate::shells::ShellOp,
+    ) -> std::result::Result<Result<Vec<crate::shells::ShellInfo>>, Unreachable> {
+        use crate::shells::ShellOp;
+        if !matches!(op, ShellOp::Create { .. }) && StdStream::connect(&self.inner.socket).is_err() {
+            return Ok(match op {
+                ShellOp::Close { id } => Err(Error::NotFound { what: "shell session", name: id }),
+                _ => Ok(Vec::new()),
+            });
+        }
+        let (_, reply) = self.ask(Request::Shell { action: op })?;
+        Ok(match reply {
+            Reply::Shells { sessions } => Ok(sessions),
+            Reply::Failed { error } => Err(error.into_error("", ExecOutput::new(0))),
+            other => Err(Error::RunnerUnavailable(format!("unexpected reply {other:?}"))),
+        })
+    }
+
     /// Asks the runner to cancel a job.
     pub fn cancel(&self, id: &JobId) -> std::result::Result<Result<Job>, Unreachable> {
         let (_, reply) = self.ask(Request::Cancel { id: id.clone() })?;

@@ -92,5 +92,6 @@ fn describe(r: &Request) -> &'static str {
         Request::Exec { .. } => "exec",
         Request::Attach { .. } => "attach",
         Request::PoolStats => "pool_stats",
+        Request::Shell { .. } => "shell",
     }
 }

@@ -60,6 +60,7 @@ impl Sshdeck {
             + Self::memory_router()
             + Self::queue_router()
             + Self::tmux_router()
+            + Self::shells_router()
             + Self::keys_router()
             + Self::insight_router()
             + Self::guide_router()

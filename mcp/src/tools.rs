@@ -18,6 +18,7 @@ pub mod policy;
 pub mod queue;
 pub mod servers;
 pub mod service;
+pub mod shells;
 pub mod snapshots;
 pub mod tasks;
 pub mod tmux;

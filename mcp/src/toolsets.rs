@@ -99,9 +99,19 @@ pub const TOOLSETS: &[Toolset] = &[
         ],
     },
     Toolset {
-        name: "tmux",
-        about: "tmux sessions on a server: create, type into, read, list, kill (each a job)",
-        tools: &["tmux_create", "tmux_exec", "tmux_read", "tmux_list", "tmux_kill"],
+        name: "sessions",
+        about: "persistent shells (cd/export last; held by the runner) and tmux sessions: create, exec, read, list, close",
+        tools: &[
+            "shell_create",
+            "shell_exec",
+            "shell_list",
+            "shell_close",
+            "tmux_create",
+            "tmux_exec",
+            "tmux_read",
+            "tmux_list",
+            "tmux_kill",
+        ],
     },
     Toolset {
         name: "keys",

@@ -35,6 +35,9 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("MCP_HTTP_ADDR", "127.0.0.1:8808", "address sshdeck-mcp --http listens on (non-loopback needs a token)"),
     ("SNAPSHOT_MAX_BYTES", "268435456", "largest total size of one file snapshot"),
     ("SNAPSHOT_MAX_FILES", "20000", "most files in one file snapshot"),
+    ("SHELL_MAX_PER_SERVER", "4", "open shell sessions (shell_create) per server, at most"),
+    ("SHELL_MAX_SESSIONS", "16", "open shell sessions in all, at most"),
+    ("SHELL_IDLE_TIMEOUT_S", "900", "seconds an unused shell session stays open"),
 ];
 
 /// Log verbosity.

@@ -22,7 +22,7 @@ impl Deck {
             .jobs_page(&filter)?
             .jobs
             .into_iter()
-            .filter(|j| j.retried_by.is_none() && !matches!(j.spec, JobSpec::File { .. }))
+            .filter(|j| j.retried_by.is_none() && !matches!(j.spec, JobSpec::File { .. } | JobSpec::Shell { .. }))
             .take(limit)
             .collect())
     }

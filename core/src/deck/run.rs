@@ -45,7 +45,7 @@ fn plan(spec: &JobSpec, answers: Vec<Secret>, default_interactive_ms: u64) -> Ve
             }]
         }
         // Never submitted: refused by the checks.
-        JobSpec::Transfer { .. } | JobSpec::File { .. } => Vec::new(),
+        JobSpec::Transfer { .. } | JobSpec::File { .. } | JobSpec::Shell { .. } => Vec::new(),
         JobSpec::Sequence { steps, continue_on_error, .. } => steps
             .iter()
             .map(|s| StepPlan {
@@ -62,6 +62,9 @@ pub(super) async fn run_job(deck: Deck, job: Job, cancel: watch::Receiver<bool>,
     let super::JobInput { mut sink, answers, stdin, pty, .. } = input;
     if let JobSpec::Transfer { .. } = &job.spec {
         return run_transfer(deck, job, cancel, sink).await;
+    }
+    if let JobSpec::Shell { .. } = &job.spec {
+        return super::shells::run_shell(deck, job, cancel, sink).await;
     }
     let jobs = deck.jobs().clone();
     let id = job.id.clone();

@@ -147,6 +147,11 @@ impl Deck {
                 "job {id} answered prompts and its answers are not kept: run it again with its answers"
             )));
         }
+        if let JobSpec::Shell { session, .. } = &orig.spec {
+            return Err(Error::InvalidArgument(format!(
+                "job {id} ran in shell session {session}, whose state has moved on: run the command again with shell_exec"
+            )));
+        }
         let alias = orig.targets.first().cloned().unwrap_or_default();
         self.check_spec(&alias, &orig.spec)?;
         let mut input = JobInput { sink, ..JobInput::default() };

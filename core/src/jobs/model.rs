@@ -23,6 +23,8 @@ pub enum JobKind {
     Monitor,
     /// A file tool call (read, write, edit, diff, snapshot), recorded by the front end that made it.
     File,
+    /// A command typed into a persistent shell session (`shell_exec`).
+    Shell,
 }
 
 impl JobKind {
@@ -35,6 +37,7 @@ impl JobKind {
             JobKind::Transfer => "transfer",
             JobKind::Monitor => "monitor",
             JobKind::File => "file",
+            JobKind::Shell => "shell",
         }
     }
 
@@ -184,6 +187,17 @@ pub enum JobSpec {
         #[serde(default)]
         writes: bool,
     },
+    /// A command typed into an open shell session, whose state (directory, variables) it uses and
+    /// changes. Run where the session lives; not retried (the session's state has moved on).
+    Shell {
+        /// The session's id.
+        session: String,
+        /// The command line.
+        command: String,
+        /// Timeout in milliseconds (absent: the session's default).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+    },
     /// Commands run one after the other on the same server.
     Sequence {
         /// The steps.
@@ -206,6 +220,7 @@ impl JobSpec {
             JobSpec::Interactive { .. } => JobKind::Interactive,
             JobSpec::Transfer { .. } => JobKind::Transfer,
             JobSpec::File { .. } => JobKind::File,
+            JobSpec::Shell { .. } => JobKind::Shell,
         }
     }
 
@@ -222,7 +237,9 @@ impl JobSpec {
     /// Every command line the job would run (for the command policy).
     pub fn commands(&self) -> Vec<&str> {
         match self {
-            JobSpec::Exec { command, .. } | JobSpec::Interactive { command, .. } => vec![command.as_str()],
+            JobSpec::Exec { command, .. } | JobSpec::Interactive { command, .. } | JobSpec::Shell { command, .. } => {
+                vec![command.as_str()]
+            }
             JobSpec::Sequence { steps, .. } => steps.iter().map(|s| s.command.as_str()).collect(),
             JobSpec::Transfer { .. } | JobSpec::File { .. } => Vec::new(),
         }
@@ -231,7 +248,9 @@ impl JobSpec {
     /// A one-line description (the command, or the steps joined by `; `).
     pub fn summary(&self) -> String {
         match self {
-            JobSpec::Exec { command, .. } | JobSpec::Interactive { command, .. } => command.clone(),
+            JobSpec::Exec { command, .. } | JobSpec::Interactive { command, .. } | JobSpec::Shell { command, .. } => {
+                command.clone()
+            }
             JobSpec::Sequence { steps, .. } => steps.iter().map(|s| s.command.as_str()).collect::<Vec<_>>().join("; "),
             JobSpec::File { tool, paths, .. } => format!("{tool} {}", paths.join(" ")).trim_end().to_string(),
             JobSpec::Transfer { items, source_alias: Some(src), .. } => {

@@ -104,6 +104,11 @@ pub enum Request {
     },
     /// The runner's pool counters.
     PoolStats,
+    /// Open, list or close shell sessions (held by the runner).
+    Shell {
+        /// What to do.
+        action: crate::shells::ShellOp,
+    },
     /// Stay connected: the runner counts this front end as a client and nudges it when jobs change.
     Attach {
         /// The front end's program name, for the runner's log.
@@ -149,6 +154,11 @@ pub enum Reply {
     Pool {
         /// The counters.
         stats: crate::pool::PoolStats,
+    },
+    /// Shell sessions (the one opened, every one, or the one closed).
+    Shells {
+        /// The sessions.
+        sessions: Vec<crate::shells::ShellInfo>,
     },
     /// How far a followed transfer is.
     Progress {

@@ -68,7 +68,9 @@ pub(crate) async fn serve(deck: Deck, listener: UnixListener, persist: Duration,
                     tracing::info!("the runner's socket is gone or replaced: leaving");
                     return;
                 }
-                let busy = clients.load(Ordering::SeqCst) > 0 || !deck.jobs().local_jobs().is_empty();
+                let busy = clients.load(Ordering::SeqCst) > 0
+                    || !deck.jobs().local_jobs().is_empty()
+                    || deck.shells().count() > 0;
                 if busy {
                     idle_since = Instant::now();
                 } else if idle_since.elapsed() >= persist {
@@ -199,6 +201,13 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
             return;
         }
         Request::PoolStats => close_with(tx, &Reply::Pool { stats: deck.pool_stats() }),
+        Request::Shell { action } => {
+            let reply = match deck.shell_here(action).await {
+                Ok(sessions) => Reply::Shells { sessions },
+                Err(e) => Reply::Failed { error: WireError::from(&e) },
+            };
+            close_with(tx, &reply)
+        }
         Request::Attach { program } => {
             tracing::debug!(%program, "front end attached");
             let events = deck.job_events();

@@ -42,3 +42,31 @@ pub fn authorize_key_in() -> Arc<JsonObject> {
         &["target_alias", "source"],
     )
 }
+
+pub fn shell_create_in() -> Arc<JsonObject> {
+    input(
+        json!({"alias": s(ALIAS), "workdir": s("Directory to cd to first"),
+            "env": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Variables to export"},
+            "cmdTimeout": super::num("Default timeout of each command, ms (default MCP_DEFAULT_CMD_TIMEOUT_MS)")}),
+        &["alias"],
+    )
+}
+
+pub fn shell_exec_in() -> Arc<JsonObject> {
+    let mut props = json!({"sessionId": s("From shell_create"), "command": s("Command line; cd/export/source last"),
+        "timeout": super::num("ms; at the limit the command gets Ctrl-C and the session stays")});
+    super::guard(&mut props, false);
+    input(props, &["sessionId", "command"])
+}
+
+pub fn shell_id_in() -> Arc<JsonObject> {
+    input(json!({"sessionId": s("From shell_create")}), &["sessionId"])
+}
+
+pub fn shells_out() -> Arc<JsonObject> {
+    super::output(json!({"sessions": {"type": "array", "items": {"type": "object"}}}))
+}
+
+pub fn shell_out() -> Arc<JsonObject> {
+    super::output(json!({"sessionId": {"type": "string"}, "alias": {"type": "string"}, "cwd": {"type": "string"}}))
+}

@@ -106,7 +106,7 @@ impl Sshdeck {
             }
             // The per-file lines are in the output file; the structured report is in the result.
             JobSpec::Transfer { .. } | JobSpec::File { .. } => render::job(&job, None),
-            JobSpec::Exec { .. } | JobSpec::Interactive { .. } => {
+            JobSpec::Exec { .. } | JobSpec::Interactive { .. } | JobSpec::Shell { .. } => {
                 let first = guard.as_ref().and_then(|g| g.first()).unwrap_or(&empty);
                 render::job(&job, live.map(|_| Inline { stdout: &first.0, stderr: &first.1 }))
             }

@@ -404,6 +404,26 @@ async def files_are_edited_under_their_hash():
         assert sc(r)["written"] == 1 and path.read_text() == "listen 8080;\nserver_name a;\n", r
 
 
+async def shell_sessions_keep_state_between_calls():
+    """shell_create / shell_exec / shell_list / shell_close as an agent uses them (Node's arguments)."""
+    async with client(servers=WEB) as c:
+        r = await c.call("shell_create", {"alias": "web", "workdir": "/tmp", "env": {"STAGE": "blue"}, "cmdTimeout": 60000})
+        sid = sc(r)["sessionId"]
+        assert sid.startswith("sh-") and sc(r)["cwd"] == "/tmp", r
+        r = await c.call("shell_exec", {"sessionId": sid, "command": "cd / && export N=$((6*7))"})
+        assert sc(r)["exitCode"] == 0 and sc(r)["cwd"] == "/", r
+        r = await c.call("shell_exec", {"sessionId": sid, "command": "echo $STAGE $N; pwd"})
+        assert sc(r)["stdout"] == "blue 42\n/\n" and sc(r)["timedOut"] is False, r
+        r = await c.call("shell_exec", {"sessionId": sid, "command": "sleep 20", "timeout": 300})
+        assert sc(r)["timedOut"] is True and code(r) == "COMMAND_TIMEOUT" and sc(r)["sessionOpen"] is True, r
+        r = await c.call("shell_list", {})
+        assert [s["sessionId"] for s in sc(r)["sessions"]] == [sid], r
+        r = await c.call("shell_close", {"sessionId": sid})
+        assert sc(r)["closed"] is True, r
+        r = await c.call("shell_exec", {"sessionId": sid, "command": "true"})
+        assert code(r) == "NOT_FOUND", r
+
+
 async def transfers_refuse_existing_files_and_copy_between_servers():
     servers = {"a": server_entry(), "b": server_entry()}
     src_dir = SCRATCH / "s2s"
@@ -493,6 +513,7 @@ SCENARIOS = [
     cut_output_says_where_the_rest_is,
     transfers_refuse_existing_files_and_copy_between_servers,
     files_are_edited_under_their_hash,
+    shell_sessions_keep_state_between_calls,
     policy_is_tightened_by_agents_and_loosened_only_by_the_human,
     toolsets_keep_the_listing_small,
     every_result_matches_its_schema_on_failure_paths,
