@@ -79,6 +79,10 @@ pub struct Settings {
     pub shell_max_sessions: usize,
     /// How long an unused shell session stays open (`SHELL_IDLE_TIMEOUT_S`).
     pub shell_idle_timeout: Duration,
+    /// Ports tunnels may listen on (`TUNNEL_ALLOWED_PORTS`).
+    pub tunnel_allowed_ports: Vec<u16>,
+    /// Where local tunnel listeners bind (`TUNNEL_BIND_ADDRESS`).
+    pub tunnel_bind_address: std::net::IpAddr,
     /// Set when the default data dir is new but the Node orchestrator's exists: how to use that one.
     pub node_dir_hint: Option<String>,
     /// Every setting as written and where it came from (`environment`, a `.env` or `config.toml`
@@ -210,6 +214,10 @@ impl Settings {
             shell_max_per_server: p.int("SHELL_MAX_PER_SERVER", 1, 64)?,
             shell_max_sessions: p.int("SHELL_MAX_SESSIONS", 1, 1024)?,
             shell_idle_timeout: Duration::from_secs(p.int("SHELL_IDLE_TIMEOUT_S", 1, 7 * 24 * 3600)? as u64),
+            tunnel_allowed_ports: p.parse("TUNNEL_ALLOWED_PORTS", parse_ports)?,
+            tunnel_bind_address: p.parse("TUNNEL_BIND_ADDRESS", |v| {
+                v.parse().map_err(|_| "expected an IP address, e.g. 127.0.0.1".to_string())
+            })?,
             node_dir_hint,
             origins: SETTINGS
                 .iter()
@@ -234,6 +242,21 @@ impl Settings {
         // A directory without `.env`, so only the defaults apply.
         Self::load_from(&env, Path::new("/nonexistent-sshdeck-cwd")).expect("defaults are valid")
     }
+}
+
+/// `8080,9000-9010` → the ports.
+fn parse_ports(v: &str) -> std::result::Result<Vec<u16>, String> {
+    let mut out = Vec::new();
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("{part:?}: expected ports like 8080,9000-9010");
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b): (u16, u16) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+        if a == 0 || b < a || b - a > 1000 {
+            return Err(bad());
+        }
+        out.extend(a..=b);
+    }
+    Ok(out)
 }
 
 struct Parser<'a> {

@@ -12,6 +12,7 @@ mod run;
 mod shells;
 mod snapshots;
 mod submit;
+mod tunnels;
 mod view;
 
 use std::collections::HashMap;
@@ -66,6 +67,8 @@ struct Inner {
     link: Option<Link>,
     /// Shell sessions held by this process (in a front end with a runner: none; the runner's).
     shells: crate::shells::Shells,
+    /// Tunnels held by this process (in a front end with a runner: none; the runner's).
+    tunnels: crate::tunnels::Tunnels,
 }
 
 pub use adhoc::TargetFlags;
@@ -139,6 +142,7 @@ impl Deck {
                 adhoc: Mutex::default(),
                 link,
                 shells,
+                tunnels: crate::tunnels::Tunnels::default(),
             }),
         };
         deck.spawn_maintenance();
@@ -270,6 +274,7 @@ impl Deck {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.inner.shells.close_all().await;
+        self.inner.tunnels.close_all().await;
         self.inner.stop.notify_waiters();
         self.inner.jobs.retire();
         self.inner.pool.shutdown().await;

@@ -32,6 +32,7 @@ pub mod shells;
 pub mod snapshots;
 pub mod ssh;
 pub mod store;
+pub mod tunnels;
 
 pub use deck::{Deck, OutputSink};
 pub use error::{Error, Result};

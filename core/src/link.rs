@@ -236,6 +236,26 @@ impl Link {
         })
     }
 
+    /// Opens, lists or closes the runner's tunnels. Only opening one starts a runner.
+    pub fn tunnel(
+        &self,
+        op: crate::tunnels::TunnelOp,
+    ) -> std::result::Result<Result<Vec<crate::tunnels::TunnelInfo>>, Unreachable> {
+        use crate::tunnels::TunnelOp;
+        if !matches!(op, TunnelOp::Create { .. }) && StdStream::connect(&self.inner.socket).is_err() {
+            return Ok(match op {
+                TunnelOp::Close { name } => Err(Error::NotFound { what: "tunnel", name }),
+                _ => Ok(Vec::new()),
+            });
+        }
+        let (_, reply) = self.ask(Request::Tunnel { action: op })?;
+        Ok(match reply {
+            Reply::Tunnels { tunnels } => Ok(tunnels),
+            Reply::Failed { error } => Err(error.into_error("", ExecOutput::new(0))),
+            other => Err(Error::RunnerUnavailable(format!("unexpected reply {other:?}"))),
+        })
+    }
+
     /// Asks the runner to cancel a job.
     pub fn cancel(&self, id: &JobId) -> std::result::Result<Result<Job>, Unreachable> {
         let (_, reply) = self.ask(Request::Cancel { id: id.clone() })?;

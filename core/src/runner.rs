@@ -93,5 +93,6 @@ fn describe(r: &Request) -> &'static str {
         Request::Attach { .. } => "attach",
         Request::PoolStats => "pool_stats",
         Request::Shell { .. } => "shell",
+        Request::Tunnel { .. } => "tunnel",
     }
 }

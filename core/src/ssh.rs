@@ -48,7 +48,21 @@ pub(crate) struct Verifier {
     port: u16,
     policy: HostKeyPolicy,
     known_hosts: KnownHosts,
+    forwarded: Forwarded,
 }
+
+/// A connection the server opened for a remote forward (`tcpip_forward`): the channel and who
+/// connected on the server's side.
+pub struct ForwardedConn {
+    /// The channel carrying the connection.
+    pub channel: russh::Channel<client::Msg>,
+    /// The address of the peer that connected to the server's listener.
+    pub originator: String,
+}
+
+/// Where connections of each remote-forwarded port go (by the port the server listens on).
+type Forwarded =
+    Arc<std::sync::Mutex<std::collections::HashMap<u32, tokio::sync::mpsc::UnboundedSender<ForwardedConn>>>>;
 
 /// Error type of [`Verifier`]: either russh's, or our typed host-key refusal.
 #[derive(Debug)]
@@ -99,6 +113,30 @@ impl client::Handler for Verifier {
             }
         }
     }
+
+    async fn server_channel_open_forwarded_tcpip(
+        &mut self,
+        channel: russh::Channel<client::Msg>,
+        _connected_address: &str,
+        connected_port: u32,
+        originator_address: &str,
+        originator_port: u32,
+        reply: client::ChannelOpenHandle,
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        let to = self.forwarded.lock().expect("lock").get(&connected_port).cloned();
+        match to {
+            Some(tx) => {
+                reply.accept().await;
+                let originator = format!("{originator_address}:{originator_port}");
+                if let Err(back) = tx.send(ForwardedConn { channel, originator }) {
+                    let _ = back.0.channel.close().await;
+                }
+            }
+            None => reply.reject(russh::ChannelOpenFailure::AdministrativelyProhibited).await,
+        }
+        Ok(())
+    }
 }
 
 /// An authenticated SSH connection. Channels are opened through `&self`, so one session carries
@@ -109,6 +147,8 @@ pub struct Session {
     host: String,
     /// The bastion session this one tunnels through; kept alive as long as this one.
     _via: Option<Box<Session>>,
+    /// Remote forwards requested on this connection.
+    forwarded: Forwarded,
 }
 
 impl std::fmt::Debug for Session {
@@ -159,6 +199,59 @@ impl Session {
         exec::run(channel, &self.alias, &self.host, command, opts, on_output).await
     }
 
+    /// Opens a `direct-tcpip` channel: a TCP connection the server makes to `host:port` for us
+    /// (`ssh -L`). `origin` is the local peer, for the server's log.
+    pub async fn open_direct_tcpip(
+        &self,
+        host: &str,
+        port: u16,
+        origin: std::net::SocketAddr,
+    ) -> Result<russh::Channel<client::Msg>> {
+        self.handle
+            .channel_open_direct_tcpip(host, u32::from(port), origin.ip().to_string(), u32::from(origin.port()))
+            .await
+            .map_err(|e| match e {
+                russh::Error::ChannelOpenFailure(reason) => Error::ChannelFailed {
+                    host: self.host.clone(),
+                    reason: format!("the server could not connect to {host}:{port} ({reason:?})"),
+                },
+                other => Error::ConnectionLost { host: self.host.clone(), reason: other.to_string() },
+            })
+    }
+
+    /// Asks the server to listen on `address:port` (`ssh -R`); the connections it accepts arrive on
+    /// the receiver. Answers the port the server listens on (the one given, or the one it chose for 0).
+    pub async fn forward_remote(
+        &self,
+        address: &str,
+        port: u16,
+    ) -> Result<(u32, tokio::sync::mpsc::UnboundedReceiver<ForwardedConn>)> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        if port != 0 {
+            self.forwarded.lock().expect("lock").insert(u32::from(port), tx.clone());
+        }
+        match self.handle.tcpip_forward(address, u32::from(port)).await {
+            Ok(chosen) => {
+                let bound = if port == 0 { chosen } else { u32::from(port) };
+                self.forwarded.lock().expect("lock").insert(bound, tx);
+                Ok((bound, rx))
+            }
+            Err(e) => {
+                self.forwarded.lock().expect("lock").remove(&u32::from(port));
+                Err(Error::ChannelFailed {
+                    host: self.host.clone(),
+                    reason: format!("the server refused to listen on {address}:{port} ({e})"),
+                })
+            }
+        }
+    }
+
+    /// Stops a remote forward.
+    pub async fn cancel_remote(&self, address: &str, port: u32) {
+        self.forwarded.lock().expect("lock").remove(&port);
+        let _ = self.handle.cancel_tcpip_forward(address, port).await;
+    }
+
     /// Sends a keep-alive and waits for the reply: a cheap health check.
     pub async fn ping(&self) -> bool {
         self.handle.send_keepalive(true).await.is_ok()
@@ -189,6 +282,7 @@ fn aes_in_hardware() -> bool {
 async fn connect_hop(alias: &str, cfg: &ServerConfig, opts: &ConnectOptions, via: Option<Session>) -> Result<Session> {
     let host = cfg.host.trim_start_matches('[').trim_end_matches(']').to_string();
     let failed = |reason: String| Error::ConnectionFailed { host: cfg.host.clone(), port: cfg.port, reason };
+    let forwarded = Forwarded::default();
     let fut = async {
         let mut config = client::Config {
             nodelay: true,
@@ -220,6 +314,7 @@ async fn connect_hop(alias: &str, cfg: &ServerConfig, opts: &ConnectOptions, via
             port: cfg.port,
             policy: cfg.host_key_policy,
             known_hosts: opts.known_hosts.clone(),
+            forwarded: forwarded.clone(),
         };
         let connected = match &via {
             None => {
@@ -250,7 +345,7 @@ async fn connect_hop(alias: &str, cfg: &ServerConfig, opts: &ConnectOptions, via
     let handle = tokio::time::timeout(opts.timeout, fut)
         .await
         .map_err(|_| failed(format!("timed out after {:.1}s", opts.timeout.as_secs_f64())))??;
-    Ok(Session { handle, alias: alias.to_string(), host: cfg.host.clone(), _via: via.map(Box::new) })
+    Ok(Session { handle, alias: alias.to_string(), host: cfg.host.clone(), _via: via.map(Box::new), forwarded })
 }
 
 /// Resolves `config.proxy_jump` into bastion configs, first hop first. Each hop is a registry alias

@@ -61,6 +61,7 @@ impl Sshdeck {
             + Self::queue_router()
             + Self::tmux_router()
             + Self::shells_router()
+            + Self::tunnels_router()
             + Self::keys_router()
             + Self::insight_router()
             + Self::guide_router()

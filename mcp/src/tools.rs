@@ -24,3 +24,4 @@ pub mod tasks;
 pub mod tmux;
 pub mod toolsets;
 pub mod transfers;
+pub mod tunnels;

@@ -64,8 +64,18 @@ pub const TOOLSETS: &[Toolset] = &[
     },
     Toolset {
         name: "network",
-        about: "ping, port checks, DNS lookups and HTTP requests made from a server",
-        tools: &["net_ping", "net_port_check", "net_dns_lookup", "net_http_request"],
+        about: "ping, port checks, DNS lookups and HTTP requests made from a server; SSH tunnels (-L, -R, SOCKS)",
+        tools: &[
+            "net_ping",
+            "net_port_check",
+            "net_dns_lookup",
+            "net_http_request",
+            "tunnel_create",
+            "tunnel_list",
+            "tunnel_close",
+            "tunnel_allowlist_add",
+            "tunnel_allowlist_remove",
+        ],
     },
     Toolset {
         name: "apis",

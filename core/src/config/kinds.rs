@@ -38,6 +38,8 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("SHELL_MAX_PER_SERVER", "4", "open shell sessions (shell_create) per server, at most"),
     ("SHELL_MAX_SESSIONS", "16", "open shell sessions in all, at most"),
     ("SHELL_IDLE_TIMEOUT_S", "900", "seconds an unused shell session stays open"),
+    ("TUNNEL_ALLOWED_PORTS", "", "ports tunnels may listen on (e.g. 8080,9000-9010), besides tunnel_allowlist.json"),
+    ("TUNNEL_BIND_ADDRESS", "127.0.0.1", "address local tunnel listeners bind (only the operator widens it)"),
 ];
 
 /// Log verbosity.

@@ -109,6 +109,11 @@ pub enum Request {
         /// What to do.
         action: crate::shells::ShellOp,
     },
+    /// Open, list or close tunnels (held by the runner).
+    Tunnel {
+        /// What to do.
+        action: crate::tunnels::TunnelOp,
+    },
     /// Stay connected: the runner counts this front end as a client and nudges it when jobs change.
     Attach {
         /// The front end's program name, for the runner's log.
@@ -159,6 +164,11 @@ pub enum Reply {
     Shells {
         /// The sessions.
         sessions: Vec<crate::shells::ShellInfo>,
+    },
+    /// Tunnels (the one opened, every one, or the one closed).
+    Tunnels {
+        /// The tunnels.
+        tunnels: Vec<crate::tunnels::TunnelInfo>,
     },
     /// How far a followed transfer is.
     Progress {

@@ -70,7 +70,8 @@ pub(crate) async fn serve(deck: Deck, listener: UnixListener, persist: Duration,
                 }
                 let busy = clients.load(Ordering::SeqCst) > 0
                     || !deck.jobs().local_jobs().is_empty()
-                    || deck.shells().count() > 0;
+                    || deck.shells().count() > 0
+                    || deck.tunnels().count() > 0;
                 if busy {
                     idle_since = Instant::now();
                 } else if idle_since.elapsed() >= persist {
@@ -204,6 +205,13 @@ async fn handle(deck: Deck, stream: tokio::net::UnixStream) {
         Request::Shell { action } => {
             let reply = match deck.shell_here(action).await {
                 Ok(sessions) => Reply::Shells { sessions },
+                Err(e) => Reply::Failed { error: WireError::from(&e) },
+            };
+            close_with(tx, &reply)
+        }
+        Request::Tunnel { action } => {
+            let reply = match deck.tunnel_here(action).await {
+                Ok(tunnels) => Reply::Tunnels { tunnels },
                 Err(e) => Reply::Failed { error: WireError::from(&e) },
             };
             close_with(tx, &reply)

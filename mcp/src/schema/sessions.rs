@@ -70,3 +70,36 @@ pub fn shells_out() -> Arc<JsonObject> {
 pub fn shell_out() -> Arc<JsonObject> {
     super::output(json!({"sessionId": {"type": "string"}, "alias": {"type": "string"}, "cwd": {"type": "string"}}))
 }
+
+pub fn tunnel_create_in() -> Arc<JsonObject> {
+    input(
+        json!({"name": s("Unique name"), "type": {"type": "string", "enum": ["local", "remote", "socks"],
+                "description": "local: -L, remote: -R, socks: -D (SOCKS5)"},
+            "listen_port": {"type": "integer", "exclusiveMinimum": 0, "description": "Port listened on (here; remote: on via). Must be allowlisted"},
+            "target": s("host:port (local: as via sees it; remote: as sshdeck sees it)"),
+            "via": s("Server alias carrying the tunnel"), "source": s("Local bind address (default TUNNEL_BIND_ADDRESS)"),
+            "key_path": s("Ignored: via's registered credentials are used")}),
+        &["name", "type", "listen_port", "via"],
+    )
+}
+
+pub fn tunnel_name_in() -> Arc<JsonObject> {
+    input(json!({"name": s("Tunnel name")}), &["name"])
+}
+
+pub fn port_in() -> Arc<JsonObject> {
+    input(json!({"port": {"type": "integer", "exclusiveMinimum": 0, "description": "TCP port"}}), &["port"])
+}
+
+pub fn tunnels_out() -> Arc<JsonObject> {
+    super::output(json!({"tunnels": {"type": "array", "items": {"type": "object"}}}))
+}
+
+pub fn tunnel_out() -> Arc<JsonObject> {
+    super::output(json!({"name": {"type": "string"}, "state": {"type": "string"}, "listen": {"type": "string"}}))
+}
+
+pub fn allowlist_out() -> Arc<JsonObject> {
+    super::output(json!({"port": {"type": "integer"}, "changed": {"type": "boolean"},
+        "allowed": {"type": "array", "items": {"type": "integer"}}}))
+}
