@@ -300,7 +300,10 @@ impl Tunnels {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => return Err(e),
                     Err(_) => {
-                        return Err(Error::ChannelFailed { host: spec.via.clone(), reason: "the forward ended".into() });
+                        return Err(Error::ChannelFailed {
+                            host: spec.via.clone(),
+                            reason: "the forward ended".into(),
+                        });
                     }
                 }
                 (format!("{}:127.0.0.1:{}", spec.via, spec.listen_port), Some(u32::from(spec.listen_port)))
