@@ -424,6 +424,67 @@ async def shell_sessions_keep_state_between_calls():
         assert code(r) == "NOT_FOUND", r
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url):
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()
+
+
+async def tunnels_forward_what_the_allowlist_allows():
+    """tunnel_allowlist_add / tunnel_create / tunnel_list / tunnel_close with Node's arguments: an HTTP
+    request through a local forward to a web server the "server" side reaches."""
+    import http.server
+    import threading
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = f"hello {self.path}".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    listen = free_port()
+    args = {"name": "py-web", "type": "local", "listen_port": listen,
+            "target": f"127.0.0.1:{web.server_address[1]}", "via": "web"}
+    try:
+        async with client(servers=WEB) as c:
+            r = await c.call("tunnel_create", args)
+            assert code(r) == "POLICY_DENIED" and r.is_error, r
+            r = await c.call("tunnel_allowlist_add", {"port": listen})
+            assert sc(r)["changed"] is True and listen in sc(r)["allowed"], r
+            r = await c.call("tunnel_create", {**args, "key_path": "/nonexistent"})
+            assert sc(r)["state"] == "up" and sc(r)["listenPort"] == listen and "key_path" in sc(r)["note"], r
+            body = await asyncio.to_thread(http_get, f"http://127.0.0.1:{listen}/through")
+            assert body == "hello /through", body
+            r = await c.call("tunnel_list", {})
+            [t] = sc(r)["tunnels"]
+            assert t["name"] == "py-web" and t["totalConnections"] >= 1 and t["bytesReceived"] > 0, t
+            r = await c.call("tunnel_close", {"name": "py-web"})
+            assert not r.is_error, r
+            try:
+                await asyncio.to_thread(http_get, f"http://127.0.0.1:{listen}/closed")
+                raise AssertionError("the listener is still open after tunnel_close")
+            except OSError:
+                pass
+            r = await c.call("tunnel_close", {"name": "py-web"})
+            assert code(r) == "NOT_FOUND", r
+    finally:
+        web.shutdown()
+
+
 async def transfers_refuse_existing_files_and_copy_between_servers():
     servers = {"a": server_entry(), "b": server_entry()}
     src_dir = SCRATCH / "s2s"
@@ -514,6 +575,7 @@ SCENARIOS = [
     transfers_refuse_existing_files_and_copy_between_servers,
     files_are_edited_under_their_hash,
     shell_sessions_keep_state_between_calls,
+    tunnels_forward_what_the_allowlist_allows,
     policy_is_tightened_by_agents_and_loosened_only_by_the_human,
     toolsets_keep_the_listing_small,
     every_result_matches_its_schema_on_failure_paths,
