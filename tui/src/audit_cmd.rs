@@ -10,6 +10,7 @@ use sshdeck_core::audit::Entry;
 
 use crate::cli::{Command, JobsCommand, ServersCommand};
 use crate::snapshot_cmd::SnapshotCommand;
+use crate::tunnel_cmd::TunnelCommand;
 
 /// What a command changes, for the trail: its name and the servers it concerns (`None`: it changes
 /// nothing, or only prints).
@@ -28,6 +29,11 @@ pub fn audited(cmd: &Command) -> Option<(String, Vec<String>)> {
             ("snapshot restore".into(), to.iter().cloned().collect())
         }
         Command::Snapshot(SnapshotCommand::Delete { .. }) => ("snapshot delete".into(), Vec::new()),
+        Command::Tunnel(TunnelCommand::Add(a)) => ("tunnel add".into(), one(&a.via)),
+        Command::Tunnel(TunnelCommand::Close { .. }) => ("tunnel close".into(), Vec::new()),
+        Command::Tunnel(TunnelCommand::Allow { remove, .. }) => {
+            (if *remove { "tunnel allow --remove" } else { "tunnel allow" }.into(), Vec::new())
+        }
         _ => return None,
     })
 }

@@ -33,6 +33,9 @@ pub enum Command {
     /// Snapshots of files and directories: create, list, diff, restore, delete.
     #[command(subcommand)]
     Snapshot(crate::snapshot_cmd::SnapshotCommand),
+    /// SSH tunnels through a server, held by the runner: add (-L, -R, -D as ssh), list, close, allow.
+    #[command(subcommand)]
+    Tunnel(crate::tunnel_cmd::TunnelCommand),
     /// The audit trail: every mutating action of every front end (MCP tools, CLI commands), with who,
     /// on which servers, the result and the job; secrets removed.
     Audit {

@@ -12,6 +12,7 @@ mod servers_cmd;
 mod snapshot_cmd;
 mod terminal;
 mod transfer_cmd;
+mod tunnel_cmd;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -48,6 +49,10 @@ fn main() -> ExitCode {
         Some(Command::Jobs(cli::JobsCommand::List(a))) => a.json,
         Some(Command::Put(a) | Command::Get(a)) => a.json,
         Some(Command::Jobs(cli::JobsCommand::Retry(a))) => a.json,
+        Some(Command::Tunnel(
+            tunnel_cmd::TunnelCommand::List { json } | tunnel_cmd::TunnelCommand::Close { json, .. },
+        )) => *json,
+        Some(Command::Tunnel(tunnel_cmd::TunnelCommand::Add(a))) => a.json,
         _ => false,
     };
     // `sshdeck ssh TARGET [CMD]` is `exec -t` with the login shell as the default command.
@@ -143,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 Command::Audit { since, limit, json } => audit_cmd::show(&deck, since.as_deref(), limit, json)?,
                 Command::Diff(args) => files_cmd::diff(&deck, args).await?,
                 Command::Snapshot(cmd) => snapshot_cmd::snapshot(&deck, cmd).await?,
+                Command::Tunnel(cmd) => tunnel_cmd::run(&deck, cmd).await?,
                 Command::Demo
                 | Command::McpConfig
                 | Command::Runner
