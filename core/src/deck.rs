@@ -166,7 +166,7 @@ impl Deck {
                 tokio::select! {
                     _ = stopped => return,
                     _ = follow.tick() => log_err("follow journal", inner.jobs.refresh()),
-                    _ = beat.tick() => log_err("heartbeat", inner.jobs.beat(inner.pool.stats())),
+                    _ = beat.tick() => log_err("heartbeat", inner.jobs.beat(inner.pool.stats(), inner.tunnels.list())),
                     _ = sweep.tick() => log_err("crash sweep", inner.jobs.sweep_crashed().map(|_| ())),
                     _ = compact.tick() => log_err("compaction", inner.jobs.compact_if_due()),
                 }

@@ -122,7 +122,7 @@ impl Jobs {
                 local: Mutex::new(HashMap::new()),
             }),
         };
-        jobs.beat(PoolStats::default())?;
+        jobs.beat(PoolStats::default(), Vec::new())?;
         jobs.with_lock(true, |_| Ok((vec![], ())))?; // repairs a torn tail, loads the table
         jobs.compact_if_due()?;
         jobs.sweep_crashed()?;

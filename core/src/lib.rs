@@ -5,6 +5,7 @@
 pub mod apis;
 pub mod audit;
 pub mod capture;
+pub mod clock;
 pub mod config;
 pub mod data_dir;
 pub mod deck;
@@ -23,6 +24,7 @@ mod pattern;
 pub mod policy;
 pub mod pool;
 pub mod process;
+pub mod projects;
 pub mod remote;
 pub mod runner;
 pub mod secret;

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::clock::now_ms;
 use crate::error::{Error, Result};
-use crate::jobs::now_ms;
 use crate::pool::Pool;
 use crate::ssh::Target;
 use crate::store::MapFile;

@@ -13,6 +13,8 @@ mod views;
 mod tests;
 #[cfg(test)]
 mod tests_trust;
+#[cfg(test)]
+mod tests_tunnels;
 
 use std::time::{Duration, Instant};
 
@@ -213,6 +215,15 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
                     }
                 });
             })
+        }
+        Effect::CloseTunnel(name) => {
+            app.status = format!("closing tunnel {name}…");
+            tokio::spawn(async move {
+                if let Err(e) = deck.tunnel(sshdeck_core::tunnels::TunnelOp::Close { name: name.clone() }).await {
+                    tracing::warn!("cannot close tunnel {name}: {e}");
+                }
+            });
+            Ok(())
         }
         Effect::StopTail => {
             if let Some(t) = app.logs.tails.get(app.logs.index) {

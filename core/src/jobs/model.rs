@@ -1,7 +1,5 @@
 //! Job records: what was asked, of which servers, by whom, and how it ended. Never holds a secret.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::{Deserialize, Serialize};
 
 pub use super::id::{ID_LEN, JobId};
@@ -407,10 +405,7 @@ pub struct Job {
     pub result: Option<JobResult>,
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 /// `2026-11-21T15:46:00Z` for a millisecond timestamp (UTC).
 pub fn format_time(ms: u64) -> String {

@@ -10,6 +10,7 @@ use crate::data_dir::atomic_write;
 use crate::error::Result;
 use crate::pool::PoolStats;
 pub use crate::process::proc_start_ticks;
+use crate::tunnels::TunnelInfo;
 
 /// A heartbeat older than this means the process is hung or gone.
 pub const STALE_AFTER_MS: u64 = 15_000;
@@ -28,6 +29,9 @@ pub struct Heartbeat {
     /// Its connection pools.
     #[serde(default)]
     pub pool: PoolStats,
+    /// The tunnels it holds (the runner's, in the runner).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tunnels: Vec<TunnelInfo>,
 }
 
 /// The runtime directory.
@@ -125,6 +129,7 @@ mod tests {
             last_beat: now_ms(),
             proc_start: proc_start_ticks(me.pid),
             pool: PoolStats::default(),
+            tunnels: Vec::new(),
         };
         rt.beat(&hb).unwrap();
         assert_eq!(rt.is_alive(&me), Liveness::Alive);

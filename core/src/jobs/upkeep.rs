@@ -9,10 +9,11 @@ use super::{COMPACT_AT_BYTES, Job, JobId, Jobs, Owner, now_ms};
 use crate::data_dir::FileLock;
 use crate::error::Result;
 use crate::pool::PoolStats;
+use crate::tunnels::TunnelInfo;
 
 impl Jobs {
-    /// Writes this process's heartbeat, with its pool stats.
-    pub fn beat(&self, pool: PoolStats) -> Result<()> {
+    /// Writes this process's heartbeat, with its pool stats and tunnels.
+    pub fn beat(&self, pool: PoolStats, tunnels: Vec<TunnelInfo>) -> Result<()> {
         let owner = self.inner.owner.clone();
         let proc_start = runtime::proc_start_ticks(owner.pid);
         self.inner.runtime.beat(&Heartbeat {
@@ -21,6 +22,7 @@ impl Jobs {
             last_beat: now_ms(),
             proc_start,
             pool,
+            tunnels,
         })
     }
 

@@ -17,6 +17,7 @@ use super::views::logs::LogsView;
 pub use super::views::logs::Tail;
 use super::views::pools::PoolsView;
 use super::views::servers::ServersView;
+use super::views::tunnels::TunnelsView;
 
 pub struct App {
     pub deck: Deck,
@@ -29,6 +30,7 @@ pub struct App {
     pub pools: PoolsView,
     pub logs: LogsView,
     pub apis: ApisView,
+    pub tunnels: TunnelsView,
     /// A one-line message; it clears on the next key and after [`STATUS_FOR`].
     pub status: String,
     /// The status as last seen and since when.
@@ -51,6 +53,7 @@ impl App {
             pools: PoolsView::default(),
             logs: LogsView::default(),
             apis: ApisView::default(),
+            tunnels: TunnelsView::default(),
             status: String::new(),
             status_seen: None,
         }
@@ -69,6 +72,7 @@ impl App {
         };
         self.pools.refresh(&self.deck);
         self.apis.refresh(&self.deck);
+        self.tunnels.refresh(&self.deck);
         if let Some(d) = self.detail.as_mut() {
             d.refresh(&self.deck);
         }
@@ -283,6 +287,7 @@ impl App {
             (View::Servers, KeyCode::Char('l' | 't' | 'a' | 'e' | 'd')) => Some(self.servers.key(key, self.readonly)),
             (View::Logs, KeyCode::Char('s' | '[' | ']')) => Some(self.logs.key(key)),
             (View::Apis, KeyCode::Char('c')) => Some(self.apis.key(key)),
+            (View::Tunnels, KeyCode::Char('d')) => Some(self.tunnels.key(key, self.readonly)),
             _ => None,
         };
         if let Some(outcome) = own {
@@ -305,6 +310,7 @@ impl App {
             KeyCode::Char('3') => self.view = View::Pools,
             KeyCode::Char('4') => self.view = View::Logs,
             KeyCode::Char('5') => self.view = View::Apis,
+            KeyCode::Char('6') => self.view = View::Tunnels,
             KeyCode::Tab => {
                 let i = View::TABS.iter().position(|(v, _)| *v == self.view).map_or(0, |i| (i + 1) % View::TABS.len());
                 self.view = View::TABS[i].0;
@@ -373,6 +379,7 @@ impl App {
         let (sel, len) = match self.view {
             View::Servers => (&mut self.servers.selected, self.servers.list.len()),
             View::Apis => (&mut self.apis.selected, self.apis.list.len()),
+            View::Tunnels => (&mut self.tunnels.selected, self.tunnels.list.len()),
             _ => return self.jobs.move_by(delta),
         };
         if len == 0 {
@@ -385,7 +392,9 @@ impl App {
     pub fn hints(&self) -> String {
         match (&self.mode, self.view) {
             (Mode::Filter, _) => "type to filter · Enter keep · Esc clear".into(),
-            (Mode::Command(_), _) => ":jobs :servers :pools :logs ALIAS PATH :search TEXT :q · Enter · Esc".into(),
+            (Mode::Command(_), _) => {
+                ":jobs :servers :pools :apis :tunnels :logs ALIAS PATH :search TEXT :q · Enter · Esc".into()
+            }
             (Mode::Confirm { .. }, _) => "←/→ choose · Enter confirm · y yes · n/Esc no".into(),
             (Mode::Choose { .. }, _) => "←/→ choose · Enter confirm · 1/2 answer · n/Esc no".into(),
             (Mode::Run { .. }, _) => "Tab switch field · Enter run · Esc cancel".into(),
@@ -399,6 +408,7 @@ impl App {
             (_, View::Servers) => views::servers::hints(self.readonly),
             (_, View::Pools) => views::pools::hints(),
             (_, View::Apis) => views::apis::hints(),
+            (_, View::Tunnels) => views::tunnels::hints(self.readonly),
             (_, View::Logs) => views::logs::hints(),
         }
     }

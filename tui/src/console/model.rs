@@ -11,15 +11,17 @@ pub enum View {
     Pools,
     Logs,
     Apis,
+    Tunnels,
 }
 
 impl View {
-    pub const TABS: [(View, &'static str); 5] = [
+    pub const TABS: [(View, &'static str); 6] = [
         (View::Jobs, "1 Jobs"),
         (View::Servers, "2 Servers"),
         (View::Pools, "3 Pools"),
         (View::Logs, "4 Logs"),
         (View::Apis, "5 APIs"),
+        (View::Tunnels, "6 Tunnels"),
     ];
 }
 
@@ -36,6 +38,7 @@ pub enum Effect {
     RemoveServer(String),
     TestServer(String),
     CheckApi(String),
+    CloseTunnel(String),
 }
 
 /// The add/edit server form. The password field is shown masked and never printed; left empty on an

@@ -27,6 +27,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         View::Pools => app.pools.draw(f, body),
         View::Logs => app.logs.draw(f, body),
         View::Apis => app.apis.draw(f, body),
+        View::Tunnels => app.tunnels.draw(f, body),
     }
     draw_footer(f, app, footer);
     draw_popup(f, app, area);

@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod logs;
 pub mod pools;
 pub mod servers;
+pub mod tunnels;
 
 use ratatui::layout::Constraint;
 use ratatui::style::{Color, Style};

@@ -48,6 +48,7 @@ impl App {
             "servers" => self.view = View::Servers,
             "pools" => self.view = View::Pools,
             "apis" => self.view = View::Apis,
+            "tunnels" => self.view = View::Tunnels,
             "logs" | "tail" => {
                 let (alias, path) = (words.next(), words.collect::<Vec<_>>().join(" "));
                 match alias {
@@ -72,7 +73,7 @@ impl App {
             "" => {}
             other => {
                 self.mode = Mode::Error(format!(
-                    "unknown command :{other} (try :jobs :servers :pools :apis :logs ALIAS PATH :q)"
+                    "unknown command :{other} (try :jobs :servers :pools :apis :tunnels :logs ALIAS PATH :q)"
                 ))
             }
         }
