@@ -5,6 +5,7 @@
 mod files;
 mod memory;
 mod ops;
+mod projects;
 mod sessions;
 mod snapshots;
 
@@ -16,6 +17,7 @@ use serde_json::{Value, json};
 pub use files::*;
 pub use memory::*;
 pub use ops::*;
+pub use projects::*;
 pub use sessions::*;
 pub use snapshots::*;
 

@@ -58,6 +58,7 @@ impl Sshdeck {
             + Self::diffs_router()
             + Self::snapshots_router()
             + Self::memory_router()
+            + Self::projects_router()
             + Self::queue_router()
             + Self::tmux_router()
             + Self::shells_router()

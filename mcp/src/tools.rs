@@ -15,6 +15,7 @@ pub mod logs;
 pub mod memory;
 pub mod ops;
 pub mod policy;
+pub mod projects;
 pub mod queue;
 pub mod servers;
 pub mod service;

@@ -94,8 +94,19 @@ pub const TOOLSETS: &[Toolset] = &[
     },
     Toolset {
         name: "memory",
-        about: "what an agent remembers about each server between conversations (Node's server notes)",
-        tools: &["server_note_set", "server_note_get", "server_note_list", "server_note_remove"],
+        about: "what an agent remembers between conversations: server notes, projects (where an app lives on each server)",
+        tools: &[
+            "server_note_set",
+            "server_note_get",
+            "server_note_list",
+            "server_note_remove",
+            "project_list",
+            "project_get",
+            "project_set",
+            "project_remove",
+            "project_resolve",
+            "project_diff",
+        ],
     },
     Toolset {
         name: "admin",

@@ -117,6 +117,11 @@ impl Deck {
         crate::notes::Notes::new(self.inner.data_dir.root())
     }
 
+    /// The projects of this data dir (Node's `projects.json`).
+    pub fn projects(&self) -> crate::projects::Projects {
+        crate::projects::Projects::new(self.inner.data_dir.root())
+    }
+
     /// The API health-check catalog of this data dir.
     pub fn api_catalog(&self) -> Catalog {
         Catalog::new(&self.inner.data_dir)
