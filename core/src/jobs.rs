@@ -87,6 +87,7 @@ struct Inner {
     shared: Mutex<Shared>,
     events: broadcast::Sender<JobEvent>,
     local: Mutex<HashMap<JobId, watch::Sender<bool>>>,
+    work: crate::work::WorkSessions,
 }
 
 #[derive(Default)]
@@ -120,6 +121,7 @@ impl Jobs {
                 shared: Mutex::new(Shared::default()),
                 events,
                 local: Mutex::new(HashMap::new()),
+                work: crate::work::WorkSessions::new(data_dir.root()),
             }),
         };
         jobs.beat(PoolStats::default(), Vec::new())?;
@@ -212,6 +214,7 @@ impl Jobs {
         if targets.is_empty() {
             return Err(Error::InvalidArgument("a job needs at least one target".into()));
         }
+        let work = self.inner.work.open_for(&targets);
         Ok(Job {
             id: JobId::random(),
             kind: spec.kind(),
@@ -229,6 +232,7 @@ impl Jobs {
             cancel_requested: false,
             origin: origin.to_string(),
             submitter: None,
+            work,
             result: None,
         })
     }

@@ -35,6 +35,7 @@ pub mod snapshots;
 pub mod ssh;
 pub mod store;
 pub mod tunnels;
+pub mod work;
 
 pub use deck::{Deck, OutputSink};
 pub use error::{Error, Result};

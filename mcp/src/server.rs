@@ -59,6 +59,7 @@ impl Sshdeck {
             + Self::snapshots_router()
             + Self::memory_router()
             + Self::projects_router()
+            + Self::work_router()
             + Self::queue_router()
             + Self::tmux_router()
             + Self::shells_router()

@@ -26,3 +26,4 @@ pub mod tmux;
 pub mod toolsets;
 pub mod transfers;
 pub mod tunnels;
+pub mod work;

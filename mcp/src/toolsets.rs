@@ -94,7 +94,7 @@ pub const TOOLSETS: &[Toolset] = &[
     },
     Toolset {
         name: "memory",
-        about: "what an agent remembers between conversations: server notes, projects (where an app lives on each server)",
+        about: "what an agent remembers between conversations: server notes, projects (where an app lives on each server), work sessions (an intervention's log and jobs)",
         tools: &[
             "server_note_set",
             "server_note_get",
@@ -106,6 +106,10 @@ pub const TOOLSETS: &[Toolset] = &[
             "project_remove",
             "project_resolve",
             "project_diff",
+            "work_start",
+            "work_log",
+            "work_list",
+            "work_end",
         ],
     },
     Toolset {

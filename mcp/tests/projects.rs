@@ -1,4 +1,4 @@
-//! Projects in Node's `projects.json` (read as written, unknown fields kept through writes), resolved
+//! Projects and work sessions in Node's `projects.json` (read as written, unknown fields kept through writes), resolved
 //! to servers, and diffed between the local copy and a role's directory on the test sshd.
 
 #[path = "support/client.rs"]
@@ -81,4 +81,58 @@ fn projects_are_nodes_file_resolved_and_diffed_with_the_server() {
     assert_eq!(sc(&r)["project"]["owner"], "marie");
     let r = c.call("project_list", json!({}));
     assert_eq!(sc(&r)["total"], 0, "{r}");
+}
+
+#[test]
+fn a_work_session_keeps_a_snapshot_its_jobs_and_log_then_notes_the_server() {
+    let sshd = Sshd::start().unwrap();
+    let mut c = Client::start(&[("MCP_TOOLSETS", "all")]);
+    c.add_server(&sshd, "web");
+    c.add_server(&sshd, "db");
+    let app = sshd.scratch().join("work-app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("app.conf"), "workers 2\n").unwrap();
+
+    let r = c.call("work_start", json!({"alias": "web", "message": "tune workers", "snapshot": true, "paths": [app]}));
+    client::validate("work_start", &r);
+    let s = &sc(&r)["session"];
+    let id = s["id"].as_str().unwrap().to_string();
+    let snap = s["snapshot"].as_str().expect("a snapshot was taken first").to_string();
+    let r = c.call("snapshot_list", json!({}));
+    assert!(r.to_string().contains(&snap), "{r}");
+
+    for cmd in ["echo one", "sed -i s/2/4/ app.conf 2>/dev/null; echo two"] {
+        let r = c.call("task_exec", json!({"alias": "web", "cmd": cmd}));
+        assert_eq!(sc(&r)["exitCode"], 0, "{r}");
+    }
+    let r = c.call("task_exec", json!({"alias": "db", "cmd": "echo elsewhere"}));
+    assert_eq!(sc(&r)["exitCode"], 0, "{r}");
+    let r = c.call("work_log", json!({"id": id, "type": "edit", "detail": "workers 2 -> 4", "path": "app.conf"}));
+    client::validate("work_log", &r);
+
+    let r = c.call("work_list", json!({}));
+    client::validate("work_list", &r);
+    assert_eq!(sc(&r)["total"], 1, "{r}");
+    let s = &sc(&r)["sessions"][0];
+    let jobs: Vec<&str> = s["jobs"].as_array().unwrap().iter().map(|j| j["summary"].as_str().unwrap()).collect();
+    assert_eq!(jobs.len(), 2, "the two jobs on web, not the one on db: {jobs:?}");
+    assert!(jobs.iter().any(|j| j.contains("echo one")), "{jobs:?}");
+    assert_eq!(s["log"][0]["detail"], "workers 2 -> 4");
+
+    let r = c.call("work_end", json!({"id": id, "summary": "raised workers to 4"}));
+    client::validate("work_end", &r);
+    assert_eq!(sc(&r)["noted"], json!(["web"]), "{r}");
+    let r = c.call("server_note_get", json!({"alias": "web"}));
+    assert_eq!(sc(&r)["note"]["last_intervention"]["summary"], "raised workers to 4", "{r}");
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": "echo after"}));
+    assert_eq!(sc(&r)["exitCode"], 0);
+    let r = c.call("work_list", json!({}));
+    assert_eq!(sc(&r)["total"], 0, "{r}");
+    let r = c.call("work_list", json!({"includeHistory": true}));
+    let s = &sc(&r)["sessions"][0];
+    assert_eq!((s["status"].as_str(), s["jobs"].as_array().unwrap().len()), (Some("ended"), 2), "{r}");
+    let r = c.call("work_log", json!({"id": id, "type": "note"}));
+    assert_eq!(sc(&r)["error"]["code"], "INVALID_ARGUMENT", "{r}");
+    let r = c.call("work_start", json!({"alias": "nosuch"}));
+    assert_eq!(sc(&r)["error"]["code"], "NOT_FOUND", "{r}");
 }

@@ -122,6 +122,11 @@ impl Deck {
         crate::projects::Projects::new(self.inner.data_dir.root())
     }
 
+    /// The work sessions of this data dir (Node's `work_sessions.json`).
+    pub fn work_sessions(&self) -> crate::work::WorkSessions {
+        crate::work::WorkSessions::new(self.inner.data_dir.root())
+    }
+
     /// The API health-check catalog of this data dir.
     pub fn api_catalog(&self) -> Catalog {
         Catalog::new(&self.inner.data_dir)

@@ -62,6 +62,9 @@ pub struct JobReport {
     /// The front end process that asked for it, when the runner runs it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub submitter: Option<u32>,
+    /// The work session it was part of (`work_start`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work: Option<String>,
     /// Exit code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<u32>,
@@ -157,6 +160,7 @@ impl JobReport {
             origin: j.origin.clone(),
             owner: OwnerReport { pid: j.owner.pid, program: j.owner.program.clone() },
             submitter: j.submitter,
+            work: j.work.clone(),
             exit_code: r.and_then(|r| r.end.exit_code),
             signal: r.and_then(|r| r.end.exit_signal.clone()),
             duration_ms: r.map(|r| r.end.duration_ms),

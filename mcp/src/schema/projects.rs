@@ -15,11 +15,11 @@ pub fn project_set_in() -> Arc<JsonObject> {
     input(
         json!({"name": s("Project name"),
             "local": {"type": "object", "properties": {"path": s("Directory here")}, "required": ["path"]},
-            "servers": {"type": "object", "description": "Role (prod, staging…) → where it runs",
+            "servers": {"type": "object", "description": "Role → where it runs",
                 "additionalProperties": {"type": "object", "properties": {"alias": s("Registered server"),
                     "path": s("Absolute path there"), "runtime": {"type": "object"}, "url": s("Public URL")},
                     "required": ["alias", "path"]}},
-            "ignore": {"type": "array", "items": {"type": "string"}, "description": "Globs project_diff skips"},
+            "ignore": {"type": "array", "items": {"type": "string"}, "description": "Globs to skip"},
             "tags": {"type": "array", "items": {"type": "string"}}, "network": {"type": "object"}}),
         &["name"],
     )
@@ -52,4 +52,41 @@ pub fn project_diff_in() -> Arc<JsonObject> {
 pub fn project_diff_out() -> Arc<JsonObject> {
     output(json!({"name": {"type": "string"}, "role": {"type": "string"}, "same": {"type": "boolean"},
         "onlyLocal": {"type": "array"}, "onlyRemote": {"type": "array"}, "modified": {"type": "array"}}))
+}
+
+pub fn work_start_in() -> Arc<JsonObject> {
+    input(
+        json!({"alias": s("Server worked on"), "project": s("Or a project (its servers)"), "tag": s("Short name"),
+            "message": s("Why"), "snapshot": boolean("Snapshot paths first"),
+            "paths": {"type": "array", "items": {"type": "string"}, "description": "To snapshot"}}),
+        &[],
+    )
+}
+
+pub fn work_log_in() -> Arc<JsonObject> {
+    input(
+        json!({"id": s("Session id"), "type": s("edit, command, deploy, note…"), "detail": s("What"),
+        "path": s("File concerned")}),
+        &["id", "type"],
+    )
+}
+
+pub fn work_list_in() -> Arc<JsonObject> {
+    input(json!({"includeHistory": boolean("Ended sessions too")}), &[])
+}
+
+pub fn work_end_in() -> Arc<JsonObject> {
+    input(
+        json!({"id": s("Session id"), "summary": s("What was done"),
+        "note": boolean("Write the summary to the servers' notes (default true)")}),
+        &["id"],
+    )
+}
+
+pub fn work_out() -> Arc<JsonObject> {
+    output(json!({"session": {"type": "object"}}))
+}
+
+pub fn work_list_out() -> Arc<JsonObject> {
+    output(json!({"total": {"type": "integer"}, "sessions": {"type": "array", "items": {"type": "object"}}}))
 }

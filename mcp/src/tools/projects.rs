@@ -143,7 +143,7 @@ impl Sshdeck {
     }
 
     #[tool(
-        description = "Create or update a project (partial: given fields replace, servers merge by role; aliases must be registered).",
+        description = "Create or update a project (partial; servers merge by role; aliases must exist).",
         input_schema = schema::project_set_in(),
         output_schema = schema::project_out(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
@@ -177,7 +177,7 @@ impl Sshdeck {
     }
 
     #[tool(
-        description = "Where a project runs: each role's server (alias, host, user, port), path, url, runtime and the server's note.",
+        description = "Where a project runs: each role's server, path, url, runtime and note.",
         input_schema = schema::project_resolve_in(),
         output_schema = schema::project_resolve_out(),
         annotations(read_only_hint = true, open_world_hint = false)
@@ -207,7 +207,7 @@ impl Sshdeck {
     }
 
     #[tool(
-        description = "Compare a project's local directory with a role's directory on its server (hashed in place, ignore patterns applied): only local, only remote, modified with +/- lines (what deploying the local copy changes).",
+        description = "Compare a project's local directory with a role's directory on its server: only local, only remote, modified (+/- lines).",
         input_schema = schema::project_diff_in(),
         output_schema = schema::project_diff_out(),
         annotations(read_only_hint = true, open_world_hint = true)
