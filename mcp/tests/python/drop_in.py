@@ -424,6 +424,39 @@ async def shell_sessions_keep_state_between_calls():
         assert code(r) == "NOT_FOUND", r
 
 
+async def notes_work_sessions_and_the_audit_trail():
+    """What an agent remembers (a note, a work session with its job) and what the trail says it did."""
+    async with client(servers=WEB) as c:
+        r = await c.call("server_note_set", {"alias": "web", "services": ["nginx"], "note": "primary web"})
+        assert sc(r)["note"]["services"] == ["nginx"], r
+        r = await c.call("work_start", {"alias": "web", "tag": "tls", "message": "renew the certificate"})
+        wid = sc(r)["session"]["id"]
+        r = await c.call("task_exec", {"alias": "web", "cmd": "echo renewed"})
+        job = sc(r)["id"]
+        assert sc(r)["exitCode"] == 0, r
+        r = await c.call("work_log", {"id": wid, "type": "command", "detail": "certbot renew"})
+        assert sc(r)["session"]["log"][0]["type"] == "command", r
+        r = await c.call("work_list", {})
+        [session] = sc(r)["sessions"]
+        assert [j["id"] for j in session["jobs"]] == [job], r
+        r = await c.call("work_end", {"id": wid, "summary": "certificate renewed"})
+        assert sc(r)["noted"] == ["web"], r
+        r = await c.call("server_note_get", {"alias": "web"})
+        note = sc(r)["note"]
+        assert note["last_intervention"]["summary"] == "certificate renewed" and note["note"] == "primary web", r
+        r = await c.call("api_add", {"alias": "billing", "url": "http://127.0.0.1:9/health", "api_key": "Py-Secret-4242",
+                                     "auth_method": "api_key"})
+        assert not r.is_error, r
+        await c.call("server_note_list", {})  # read-only: not in the trail
+        text = (c.data / "audit.jsonl").read_text()
+        assert "Py-Secret-4242" not in text, text
+        lines = [json.loads(l) for l in text.splitlines()]
+        actions = [l["action"] for l in lines]
+        assert actions == ["server_note_set", "work_start", "task_exec", "work_log", "work_end", "api_add"], actions
+        assert all(l["result"] == "ok" for l in lines), lines
+        assert lines[2]["job"] == job and lines[2]["targets"] == ["web"], lines[2]
+
+
 def free_port():
     import socket
     with socket.socket() as s:
@@ -576,6 +609,7 @@ SCENARIOS = [
     files_are_edited_under_their_hash,
     shell_sessions_keep_state_between_calls,
     tunnels_forward_what_the_allowlist_allows,
+    notes_work_sessions_and_the_audit_trail,
     policy_is_tightened_by_agents_and_loosened_only_by_the_human,
     toolsets_keep_the_listing_small,
     every_result_matches_its_schema_on_failure_paths,
