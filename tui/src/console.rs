@@ -12,6 +12,8 @@ mod views;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_audit;
+#[cfg(test)]
 mod tests_trust;
 #[cfg(test)]
 mod tests_tunnels;

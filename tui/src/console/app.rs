@@ -11,6 +11,7 @@ pub use super::lines::{Lines, MAX_LINES};
 pub use super::model::{Effect, Mode, ServerForm, View};
 use super::views;
 use super::views::apis::ApisView;
+use super::views::audit::AuditView;
 pub use super::views::detail::Detail;
 use super::views::jobs::{JobsView, SortBy};
 use super::views::logs::LogsView;
@@ -31,6 +32,7 @@ pub struct App {
     pub logs: LogsView,
     pub apis: ApisView,
     pub tunnels: TunnelsView,
+    pub audit: AuditView,
     /// A one-line message; it clears on the next key and after [`STATUS_FOR`].
     pub status: String,
     /// The status as last seen and since when.
@@ -54,6 +56,7 @@ impl App {
             logs: LogsView::default(),
             apis: ApisView::default(),
             tunnels: TunnelsView::default(),
+            audit: AuditView::default(),
             status: String::new(),
             status_seen: None,
         }
@@ -73,6 +76,9 @@ impl App {
         self.pools.refresh(&self.deck);
         self.apis.refresh(&self.deck);
         self.tunnels.refresh(&self.deck);
+        if self.view == View::Audit {
+            self.audit.refresh(&self.deck);
+        }
         if let Some(d) = self.detail.as_mut() {
             d.refresh(&self.deck);
         }
@@ -311,6 +317,10 @@ impl App {
             KeyCode::Char('4') => self.view = View::Logs,
             KeyCode::Char('5') => self.view = View::Apis,
             KeyCode::Char('6') => self.view = View::Tunnels,
+            KeyCode::Char('7') => {
+                self.view = View::Audit;
+                self.audit.refresh(&self.deck);
+            }
             KeyCode::Tab => {
                 let i = View::TABS.iter().position(|(v, _)| *v == self.view).map_or(0, |i| (i + 1) % View::TABS.len());
                 self.view = View::TABS[i].0;
@@ -333,6 +343,17 @@ impl App {
             KeyCode::Home | KeyCode::Char('g') => self.move_selection(-1_000_000),
             KeyCode::End | KeyCode::Char('G') => self.move_selection(1_000_000),
             KeyCode::Enter if self.view == View::Jobs => self.open_detail(),
+            KeyCode::Enter if self.view == View::Audit => match self.audit.selected_job().map(str::to_string) {
+                Some(id) => match self.deck.job_by_text(&id) {
+                    Ok(job) => {
+                        self.detail = Some(Detail::open(&self.deck, job));
+                        self.view = View::Detail;
+                        self.refresh();
+                    }
+                    Err(e) => self.status = format!("job {id}: {e}"),
+                },
+                None => self.status = "this action ran no job".into(),
+            },
             KeyCode::Char('c') if matches!(self.view, View::Jobs | View::Detail) && !self.readonly => {
                 if let Some(job) = self.selected_job().cloned() {
                     if job.status.is_terminal() {
@@ -380,6 +401,7 @@ impl App {
             View::Servers => (&mut self.servers.selected, self.servers.list.len()),
             View::Apis => (&mut self.apis.selected, self.apis.list.len()),
             View::Tunnels => (&mut self.tunnels.selected, self.tunnels.list.len()),
+            View::Audit => (&mut self.audit.selected, self.audit.entries.len()),
             _ => return self.jobs.move_by(delta),
         };
         if len == 0 {
@@ -393,7 +415,7 @@ impl App {
         match (&self.mode, self.view) {
             (Mode::Filter, _) => "type to filter · Enter keep · Esc clear".into(),
             (Mode::Command(_), _) => {
-                ":jobs :servers :pools :apis :tunnels :logs ALIAS PATH :search TEXT :q · Enter · Esc".into()
+                ":jobs :servers :pools :apis :tunnels :audit :logs ALIAS PATH :search TEXT :q · Enter · Esc".into()
             }
             (Mode::Confirm { .. }, _) => "←/→ choose · Enter confirm · y yes · n/Esc no".into(),
             (Mode::Choose { .. }, _) => "←/→ choose · Enter confirm · 1/2 answer · n/Esc no".into(),
@@ -409,6 +431,7 @@ impl App {
             (_, View::Pools) => views::pools::hints(),
             (_, View::Apis) => views::apis::hints(),
             (_, View::Tunnels) => views::tunnels::hints(self.readonly),
+            (_, View::Audit) => views::audit::hints(),
             (_, View::Logs) => views::logs::hints(),
         }
     }

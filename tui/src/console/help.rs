@@ -40,13 +40,14 @@ pub fn view_keys(view: View) -> &'static [(&'static str, &'static str)] {
         ],
         View::Apis => &[("j/k", "move"), ("c", "check the API now (from here)")],
         View::Tunnels => &[("j/k", "move"), ("d", "close the tunnel (asks first)")],
+        View::Audit => &[("j/k", "move"), ("Enter", "open the job the action ran")],
     }
 }
 
 /// Keys that work in every view.
 pub const GLOBAL_KEYS: &[(&str, &str)] = &[
-    ("1-6 / Tab", "switch view (Jobs, Servers, Pools, Logs, APIs, Tunnels)"),
-    (":", ":jobs :servers :pools :apis :tunnels :logs ALIAS PATH :q"),
+    ("1-7 / Tab", "switch view (Jobs, Servers, Pools, Logs, APIs, Tunnels, Audit)"),
+    (":", ":jobs :servers :pools :apis :tunnels :audit :logs ALIAS PATH :q"),
     ("?", "this help"),
     ("mouse", "click selects a row (again: opens it) · wheel scrolls"),
     ("q / Ctrl-C", "quit (jobs go on in the runner)"),
@@ -67,7 +68,8 @@ pub fn lines(view: View) -> Vec<String> {
 #[cfg(test)]
 fn readme_table() -> String {
     let mut out = String::from("| where | key | what it does |\n|---|---|---|\n");
-    let views = [View::Jobs, View::Detail, View::Servers, View::Pools, View::Logs, View::Apis, View::Tunnels];
+    let views =
+        [View::Jobs, View::Detail, View::Servers, View::Pools, View::Logs, View::Apis, View::Tunnels, View::Audit];
     let name = |v: View| View::TABS.iter().find(|(t, _)| *t == v).map_or("Job detail", |(_, n)| &n[2..]);
     for v in views {
         for (k, what) in view_keys(v).iter().filter(|(k, _)| !k.is_empty()) {

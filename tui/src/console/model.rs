@@ -12,16 +12,18 @@ pub enum View {
     Logs,
     Apis,
     Tunnels,
+    Audit,
 }
 
 impl View {
-    pub const TABS: [(View, &'static str); 6] = [
+    pub const TABS: [(View, &'static str); 7] = [
         (View::Jobs, "1 Jobs"),
         (View::Servers, "2 Servers"),
         (View::Pools, "3 Pools"),
         (View::Logs, "4 Logs"),
         (View::Apis, "5 APIs"),
         (View::Tunnels, "6 Tunnels"),
+        (View::Audit, "7 Audit"),
     ];
 }
 

@@ -28,6 +28,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         View::Logs => app.logs.draw(f, body),
         View::Apis => app.apis.draw(f, body),
         View::Tunnels => app.tunnels.draw(f, body),
+        View::Audit => app.audit.draw(f, body),
     }
     draw_footer(f, app, footer);
     draw_popup(f, app, area);

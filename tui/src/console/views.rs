@@ -1,6 +1,7 @@
 //! One module per view: each draws itself, handles its own keys into effects, and lists its hints.
 
 pub mod apis;
+pub mod audit;
 pub mod detail;
 pub mod jobs;
 pub mod logs;

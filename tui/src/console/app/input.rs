@@ -49,6 +49,7 @@ impl App {
             "pools" => self.view = View::Pools,
             "apis" => self.view = View::Apis,
             "tunnels" => self.view = View::Tunnels,
+            "audit" => self.view = View::Audit,
             "logs" | "tail" => {
                 let (alias, path) = (words.next(), words.collect::<Vec<_>>().join(" "));
                 match alias {
@@ -73,7 +74,7 @@ impl App {
             "" => {}
             other => {
                 self.mode = Mode::Error(format!(
-                    "unknown command :{other} (try :jobs :servers :pools :apis :tunnels :logs ALIAS PATH :q)"
+                    "unknown command :{other} (try :jobs :servers :pools :apis :tunnels :audit :logs ALIAS PATH :q)"
                 ))
             }
         }
