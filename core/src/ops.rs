@@ -13,8 +13,11 @@ use crate::ssh::quote::shell_quote;
 
 pub mod fail2ban;
 pub mod http;
+pub mod inventory;
 pub mod logs;
 pub mod net;
+pub mod nginx;
+pub mod overview;
 pub mod services;
 pub mod system;
 

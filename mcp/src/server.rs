@@ -66,6 +66,7 @@ impl Sshdeck {
             + Self::tunnels_router()
             + Self::keys_router()
             + Self::insight_router()
+            + Self::inventory_router()
             + Self::guide_router()
             + Self::policy_router()
             + Self::toolsets_router()

@@ -9,6 +9,7 @@ pub mod guard;
 pub mod guide;
 pub mod inline;
 pub mod insight;
+pub mod inventory;
 pub mod jobs;
 pub mod keys;
 pub mod logs;

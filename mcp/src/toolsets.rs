@@ -145,8 +145,8 @@ pub const TOOLSETS: &[Toolset] = &[
     },
     Toolset {
         name: "insight",
-        about: "one read of everything sshdeck knows about the fleet (servers, groups, notes, APIs, queue, failures, pools)",
-        tools: &["infra_audit"],
+        about: "fleet insight: one read of everything sshdeck knows (infra_audit), a server's parsed inventory (OS, ports, services, containers, PM2), the domain -> proxy -> process graph (infra_overview)",
+        tools: &["infra_audit", "server_inventory", "infra_overview"],
     },
     Toolset {
         name: "help",

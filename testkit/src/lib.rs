@@ -185,11 +185,35 @@ impl Sshd {
     /// machine crash would.
     pub fn kill_all(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let mut pids = descendants(child.id());
-            pids.push(child.id());
+            // Freeze the tree until it stops growing (a connection forking while it is listed would
+            // otherwise escape as an orphan and keep its client's connection alive), then kill it.
+            let mut pids = vec![child.id()];
+            loop {
+                let args: Vec<String> = pids.iter().map(u32::to_string).collect();
+                let _ = Command::new("kill").arg("-STOP").args(&args).stderr(Stdio::null()).status();
+                let mut now = descendants(child.id());
+                now.push(child.id());
+                now.sort_unstable();
+                pids.sort_unstable();
+                if now == pids {
+                    break;
+                }
+                pids = now;
+            }
             let args: Vec<String> = pids.iter().map(u32::to_string).collect();
             let _ = Command::new("kill").arg("-KILL").args(&args).stderr(Stdio::null()).status();
             let _ = child.wait();
+            // Whatever still holds a socket on the daemon's port escaped the tree: kill it too, so
+            // its clients see the connection drop as after a crash.
+            for _ in 0..50 {
+                let left = port_holders(self.port);
+                if left.is_empty() {
+                    break;
+                }
+                let args: Vec<String> = left.iter().map(u32::to_string).collect();
+                let _ = Command::new("kill").arg("-KILL").args(&args).stderr(Stdio::null()).status();
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
     }
 
@@ -396,9 +420,61 @@ fn descendants(pid: u32) -> Vec<u32> {
     out
 }
 
+/// The processes holding a TCP socket whose local port is `port` (a listener or its accepted
+/// connections), from `/proc/net/tcp{,6}` and every readable `/proc/PID/fd`.
+fn port_holders(port: u16) -> Vec<u32> {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        for line in fs::read_to_string(table).unwrap_or_default().lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let local = f.get(1).and_then(|a| a.rsplit_once(':')).and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if let (Some(p), Some(inode)) = (local, f.get(9).and_then(|i| i.parse::<u64>().ok()))
+                && p == port
+                && inode != 0
+            {
+                inodes.push(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if inodes.is_empty() {
+        return out;
+    }
+    for e in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let held = fs::read_dir(e.path().join("fd")).into_iter().flatten().flatten().any(|fd| {
+            fs::read_link(fd.path()).is_ok_and(|l| l.to_str().is_some_and(|l| inodes.iter().any(|i| i == l)))
+        });
+        if held && pid != std::process::id() {
+            out.push(pid);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kill_all_leaves_nothing_holding_the_port_and_connections_see_the_end() {
+        // As the current user: the account test next door must see no account change.
+        let mut sshd = Sshd::builder().as_current_user().start().unwrap();
+        let mut conn = TcpStream::connect(("127.0.0.1", sshd.port())).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut banner = [0u8; 4];
+        conn.read_exact(&mut banner).unwrap();
+        assert_eq!(&banner, b"SSH-");
+        assert!(!port_holders(sshd.port()).is_empty(), "the daemon and the connection's process");
+        sshd.kill_all();
+        assert!(port_holders(sshd.port()).is_empty());
+        let mut rest = Vec::new();
+        // EOF or a reset, not a timeout.
+        match conn.read_to_end(&mut rest) {
+            Ok(_) => {}
+            Err(e) => assert_ne!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}"),
+        }
+    }
 
     #[test]
     fn the_current_user_mode_creates_and_changes_no_account() {

@@ -220,7 +220,7 @@ fn parse_container(line: &str) -> Option<Container> {
     Some(Container { name, id, image, state: state.to_string(), status })
 }
 
-fn parse_pm2(body: &str) -> Option<Vec<Pm2App>> {
+pub(crate) fn parse_pm2(body: &str) -> Option<Vec<Pm2App>> {
     // pm2 may print banner lines (daemon spawned…) before the JSON list.
     let json = body.lines().rev().find(|l| l.trim_start().starts_with('['))?;
     let list: Vec<serde_json::Value> = serde_json::from_str(json.trim()).ok()?;

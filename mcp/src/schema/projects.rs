@@ -90,3 +90,32 @@ pub fn work_out() -> Arc<JsonObject> {
 pub fn work_list_out() -> Arc<JsonObject> {
     output(json!({"total": {"type": "integer"}, "sessions": {"type": "array", "items": {"type": "object"}}}))
 }
+
+pub fn inventory_in() -> Arc<JsonObject> {
+    input(
+        json!({"alias": s("Server alias"), "force": boolean("Gather again (default: cached an hour)"),
+        "compact": boolean("Service names only")}),
+        &["alias"],
+    )
+}
+
+pub fn inventory_out() -> Arc<JsonObject> {
+    output(json!({"alias": {"type": "string"}, "os": {"type": "object"}, "resources": {"type": "object"},
+        "services": {"type": "object"}, "ports": {"type": ["array", "null"]}, "cached": {"type": "boolean"}}))
+}
+
+pub fn overview_in() -> Arc<JsonObject> {
+    let mut t = super::targets();
+    t["description"] = json!("Alias, list, \"group:NAME\" or \"all\" (default)");
+    input(
+        json!({"alias": t, "live": boolean("Read the servers now, not the 5-min cache"),
+        "force": boolean("Same as live"), "compact": boolean("Links and port owners only (default true)"),
+        "timeoutMs": {"type": "integer", "minimum": 5000, "maximum": 60000, "default": 25000}}),
+        &[],
+    )
+}
+
+pub fn overview_out() -> Arc<JsonObject> {
+    output(json!({"links": {"type": "array"}, "ports": {"type": "array"}, "sources": {"type": "object"},
+        "hosts": {"type": "array"}, "cached": {"type": "boolean"}}))
+}

@@ -1,0 +1,247 @@
+//! server_inventory and infra_overview (Node's names): what a server is and runs, parsed (PM2
+//! included), cached in the data dir for an hour unless `force`; and the graph domain → proxy →
+//! port → process, container or PM2 app of one server or many, cached five minutes unless `live`.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, tool, tool_router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sshdeck_core::ops::Run;
+use sshdeck_core::ops::{inventory, overview};
+
+use crate::render;
+use crate::schema;
+use crate::server::Sshdeck;
+use crate::tools::common::{Targets, cancel_on_request};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryParams {
+    alias: String,
+    #[serde(default)]
+    force: bool,
+    #[serde(default)]
+    compact: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverviewParams {
+    #[serde(default)]
+    alias: Option<Targets>,
+    #[serde(default)]
+    live: bool,
+    #[serde(default)]
+    force: bool,
+    #[serde(default)]
+    compact: Option<bool>,
+    #[serde(default, rename = "timeoutMs")]
+    timeout_ms: Option<u64>,
+}
+
+/// The compact form: no parsed sites, ports as `port(process)`.
+fn compact_overview(o: &mut Value) {
+    if let Some(m) = o.as_object_mut() {
+        m.remove("sites");
+        let ports: Vec<Value> = m
+            .get("ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let port = p["port"].as_u64().unwrap_or(0);
+                let owner = p["container"].as_str().or(p["pm2"].as_str()).or(p["process"].as_str());
+                json!(owner.map(|o| format!("{port}({o})")).unwrap_or_else(|| port.to_string()))
+            })
+            .collect();
+        m.insert("ports".into(), json!(ports));
+    }
+}
+
+/// One line per route: `domains location → target: what serves it`.
+fn overview_text(alias: &str, o: &Value) -> String {
+    let mut out = vec![format!("{alias}:")];
+    for l in o["links"].as_array().into_iter().flatten() {
+        let names: Vec<&str> = l["domains"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let backends: Vec<String> = l["backends"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|b| {
+                let by = [("container", "container "), ("pm2", "pm2 "), ("process", "")]
+                    .iter()
+                    .find_map(|(k, label)| b[*k].as_str().map(|v| format!("{label}{v}")));
+                match (b["listening"].as_bool(), by) {
+                    (Some(true), Some(by)) => format!("{} ({by})", b["target"].as_str().unwrap_or("")),
+                    (Some(true), None) => format!("{} (listening)", b["target"].as_str().unwrap_or("")),
+                    _ => format!("{} (nothing listens)", b["target"].as_str().unwrap_or("")),
+                }
+            })
+            .collect();
+        out.push(format!("  {} {} -> {}", names.join(" "), l["location"].as_str().unwrap_or(""), backends.join(", ")));
+    }
+    let sources: Vec<String> = o["sources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| v.as_str() != Some("ok"))
+        .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or("")))
+        .collect();
+    if !sources.is_empty() {
+        out.push(format!("  ({})", sources.join(", ")));
+    }
+    out.join("\n")
+}
+
+fn names(v: &Value, key: &str) -> Vec<String> {
+    v.as_array().into_iter().flatten().filter_map(|x| x[key].as_str().or(x.as_str()).map(str::to_string)).collect()
+}
+
+/// The inventory in a few lines.
+fn summary(inv: &Value) -> String {
+    let r = &inv["resources"];
+    let gib = |b: u64| format!("{:.1} GiB", b as f64 / 1_073_741_824.0);
+    let mem = &r["memory"];
+    let disks: Vec<String> = r["disks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| format!("{} {}%", d["mount"].as_str().unwrap_or("?"), d["usagePercent"]))
+        .collect();
+    let ports: Vec<String> = inv["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| match p["process"].as_str() {
+            Some(proc) => format!("{}({proc})", p["port"]),
+            None => p["port"].to_string(),
+        })
+        .collect();
+    let s = &inv["services"];
+    format!(
+        "{} ({}): {} {}, kernel {}, {} cores{}, up {:.1} d\nmemory {} of {}, disks: {}\nports: {}\nsystemd running: {}\ndocker: {}\npm2: {}",
+        inv["alias"].as_str().unwrap_or(""),
+        r["hostname"].as_str().unwrap_or(""),
+        inv["os"]["prettyName"].as_str().unwrap_or("unknown OS"),
+        inv["arch"].as_str().unwrap_or(""),
+        r["kernel"].as_str().unwrap_or(""),
+        r["cpu"]["cores"],
+        inv["cpuModel"].as_str().map(|m| format!(" ({m})")).unwrap_or_default(),
+        r["uptimeSeconds"].as_f64().unwrap_or(0.0) / 86_400.0,
+        gib(mem["usedBytes"].as_u64().unwrap_or(0)),
+        gib(mem["totalBytes"].as_u64().unwrap_or(0)),
+        disks.join(", "),
+        if ports.is_empty() { "-".into() } else { ports.join(" ") },
+        names(&s["systemd"]["running"], "unit").len(),
+        section(&s["docker"], "containers", "name"),
+        section(&s["pm2"], "apps", "name"),
+    )
+}
+
+fn section(v: &Value, list: &str, key: &str) -> String {
+    match v["status"].as_str() {
+        Some("ok") => {
+            let n = names(&v[list], key);
+            if n.is_empty() { "none".into() } else { n.join(", ") }
+        }
+        Some(other) => other.replace('_', " "),
+        None => "-".into(),
+    }
+}
+
+#[tool_router(router = inventory_router, vis = "pub")]
+impl Sshdeck {
+    #[tool(
+        description = "What a server is and runs, parsed: OS, CPU, memory, disks, uptime, listening ports with processes, systemd, Docker, PM2. Cached an hour; force refreshes.",
+        input_schema = schema::inventory_in(),
+        output_schema = schema::inventory_out(),
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    async fn server_inventory(
+        &self,
+        Parameters(p): Parameters<InventoryParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        if let Err(e) = self.deck.server(&p.alias) {
+            return Ok(render::error(&e));
+        }
+        let (cancel, _watch) = cancel_on_request(&ctx);
+        let run = Run { cancel: Some(cancel), ..Run::default() };
+        let root = self.deck.data_root().to_path_buf();
+        Ok(match inventory::inventory(&self.deck, &root, &p.alias, p.force, run).await {
+            Ok((mut inv, cached, age)) => {
+                let text = summary(&inv);
+                if p.compact.unwrap_or(false) {
+                    // Names instead of the services' full records.
+                    let s = &inv["services"];
+                    inv["services"] = json!({
+                        "systemd": names(&s["systemd"]["running"], "unit"),
+                        "docker": names(&s["docker"]["containers"], "name"),
+                        "pm2": names(&s["pm2"]["apps"], "name"),
+                    });
+                }
+                inv["cached"] = json!(cached);
+                inv["ageSeconds"] = json!(age);
+                let note =
+                    if cached { format!("\n(cached {age} s ago; force: true refreshes)") } else { String::new() };
+                render::ok(inv, format!("{text}{note}"))
+            }
+            Err(e) => render::error(&e),
+        })
+    }
+
+    #[tool(
+        description = "Topology: domain -> nginx location -> port -> process, container or PM2 app, from ss, nginx -T (sudo -n), docker ps and pm2 jlist. One alias, a list, a group or all (default). Cached 5 min; live or force reads now.",
+        input_schema = schema::overview_in(),
+        output_schema = schema::overview_out(),
+        annotations(read_only_hint = true, open_world_hint = true)
+    )]
+    async fn infra_overview(
+        &self,
+        Parameters(p): Parameters<OverviewParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let timeout = match p.timeout_ms {
+            None => 25_000,
+            Some(ms) if (5_000..=60_000).contains(&ms) => ms,
+            Some(ms) => {
+                let e = sshdeck_core::Error::InvalidArgument(format!("timeoutMs: 5000 to 60000, not {ms}"));
+                return Ok(render::error(&e));
+            }
+        };
+        let targets = p.alias.unwrap_or_else(|| Targets::One("all".into()));
+        let (fresh, compact) = (p.live || p.force, p.compact.unwrap_or(true));
+        let root = self.deck.data_root().to_path_buf();
+        let deck = &self.deck;
+        let get = |alias: String, mut run: Run| {
+            let root = root.clone();
+            async move {
+                run.timeout = Some(std::time::Duration::from_millis(timeout));
+                let (mut o, cached, age) = overview::overview_cached(deck, &root, &alias, fresh, run).await?;
+                if compact {
+                    compact_overview(&mut o);
+                }
+                o["cached"] = json!(cached);
+                o["ageSeconds"] = json!(age);
+                Ok::<_, sshdeck_core::Error>(o)
+            }
+        };
+        if let Some(alias) = self.single_target(&targets) {
+            if let Err(e) = self.deck.server(&alias) {
+                return Ok(render::error(&e));
+            }
+            let (cancel, _watch) = cancel_on_request(&ctx);
+            return Ok(match get(alias.clone(), Run { cancel: Some(cancel), ..Run::default() }).await {
+                Ok(mut o) => {
+                    let text = overview_text(&alias, &o);
+                    o["alias"] = json!(alias);
+                    render::ok(o, text)
+                }
+                Err(e) => render::error(&e),
+            });
+        }
+        Ok(self.probe_targets(&ctx, &targets, get).await)
+    }
+}
