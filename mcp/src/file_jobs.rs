@@ -25,7 +25,7 @@ fn strings(v: &Value) -> Vec<String> {
 }
 
 /// The tool's footprint, or `None` for a tool that is not a recorded file tool.
-pub fn touches(tool: &str, args: Option<&JsonObject>) -> Option<Touches> {
+pub fn touches(deck: &Deck, tool: &str, args: Option<&JsonObject>) -> Option<Touches> {
     let empty = JsonObject::new();
     let a = args.unwrap_or(&empty);
     let get = |k: &str| a.get(k).cloned().unwrap_or(Value::Null);
@@ -47,6 +47,19 @@ pub fn touches(tool: &str, args: Option<&JsonObject>) -> Option<Touches> {
         "snapshot_diff" => {
             let paths = strings(&json!([get("snapshot1"), get("snapshot2")]));
             return Some(Touches { targets: vec!["local".into()], paths, writes: false });
+        }
+        "project_diff" => {
+            // The role's server and directory, and the local copy (the project's name if unknown).
+            let name = get("name").as_str().unwrap_or_default().to_string();
+            let found = deck.projects().get(&name).and_then(|p| {
+                let role = sshdeck_core::projects::role(&p, get("role").as_str())?;
+                Ok((role, p["local"]["path"].as_str().unwrap_or_default().to_string()))
+            });
+            let (targets, paths) = match found {
+                Ok((role, local)) => (vec![role.alias, "local".into()], vec![role.path, local]),
+                Err(_) => (vec!["local".into()], vec![name]),
+            };
+            return Some(Touches { targets, paths, writes: false });
         }
         "snapshot_delete" => {
             let paths = strings(&json!([get("snapshotId")]));

@@ -246,7 +246,7 @@ impl ServerHandler for Sshdeck {
             .get(&request.name)
             .is_some_and(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) != Some(true))
             .then(|| (request.name.to_string(), request.arguments.clone()));
-        let record = crate::file_jobs::touches(&request.name, request.arguments.as_ref())
+        let record = crate::file_jobs::touches(&self.deck, &request.name, request.arguments.as_ref())
             .and_then(|t| crate::file_jobs::begin(&self.deck, &request.name, t, &origin));
         let tcc = ToolCallContext::new(self, request, context);
         let mut response = match caller.clone() {

@@ -54,6 +54,12 @@ fn projects_are_nodes_file_resolved_and_diffed_with_the_server() {
     assert_eq!((d["modified"][0]["added"].as_u64(), d["modified"][0]["removed"].as_u64()), (Some(1), Some(0)));
     assert!(d["modified"][0]["diff"].as_str().unwrap().contains("+v2"), "{r}");
     assert_eq!(d["identical"], 1, "same.txt; node_modules ignored by Node's defaults");
+    // The diff is a `file` job on the role's server and the local side, like diff_folders.
+    let job = d["jobId"].as_str().unwrap_or_else(|| panic!("a job id: {r}")).to_string();
+    let s = c.call("task_status", json!({"id": job}));
+    assert_eq!((sc(&s)["kind"].as_str(), sc(&s)["status"].as_str()), (Some("file"), Some("completed")), "{s}");
+    assert_eq!(sc(&s)["command"], format!("project_diff {} {}", remote.display(), local.path().display()), "{s}");
+    assert_eq!(sc(&s)["alias"], "web,local", "{s}");
 
     // A second role: an update keeps Node's fields and the first role; the diff must now name it.
     let r = c.call(

@@ -457,6 +457,28 @@ async def notes_work_sessions_and_the_audit_trail():
         assert lines[2]["job"] == job and lines[2]["targets"] == ["web"], lines[2]
 
 
+async def fleet_insight_inventory_and_overview():
+    """server_inventory and infra_overview as Node's callers call them: one alias, then the whole fleet."""
+    servers = {"web": server_entry(), "web2": server_entry()}
+    async with client(servers=servers) as c:
+        r = await c.call("server_inventory", {"alias": "web"})
+        inv = sc(r)
+        assert not r.is_error and inv["cached"] is False, r
+        assert any(p["port"] == PORT for p in inv["ports"]), inv["ports"]
+        r = await c.call("server_inventory", {"alias": "web", "compact": True})
+        assert sc(r)["cached"] is True and isinstance(sc(r)["services"]["systemd"], list), r
+        r = await c.call("infra_overview", {"alias": "web"})
+        o = sc(r)
+        assert o["sources"]["ports"] == "ok" and "sites" not in o, r
+        assert any(p.startswith(f"{PORT}") for p in o["ports"]), o["ports"]
+        r = await c.call("infra_overview", {"live": True, "compact": False, "timeoutMs": 20000})
+        hosts = sc(r)["hosts"]
+        assert sorted(h["alias"] for h in hosts) == ["web", "web2"], r
+        assert all(h["cached"] is False and isinstance(h["sites"], list) for h in hosts), r
+        r = await c.call("infra_overview", {"alias": "web", "timeoutMs": 1})
+        assert r.is_error and code(r) == "INVALID_ARGUMENT", r
+
+
 def free_port():
     import socket
     with socket.socket() as s:
@@ -610,6 +632,7 @@ SCENARIOS = [
     shell_sessions_keep_state_between_calls,
     tunnels_forward_what_the_allowlist_allows,
     notes_work_sessions_and_the_audit_trail,
+    fleet_insight_inventory_and_overview,
     policy_is_tightened_by_agents_and_loosened_only_by_the_human,
     toolsets_keep_the_listing_small,
     every_result_matches_its_schema_on_failure_paths,

@@ -9,6 +9,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sshdeck_core::Deck;
 use sshdeck_core::config::Settings;
 use sshdeck_core::jobs::{Ending, JobResult, JobSpec, JobStatus};
+use sshdeck_core::notes::NotePatch;
 use sshdeck_core::servers::ServerConfig;
 
 use super::app::{App, Effect, Mode, View};
@@ -30,6 +31,8 @@ pub(super) fn app(data: &Path) -> App {
     )
     .unwrap();
     deck.add_server("db", ServerConfig { port: 2222, ..ServerConfig::new("10.0.0.12", "ops") }, false).unwrap();
+    let note = NotePatch { note: Some("php-fpm behind nginx; deploy with ./deploy.sh".into()), ..NotePatch::default() };
+    deck.notes().set("web1", note).unwrap();
     let jobs = deck.jobs();
     for (cmd, status, code) in [
         ("uptime", JobStatus::Completed, Some(0)),
@@ -88,6 +91,12 @@ async fn views_render() {
     snapshot("jobs", render(&app, 100, 12));
     app.view = View::Servers;
     snapshot("servers", render(&app, 100, 8));
+    // The selected server's note shows on the frame's bottom edge.
+    app.servers.selected = app.servers.list.iter().position(|s| s.alias == "web1").unwrap();
+    let screen = render(&app, 100, 8);
+    assert!(screen.contains("note: php-fpm behind nginx; deploy with ./deploy.sh"), "{screen}");
+    snapshot("servers_note", screen);
+    app.servers.selected = 0;
     app.view = View::Pools;
     snapshot("pools", render(&app, 100, 8));
     app.view = View::Logs;

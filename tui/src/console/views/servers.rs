@@ -1,4 +1,7 @@
-//! The Servers view: the registry, with add, edit, remove, test and tail.
+//! The Servers view: the registry with each server's note in one line (`server_note_set`), with
+//! add, edit, remove, test and tail.
+
+use std::collections::BTreeMap;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -11,10 +14,14 @@ use sshdeck_core::Deck;
 use super::Outcome;
 use crate::console::model::{Effect, Mode, ServerForm};
 
-/// The Servers view's state: the registry (no secrets) and the selection.
+/// The Servers view's state: the registry (no secrets), the notes' lines and the selection.
 #[derive(Debug, Default)]
 pub struct ServersView {
     pub list: Vec<ServerSummary>,
+    /// Alias → its note in one line.
+    pub notes: BTreeMap<String, String>,
+    /// The note file's modification time when last read (read again only when it changes).
+    notes_read: Option<std::time::SystemTime>,
     pub selected: usize,
 }
 
@@ -24,6 +31,22 @@ impl ServersView {
         if let Ok(list) = deck.servers() {
             self.list = list.iter().map(ServerSummary::from).collect();
             self.selected = self.selected.min(self.list.len().saturating_sub(1));
+        }
+        // Read again only when the file changed; one that cannot be read leaves the lines as they were.
+        let path = deck.data_root().join(sshdeck_core::notes::NOTES_FILE);
+        let stamp = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        if stamp.is_some() && stamp == self.notes_read {
+            return;
+        }
+        self.notes_read = stamp;
+        match deck.notes().list() {
+            Ok(notes) => {
+                self.notes = notes
+                    .iter()
+                    .filter_map(|(alias, n)| sshdeck_core::notes::one_line(n).map(|l| (alias.clone(), l)))
+                    .collect()
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the server notes"),
         }
     }
 
@@ -51,6 +74,11 @@ impl ServersView {
             Constraint::Length(10),
             Constraint::Length(14),
         ];
+        // The selected server's note, on the frame's bottom edge (what an agent learned about it).
+        let block = match self.selected().and_then(|s| self.notes.get(&s.alias)) {
+            Some(note) => block.title_bottom(format!(" note: {note} ")),
+            None => block,
+        };
         let table = super::list_table(rows, widths, Row::new(ServerSummary::HEADER), block);
         let mut state = TableState::default().with_selected(Some(self.selected));
         f.render_stateful_widget(table, area, &mut state);
