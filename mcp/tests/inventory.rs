@@ -1,6 +1,7 @@
-//! server_inventory against the test sshd (this machine): OS, resources, the sshd's own listening
-//! port among the parsed ports, services sections; the second call comes from the cache, `force`
-//! gathers again.
+//! server_inventory and infra_overview against the test sshd (this machine): OS, resources, the
+//! sshd's own listening port among the parsed ports, services sections, the cache and `force`; the
+//! overview's ports and owners, the whole fleet, and a real nginx's `nginx -T` followed to the
+//! processes behind each domain.
 
 #[path = "support/client.rs"]
 mod client;
@@ -93,4 +94,75 @@ fn overview_reads_ports_and_owners_live_then_from_the_cache() {
     let r = c.call("infra_overview", json!({"alias": "nosuch"}));
     assert_eq!(sc(&r)["error"]["code"], "NOT_FOUND", "{r}");
     c.call("task_exec", json!({"alias": "web", "cmd": format!("kill {pid}")}));
+}
+
+/// A real nginx's `nginx -T` on the server: the test sshd puts a wrapper first in the SSH user's
+/// PATH that points nginx at a config of the test's (`-p`/`-c`); the backends are listeners of the
+/// SSH user's, so the overview must lead from each domain to the process behind it.
+#[test]
+fn overview_follows_a_real_nginx_to_the_processes_behind_it() {
+    let nginx = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("nginx is installed (.ci/run installs it)");
+    let bin = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sshd = Sshd::builder()
+        .config_line(format!("SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin", bin.path().display()))
+        .start()
+        .unwrap();
+    let prefix = sshd.scratch().join("nginx");
+    std::fs::create_dir_all(&prefix).unwrap();
+    std::fs::set_permissions(&prefix, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let wrapper = bin.path().join("nginx");
+    let p = prefix.display();
+    std::fs::write(&wrapper, format!("#!/bin/sh\nexec {nginx} -p {p}/ -c {p}/nginx.conf -e {p}/error.log \"$@\"\n"))
+        .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut c = Client::start(&[("MCP_TOOLSETS", "all")]);
+    c.add_server(&sshd, "web");
+    // Two listeners of the SSH user's: the app and the API; the API's backup port listens nowhere.
+    let listen = "for n in 1 2; do f=$(mktemp); nohup python3 -c 'import socket,time\ns=socket.socket()\ns.bind((\"127.0.0.1\",0))\ns.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(120)' >\"$f\" 2>&1 </dev/null &\nfor i in $(seq 100); do [ -s \"$f\" ] && break; sleep 0.1; done; cat \"$f\"; done";
+    let r = c.call("task_exec", json!({"alias": "web", "cmd": listen}));
+    let ports: Vec<u16> =
+        sc(&r)["stdout"].as_str().unwrap_or_default().split_whitespace().map(|p| p.parse().unwrap()).collect();
+    assert_eq!(ports.len(), 2, "{r}");
+    let (app, api) = (ports[0], ports[1]);
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    std::fs::write(
+        prefix.join("nginx.conf"),
+        format!(
+            "pid {p}/nginx.pid;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n\
+             \x20 upstream api_backend {{ server 127.0.0.1:{api}; server 127.0.0.1:{free} backup; }}\n\
+             \x20 server {{\n    listen 127.0.0.1:{free};\n    server_name shop.test www.shop.test;\n\
+             \x20   location / {{ proxy_pass http://127.0.0.1:{app}; }}\n    location /api/ {{ proxy_pass http://api_backend; }}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+
+    let r = c.call("infra_overview", json!({"alias": "web"}));
+    client::validate("infra_overview", &r);
+    let o = sc(&r);
+    assert_eq!(o["sources"]["nginx"], "ok", "nginx -T through the wrapper: {r}");
+    let links = o["links"].as_array().unwrap();
+    assert_eq!(links.len(), 2, "{r}");
+    assert_eq!(links[0]["domains"], json!(["shop.test", "www.shop.test"]), "{r}");
+    assert_eq!(links[0]["location"], "/");
+    let b = &links[0]["backends"][0];
+    assert_eq!(
+        (b["port"].as_u64(), b["listening"].as_bool(), b["process"].as_str()),
+        (Some(u64::from(app)), Some(true), Some("python3")),
+        "{r}"
+    );
+    let api_links = &links[1]["backends"];
+    assert_eq!(api_links[0]["port"], api, "the upstream's servers: {r}");
+    assert_eq!(api_links[0]["listening"], true, "{r}");
+    assert_eq!(api_links[1]["listening"], false, "the backup listens nowhere: {r}");
+    let text = r["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("shop.test www.shop.test / -> 127.0.0.1:") && text.contains("nothing listens"), "{text}");
+    let pids: Vec<String> =
+        [b, &api_links[0]].iter().filter_map(|b| b["pid"].as_u64()).map(|p| p.to_string()).collect();
+    c.call("task_exec", json!({"alias": "web", "cmd": format!("kill {}", pids.join(" "))}));
 }
