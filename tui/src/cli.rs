@@ -36,6 +36,12 @@ pub enum Command {
     /// SSH tunnels through a server, held by the runner: add (-L, -R, -D as ssh), list, close, allow.
     #[command(subcommand)]
     Tunnel(crate::tunnel_cmd::TunnelCommand),
+    /// What a server is and runs, parsed: OS, CPU, memory, disks, listening ports with their
+    /// processes, systemd, Docker, PM2 (cached an hour; --force gathers again).
+    Inventory(crate::insight_cmd::InventoryArgs),
+    /// The graph domain -> nginx location -> port -> process, PM2 app or container, of every server
+    /// or of TARGETs (cached five minutes; --live reads now). Exit 1 when a server could not be read.
+    Overview(crate::insight_cmd::OverviewArgs),
     /// The audit trail: every mutating action of every front end (MCP tools, CLI commands), with who,
     /// on which servers, the result and the job; secrets removed.
     Audit {

@@ -6,6 +6,7 @@ mod demo;
 mod detach;
 mod exec_cmd;
 mod files_cmd;
+mod insight_cmd;
 mod jobs_cmd;
 mod report;
 mod servers_cmd;
@@ -53,6 +54,8 @@ fn main() -> ExitCode {
             tunnel_cmd::TunnelCommand::List { json } | tunnel_cmd::TunnelCommand::Close { json, .. },
         )) => *json,
         Some(Command::Tunnel(tunnel_cmd::TunnelCommand::Add(a))) => a.json,
+        Some(Command::Inventory(a)) => a.json,
+        Some(Command::Overview(a)) => a.json,
         _ => false,
     };
     // `sshdeck ssh TARGET [CMD]` is `exec -t` with the login shell as the default command.
@@ -149,6 +152,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 Command::Diff(args) => files_cmd::diff(&deck, args).await?,
                 Command::Snapshot(cmd) => snapshot_cmd::snapshot(&deck, cmd).await?,
                 Command::Tunnel(cmd) => tunnel_cmd::run(&deck, cmd).await?,
+                Command::Inventory(a) => insight_cmd::inventory(&deck, a).await?,
+                Command::Overview(a) => insight_cmd::overview(&deck, a).await?,
                 Command::Demo
                 | Command::McpConfig
                 | Command::Runner

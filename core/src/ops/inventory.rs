@@ -199,6 +199,63 @@ pub(crate) async fn cached(
     Ok((value, false, 0))
 }
 
+/// The `key` (or the string) of each item of a list.
+pub fn names(v: &Value, key: &str) -> Vec<String> {
+    v.as_array().into_iter().flatten().filter_map(|x| x[key].as_str().or(x.as_str()).map(str::to_string)).collect()
+}
+
+/// The inventory in a few lines.
+pub fn summary(inv: &Value) -> String {
+    let r = &inv["resources"];
+    let gib = |b: u64| format!("{:.1} GiB", b as f64 / 1_073_741_824.0);
+    let mem = &r["memory"];
+    let disks: Vec<String> = r["disks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| format!("{} {}%", d["mount"].as_str().unwrap_or("?"), d["usagePercent"]))
+        .collect();
+    let ports: Vec<String> = inv["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| match p["process"].as_str() {
+            Some(proc) => format!("{}({proc})", p["port"]),
+            None => p["port"].to_string(),
+        })
+        .collect();
+    let s = &inv["services"];
+    format!(
+        "{} ({}): {} {}, kernel {}, {} cores{}, up {:.1} d\nmemory {} of {}, disks: {}\nports: {}\nsystemd running: {}\ndocker: {}\npm2: {}",
+        inv["alias"].as_str().unwrap_or(""),
+        r["hostname"].as_str().unwrap_or(""),
+        inv["os"]["prettyName"].as_str().unwrap_or("unknown OS"),
+        inv["arch"].as_str().unwrap_or(""),
+        r["kernel"].as_str().unwrap_or(""),
+        r["cpu"]["cores"],
+        inv["cpuModel"].as_str().map(|m| format!(" ({m})")).unwrap_or_default(),
+        r["uptimeSeconds"].as_f64().unwrap_or(0.0) / 86_400.0,
+        gib(mem["usedBytes"].as_u64().unwrap_or(0)),
+        gib(mem["totalBytes"].as_u64().unwrap_or(0)),
+        disks.join(", "),
+        if ports.is_empty() { "-".into() } else { ports.join(" ") },
+        names(&s["systemd"]["running"], "unit").len(),
+        section(&s["docker"], "containers", "name"),
+        section(&s["pm2"], "apps", "name"),
+    )
+}
+
+fn section(v: &Value, list: &str, key: &str) -> String {
+    match v["status"].as_str() {
+        Some("ok") => {
+            let n = names(&v[list], key);
+            if n.is_empty() { "none".into() } else { n.join(", ") }
+        }
+        Some(other) => other.replace('_', " "),
+        None => "-".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -167,6 +167,42 @@ pub async fn overview(deck: &dyn Remote, alias: &str, run: Run) -> Result<Overvi
     Ok(parse(&text))
 }
 
+/// One line per route: `domains location → target: what serves it`.
+pub fn text(alias: &str, o: &serde_json::Value) -> String {
+    let mut out = vec![format!("{alias}:")];
+    for l in o["links"].as_array().into_iter().flatten() {
+        let names: Vec<&str> =
+            l["domains"].as_array().into_iter().flatten().filter_map(serde_json::Value::as_str).collect();
+        let backends: Vec<String> = l["backends"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|b| {
+                let by = [("container", "container "), ("pm2", "pm2 "), ("process", "")]
+                    .iter()
+                    .find_map(|(k, label)| b[*k].as_str().map(|v| format!("{label}{v}")));
+                match (b["listening"].as_bool(), by) {
+                    (Some(true), Some(by)) => format!("{} ({by})", b["target"].as_str().unwrap_or("")),
+                    (Some(true), None) => format!("{} (listening)", b["target"].as_str().unwrap_or("")),
+                    _ => format!("{} (nothing listens)", b["target"].as_str().unwrap_or("")),
+                }
+            })
+            .collect();
+        out.push(format!("  {} {} -> {}", names.join(" "), l["location"].as_str().unwrap_or(""), backends.join(", ")));
+    }
+    let sources: Vec<String> = o["sources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| v.as_str() != Some("ok"))
+        .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or("")))
+        .collect();
+    if !sources.is_empty() {
+        out.push(format!("  ({})", sources.join(", ")));
+    }
+    out.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,97 +60,6 @@ fn compact_overview(o: &mut Value) {
     }
 }
 
-/// One line per route: `domains location → target: what serves it`.
-fn overview_text(alias: &str, o: &Value) -> String {
-    let mut out = vec![format!("{alias}:")];
-    for l in o["links"].as_array().into_iter().flatten() {
-        let names: Vec<&str> = l["domains"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        let backends: Vec<String> = l["backends"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|b| {
-                let by = [("container", "container "), ("pm2", "pm2 "), ("process", "")]
-                    .iter()
-                    .find_map(|(k, label)| b[*k].as_str().map(|v| format!("{label}{v}")));
-                match (b["listening"].as_bool(), by) {
-                    (Some(true), Some(by)) => format!("{} ({by})", b["target"].as_str().unwrap_or("")),
-                    (Some(true), None) => format!("{} (listening)", b["target"].as_str().unwrap_or("")),
-                    _ => format!("{} (nothing listens)", b["target"].as_str().unwrap_or("")),
-                }
-            })
-            .collect();
-        out.push(format!("  {} {} -> {}", names.join(" "), l["location"].as_str().unwrap_or(""), backends.join(", ")));
-    }
-    let sources: Vec<String> = o["sources"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(_, v)| v.as_str() != Some("ok"))
-        .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or("")))
-        .collect();
-    if !sources.is_empty() {
-        out.push(format!("  ({})", sources.join(", ")));
-    }
-    out.join("\n")
-}
-
-fn names(v: &Value, key: &str) -> Vec<String> {
-    v.as_array().into_iter().flatten().filter_map(|x| x[key].as_str().or(x.as_str()).map(str::to_string)).collect()
-}
-
-/// The inventory in a few lines.
-fn summary(inv: &Value) -> String {
-    let r = &inv["resources"];
-    let gib = |b: u64| format!("{:.1} GiB", b as f64 / 1_073_741_824.0);
-    let mem = &r["memory"];
-    let disks: Vec<String> = r["disks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| format!("{} {}%", d["mount"].as_str().unwrap_or("?"), d["usagePercent"]))
-        .collect();
-    let ports: Vec<String> = inv["ports"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| match p["process"].as_str() {
-            Some(proc) => format!("{}({proc})", p["port"]),
-            None => p["port"].to_string(),
-        })
-        .collect();
-    let s = &inv["services"];
-    format!(
-        "{} ({}): {} {}, kernel {}, {} cores{}, up {:.1} d\nmemory {} of {}, disks: {}\nports: {}\nsystemd running: {}\ndocker: {}\npm2: {}",
-        inv["alias"].as_str().unwrap_or(""),
-        r["hostname"].as_str().unwrap_or(""),
-        inv["os"]["prettyName"].as_str().unwrap_or("unknown OS"),
-        inv["arch"].as_str().unwrap_or(""),
-        r["kernel"].as_str().unwrap_or(""),
-        r["cpu"]["cores"],
-        inv["cpuModel"].as_str().map(|m| format!(" ({m})")).unwrap_or_default(),
-        r["uptimeSeconds"].as_f64().unwrap_or(0.0) / 86_400.0,
-        gib(mem["usedBytes"].as_u64().unwrap_or(0)),
-        gib(mem["totalBytes"].as_u64().unwrap_or(0)),
-        disks.join(", "),
-        if ports.is_empty() { "-".into() } else { ports.join(" ") },
-        names(&s["systemd"]["running"], "unit").len(),
-        section(&s["docker"], "containers", "name"),
-        section(&s["pm2"], "apps", "name"),
-    )
-}
-
-fn section(v: &Value, list: &str, key: &str) -> String {
-    match v["status"].as_str() {
-        Some("ok") => {
-            let n = names(&v[list], key);
-            if n.is_empty() { "none".into() } else { n.join(", ") }
-        }
-        Some(other) => other.replace('_', " "),
-        None => "-".into(),
-    }
-}
-
 #[tool_router(router = inventory_router, vis = "pub")]
 impl Sshdeck {
     #[tool(
@@ -172,14 +81,14 @@ impl Sshdeck {
         let root = self.deck.data_root().to_path_buf();
         Ok(match inventory::inventory(&self.deck, &root, &p.alias, p.force, run).await {
             Ok((mut inv, cached, age)) => {
-                let text = summary(&inv);
+                let text = inventory::summary(&inv);
                 if p.compact.unwrap_or(false) {
                     // Names instead of the services' full records.
                     let s = &inv["services"];
                     inv["services"] = json!({
-                        "systemd": names(&s["systemd"]["running"], "unit"),
-                        "docker": names(&s["docker"]["containers"], "name"),
-                        "pm2": names(&s["pm2"]["apps"], "name"),
+                        "systemd": inventory::names(&s["systemd"]["running"], "unit"),
+                        "docker": inventory::names(&s["docker"]["containers"], "name"),
+                        "pm2": inventory::names(&s["pm2"]["apps"], "name"),
                     });
                 }
                 inv["cached"] = json!(cached);
@@ -235,7 +144,7 @@ impl Sshdeck {
             let (cancel, _watch) = cancel_on_request(&ctx);
             return Ok(match get(alias.clone(), Run { cancel: Some(cancel), ..Run::default() }).await {
                 Ok(mut o) => {
-                    let text = overview_text(&alias, &o);
+                    let text = overview::text(&alias, &o);
                     o["alias"] = json!(alias);
                     render::ok(o, text)
                 }
