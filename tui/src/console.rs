@@ -220,10 +220,16 @@ pub(crate) fn perform(app: &mut App, effect: Effect, tail_tx: &mpsc::Sender<Tail
         }
         Effect::CloseTunnel(name) => {
             app.status = format!("closing tunnel {name}…");
+            let notices = app.notices.clone();
             tokio::spawn(async move {
-                if let Err(e) = deck.tunnel(sshdeck_core::tunnels::TunnelOp::Close { name: name.clone() }).await {
-                    tracing::warn!("cannot close tunnel {name}: {e}");
-                }
+                let said = match deck.tunnel(sshdeck_core::tunnels::TunnelOp::Close { name: name.clone() }).await {
+                    Ok(_) => format!("tunnel {name} closed"),
+                    Err(e) => {
+                        tracing::warn!("cannot close tunnel {name}: {e}");
+                        format!("cannot close tunnel {name}: error[{}]: {e}", e.code())
+                    }
+                };
+                *notices.lock().expect("lock") = Some(said);
             });
             Ok(())
         }

@@ -37,6 +37,8 @@ pub struct App {
     pub status: String,
     /// The status as last seen and since when.
     status_seen: Option<(String, std::time::Instant)>,
+    /// What background actions (a tunnel's close…) report when they end; shown as the status.
+    pub notices: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// How long a status message stays.
@@ -58,12 +60,16 @@ impl App {
             tunnels: TunnelsView::default(),
             audit: AuditView::default(),
             status: String::new(),
+            notices: std::sync::Arc::default(),
             status_seen: None,
         }
     }
 
     /// Pulls fresh data from the deck (journal, registry, heartbeats, output files) into every view.
     pub fn refresh(&mut self) {
+        if let Some(n) = self.notices.lock().expect("lock").take() {
+            self.status = n;
+        }
         if let Err(e) = self.jobs.refresh(&self.deck) {
             self.status = format!("cannot read jobs: {e}");
         }

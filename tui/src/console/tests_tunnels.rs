@@ -108,9 +108,16 @@ async fn tunnels_view_shows_live_counters_and_closes_on_d() {
     }
     assert_eq!(open, 0, "d then y closed the tunnel");
     assert!(std::net::TcpStream::connect(("127.0.0.1", lp)).is_err(), "its listener is gone");
-    until("the view drops it", || {
+    until("the view drops it and the status says it closed", || {
         app.refresh();
-        app.tunnels.list.is_empty()
+        app.tunnels.list.is_empty() && app.status == "tunnel api closed"
+    })
+    .await;
+    // Closing one that is gone says why on the status line (not only in the log).
+    super::perform(&mut app, Effect::CloseTunnel("api".into()), &tx, &mut stops);
+    until("the error reaches the status line", || {
+        app.refresh();
+        app.status.starts_with("cannot close tunnel api: error[NOT_FOUND]")
     })
     .await;
 }
