@@ -57,14 +57,11 @@ pub async fn inventory(deck: &Deck, a: InventoryArgs) -> anyhow::Result<i32> {
 pub async fn overview(deck: &Deck, a: OverviewArgs) -> anyhow::Result<i32> {
     let exprs = if a.targets.is_empty() { vec!["all".to_string()] } else { a.targets };
     let aliases = deck.resolve_targets(&exprs)?;
-    let root = deck.data_root().to_path_buf();
+    let live = a.live;
     let mut answers = futures_util::stream::iter(aliases)
-        .map(|alias| {
-            let root = root.clone();
-            async move {
-                let r = overview::overview_cached(deck, &root, &alias, a.live, Run::default()).await;
-                (alias, r)
-            }
+        .map(|alias| async move {
+            let r = overview::overview_cached(deck, deck.data_root(), &alias, live, Run::default()).await;
+            (alias, r)
         })
         .buffered(deck.settings().fleet_concurrency);
     let mut out = std::io::stdout().lock();
@@ -101,17 +98,6 @@ pub async fn overview(deck: &Deck, a: OverviewArgs) -> anyhow::Result<i32> {
 
 /// Listening ports with what owns them: `80(nginx) 3000(pm2 api)`.
 fn ports(o: &Value) -> String {
-    let list: Vec<String> = o["ports"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| {
-            let port = p["port"].as_u64().unwrap_or(0);
-            let owner = [("container", "container "), ("pm2", "pm2 "), ("process", "")]
-                .iter()
-                .find_map(|(k, label)| p[*k].as_str().map(|v| format!("{label}{v}")));
-            owner.map_or_else(|| port.to_string(), |o| format!("{port}({o})"))
-        })
-        .collect();
+    let list: Vec<String> = o["ports"].as_array().into_iter().flatten().map(inventory::port_owner).collect();
     if list.is_empty() { "-".into() } else { list.join(" ") }
 }

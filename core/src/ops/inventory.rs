@@ -177,7 +177,7 @@ pub(crate) async fn cached(
 ) -> Result<(Value, bool, u64)> {
     let cache: MapFile<Value> = MapFile::new(root.join(CACHE_FILE));
     let now = now_ms();
-    let at_key = if kind == "inventory" { "atMs".to_string() } else { format!("{kind}AtMs") };
+    let at_key = format!("{kind}AtMs");
     if !fresh
         && let Some(hit) = cache.load()?.remove(alias)
         && let Some(at) = hit[&at_key].as_u64()
@@ -204,6 +204,19 @@ pub fn names(v: &Value, key: &str) -> Vec<String> {
     v.as_array().into_iter().flatten().filter_map(|x| x[key].as_str().or(x.as_str()).map(str::to_string)).collect()
 }
 
+/// What owns a port or a backend, for people: `container NAME`, `pm2 NAME` or the process's name.
+pub fn owner(b: &Value) -> Option<String> {
+    [("container", "container "), ("pm2", "pm2 "), ("process", "")]
+        .iter()
+        .find_map(|(k, label)| b[*k].as_str().map(|v| format!("{label}{v}")))
+}
+
+/// `port(owner)`, or the bare port when its owner is not known.
+pub fn port_owner(p: &Value) -> String {
+    let port = p["port"].as_u64().unwrap_or(0);
+    owner(p).map_or_else(|| port.to_string(), |o| format!("{port}({o})"))
+}
+
 /// The inventory in a few lines.
 pub fn summary(inv: &Value) -> String {
     let r = &inv["resources"];
@@ -215,15 +228,7 @@ pub fn summary(inv: &Value) -> String {
         .flatten()
         .map(|d| format!("{} {}%", d["mount"].as_str().unwrap_or("?"), d["usagePercent"]))
         .collect();
-    let ports: Vec<String> = inv["ports"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| match p["process"].as_str() {
-            Some(proc) => format!("{}({proc})", p["port"]),
-            None => p["port"].to_string(),
-        })
-        .collect();
+    let ports: Vec<String> = inv["ports"].as_array().into_iter().flatten().map(port_owner).collect();
     let s = &inv["services"];
     format!(
         "{} ({}): {} {}, kernel {}, {} cores{}, up {:.1} d\nmemory {} of {}, disks: {}\nports: {}\nsystemd running: {}\ndocker: {}\npm2: {}",

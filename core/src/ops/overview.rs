@@ -129,12 +129,10 @@ pub fn parse(out: &str) -> Overview {
             });
         }
     }
-    let mut seen = Vec::new();
-    for l in &listeners {
-        if !seen.contains(&l.port) {
-            seen.push(l.port);
-            o.ports.push(backend(format!("{}:{}", l.address, l.port), Some(l.port)));
-        }
+    // One row per port (the listeners come sorted by port).
+    for same_port in listeners.chunk_by(|a, b| a.port == b.port) {
+        let l = &same_port[0];
+        o.ports.push(backend(format!("{}:{}", l.address, l.port), Some(l.port)));
     }
     o
 }
@@ -177,15 +175,10 @@ pub fn text(alias: &str, o: &serde_json::Value) -> String {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|b| {
-                let by = [("container", "container "), ("pm2", "pm2 "), ("process", "")]
-                    .iter()
-                    .find_map(|(k, label)| b[*k].as_str().map(|v| format!("{label}{v}")));
-                match (b["listening"].as_bool(), by) {
-                    (Some(true), Some(by)) => format!("{} ({by})", b["target"].as_str().unwrap_or("")),
-                    (Some(true), None) => format!("{} (listening)", b["target"].as_str().unwrap_or("")),
-                    _ => format!("{} (nothing listens)", b["target"].as_str().unwrap_or("")),
-                }
+            .map(|b| match (b["listening"].as_bool(), super::inventory::owner(b)) {
+                (Some(true), Some(by)) => format!("{} ({by})", b["target"].as_str().unwrap_or("")),
+                (Some(true), None) => format!("{} (listening)", b["target"].as_str().unwrap_or("")),
+                _ => format!("{} (nothing listens)", b["target"].as_str().unwrap_or("")),
             })
             .collect();
         out.push(format!("  {} {} -> {}", names.join(" "), l["location"].as_str().unwrap_or(""), backends.join(", ")));

@@ -41,7 +41,7 @@ pub struct OverviewParams {
     timeout_ms: Option<u64>,
 }
 
-/// The compact form: no parsed sites, ports as `port(process)`.
+/// The compact form: no parsed sites, ports as `port(owner)`.
 fn compact_overview(o: &mut Value) {
     if let Some(m) = o.as_object_mut() {
         m.remove("sites");
@@ -50,11 +50,7 @@ fn compact_overview(o: &mut Value) {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|p| {
-                let port = p["port"].as_u64().unwrap_or(0);
-                let owner = p["container"].as_str().or(p["pm2"].as_str()).or(p["process"].as_str());
-                json!(owner.map(|o| format!("{port}({o})")).unwrap_or_else(|| port.to_string()))
-            })
+            .map(|p| json!(inventory::port_owner(p)))
             .collect();
         m.insert("ports".into(), json!(ports));
     }
@@ -122,20 +118,16 @@ impl Sshdeck {
         };
         let targets = p.alias.unwrap_or_else(|| Targets::One("all".into()));
         let (fresh, compact) = (p.live || p.force, p.compact.unwrap_or(true));
-        let root = self.deck.data_root().to_path_buf();
         let deck = &self.deck;
-        let get = |alias: String, mut run: Run| {
-            let root = root.clone();
-            async move {
-                run.timeout = Some(std::time::Duration::from_millis(timeout));
-                let (mut o, cached, age) = overview::overview_cached(deck, &root, &alias, fresh, run).await?;
-                if compact {
-                    compact_overview(&mut o);
-                }
-                o["cached"] = json!(cached);
-                o["ageSeconds"] = json!(age);
-                Ok::<_, sshdeck_core::Error>(o)
+        let get = |alias: String, mut run: Run| async move {
+            run.timeout = Some(std::time::Duration::from_millis(timeout));
+            let (mut o, cached, age) = overview::overview_cached(deck, deck.data_root(), &alias, fresh, run).await?;
+            if compact {
+                compact_overview(&mut o);
             }
+            o["cached"] = json!(cached);
+            o["ageSeconds"] = json!(age);
+            Ok::<_, sshdeck_core::Error>(o)
         };
         if let Some(alias) = self.single_target(&targets) {
             if let Err(e) = self.deck.server(&alias) {

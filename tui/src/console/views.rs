@@ -33,7 +33,12 @@ impl Outcome {
     }
 }
 
-/// A status's colour, everywhere.
+/// A data file's version (length and modification time), so a view reads it again only when it
+/// changed; `None` when it does not exist.
+pub fn file_stamp(path: &std::path::Path) -> Option<(u64, std::time::SystemTime)> {
+    std::fs::metadata(path).ok().and_then(|m| Some((m.len(), m.modified().ok()?)))
+}
+
 /// A job still running whose front end (the process that asked for it) is gone: the runner carries
 /// it on.
 pub fn outlived(j: &Job) -> bool {
@@ -45,6 +50,7 @@ pub fn status_text(j: &Job) -> String {
     if outlived(j) { format!("{} ↗", j.status.as_str()) } else { j.status.as_str().to_string() }
 }
 
+/// A status's colour, everywhere.
 pub fn status_color(s: JobStatus) -> Color {
     match s {
         JobStatus::Pending => Color::Gray,

@@ -24,7 +24,7 @@ impl AuditView {
     /// Reads the trail again when the file changed since the last read.
     pub fn refresh(&mut self, deck: &Deck) {
         let path = deck.data_root().join("audit.jsonl");
-        let stamp = std::fs::metadata(&path).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
+        let stamp = super::file_stamp(&path);
         if stamp.is_some() && stamp == self.stamp {
             return;
         }

@@ -20,8 +20,8 @@ pub struct ServersView {
     pub list: Vec<ServerSummary>,
     /// Alias → its note in one line.
     pub notes: BTreeMap<String, String>,
-    /// The note file's modification time when last read (read again only when it changes).
-    notes_read: Option<std::time::SystemTime>,
+    /// The note file's version when last read (read again only when it changes).
+    notes_read: Option<(u64, std::time::SystemTime)>,
     pub selected: usize,
 }
 
@@ -34,8 +34,9 @@ impl ServersView {
         }
         // Read again only when the file changed; one that cannot be read leaves the lines as they were.
         let path = deck.data_root().join(sshdeck_core::notes::NOTES_FILE);
-        let stamp = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        if stamp.is_some() && stamp == self.notes_read {
+        let stamp = super::file_stamp(&path);
+        // No file (None) at the start means no notes: nothing to read.
+        if stamp == self.notes_read {
             return;
         }
         self.notes_read = stamp;
